@@ -1,0 +1,113 @@
+# lifeboat: `make` builds the image into $(OUT); `make check` runs every test; `make demo` boots it.
+# Source folders are globbed: a new .c file needs no edit here.
+
+OUT     ?= out
+BUILD   ?= build
+CACHE   ?= $(HOME)/.cache/lifeboat
+KERNEL  ?= debian
+PYTHON  ?= /usr/bin/python3
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo unknown)
+export SOURCE_DATE_EPOCH
+
+SRCDIRS := lib init discover present act applets
+SRCS    := $(sort $(wildcard $(addsuffix /*.c,$(SRCDIRS))))
+LIBSRCS := $(filter-out applets/main.c,$(SRCS))
+HDRS    := $(wildcard $(addsuffix /*.h,$(SRCDIRS)))
+UNIT    := $(sort $(wildcard tests/unit/test_*.c))
+
+WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+DEFS    := -DLB_VERSION='"$(VERSION)"'
+TP      := $(BUILD)/tp
+
+.PHONY: all deps image check unit vmtest fuzz demo bench clean distclean
+all: image
+
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: tools/deps.sh
+	tools/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# Third-party parts, built static against musl and cached by version under $(CACHE).
+# Each .dir file names the cached install folder.
+$(TP)/%.dir: tools/thirdparty.sh tools/fetch-source.sh tools/musl-kheaders.sh third_party/busybox.config | $(BUILD)/.deps
+	@mkdir -p $(TP)
+	tools/thirdparty.sh $* $(CACHE) > $@.tmp && mv $@.tmp $@
+$(TP)/kheaders.dir: tools/musl-kheaders.sh | $(BUILD)/.deps
+	@mkdir -p $(TP)
+	tools/musl-kheaders.sh $(CACHE) > $@.tmp && mv $@.tmp $@
+
+# The lifeboat program: static, musl, no ELF interpreter.
+MUSL_OBJS := $(SRCS:%.c=$(BUILD)/musl/%.o)
+$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/kheaders.dir
+	@mkdir -p $(dir $@)
+	musl-gcc $(WARN) $(DEFS) -O2 -I. -isystem $$(cat $(TP)/kheaders.dir) \
+		-I$$(cat $(TP)/blkid.dir)/include -ffile-prefix-map=$(CURDIR)/= -c $< -o $@
+$(BUILD)/lifeboat: $(MUSL_OBJS) $(TP)/blkid.dir
+	musl-gcc -static -o $@ $(MUSL_OBJS) $$(cat $(TP)/blkid.dir)/lib/libblkid.a
+	strip $@
+
+# Kernel and modules: KERNEL=debian (default) or a folder with bzImage and lib/modules.
+$(BUILD)/kernel/.done: tools/kernel.sh initramfs/modules.list | $(BUILD)/.deps
+	tools/kernel.sh $(KERNEL) $(CACHE) $(BUILD)/kernel initramfs/modules.list
+	touch $@
+
+# Busybox's applets become links in the image.
+$(BUILD)/busybox.spec: $(TP)/busybox.dir
+	$$(cat $<)/bin/busybox --list-full | sort | \
+		awk '{ n = split($$0, p, "/"); up = ""; for (i = 1; i < n; i++) up = up "../"; \
+		       if ($$0 != "bin/sh" && $$0 != "bin/busybox") print "slink /" $$0 " " up "bin/busybox" }' > $@
+
+$(BUILD)/release: $(BUILD)/lifeboat
+	echo "lifeboat $(VERSION)" > $@
+
+image: $(OUT)/bzImage $(OUT)/initrd.img $(OUT)/BUILDINFO $(OUT)/SHA256SUMS
+
+$(OUT)/bzImage: $(BUILD)/kernel/.done
+	@mkdir -p $(OUT)
+	cp $(BUILD)/kernel/bzImage $@
+
+$(OUT)/initrd.img: initramfs/spec $(BUILD)/busybox.spec $(TP)/kexec.dir $(BUILD)/lifeboat $(BUILD)/release $(BUILD)/kernel/.done tools/mkinitramfs.py $(wildcard initramfs/etc/*)
+	@mkdir -p $(OUT)
+	$(PYTHON) tools/mkinitramfs.py initramfs/spec $(BUILD)/busybox.spec -o $(BUILD)/initrd.cpio \
+		--sizes $(BUILD)/initrd.sizes \
+		-D LIFEBOAT=$(BUILD)/lifeboat -D BUSYBOX=$$(cat $(TP)/busybox.dir)/bin/busybox \
+		-D KEXEC=$$(cat $(TP)/kexec.dir)/sbin/kexec -D RELEASE=$(BUILD)/release \
+		-D MODULES=$(BUILD)/kernel/modules/lib/modules
+	zstd -q -19 -T1 -f $(BUILD)/initrd.cpio -o $@
+
+$(OUT)/BUILDINFO: $(OUT)/initrd.img $(OUT)/bzImage tools/buildinfo.sh
+	tools/buildinfo.sh $(BUILD) $(OUT) "$(VERSION)" > $@
+
+$(OUT)/SHA256SUMS: $(OUT)/BUILDINFO
+	cd $(OUT) && sha256sum $$(ls | grep -v '^SHA256SUMS$$' | sort) > SHA256SUMS
+
+# Unit tests: host gcc with ASan and UBSan, linking the same sources as the image.
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+HOST_OBJS := $(LIBSRCS:%.c=$(BUILD)/host/%.o)
+$(BUILD)/host/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(WARN) $(DEFS) -g -O1 $(SAN) -I. -c $< -o $@
+$(BUILD)/host/libcore.a: $(HOST_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(BUILD)/host/libcore.a
+	@mkdir -p $(dir $@)
+	gcc $(WARN) $(DEFS) -g -O1 $(SAN) -I. $< $(BUILD)/host/libcore.a -lblkid -o $@
+unit: $(UNIT:tests/unit/%.c=$(BUILD)/unit/%) | $(BUILD)/.deps
+	@set -e; for t in $^; do ( cd tests/unit && ASAN_OPTIONS=detect_leaks=0 ../../$$t ); done
+
+vmtest: image | $(BUILD)/.deps
+	$(PYTHON) -m pytest -q -n 2 tests/vm
+
+check: unit vmtest
+
+demo: image | $(BUILD)/.deps
+	tools/demo.sh $(OUT) $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(OUT)
+distclean: clean
+	rm -rf $(CACHE)
+
+# Each area of the work keeps its own rules in mk/<area>.mk (installer, boot paths, fuzzing...).
+-include $(sort $(wildcard mk/*.mk))

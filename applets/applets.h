@@ -1,0 +1,20 @@
+/* Every lifeboat command: `lifeboat NAME args`, or the binary called as NAME. */
+#ifndef LB_APPLETS_H
+#define LB_APPLETS_H
+
+int init_main(int argc, char **argv);
+int devices_main(int argc, char **argv);
+int menu_main(int argc, char **argv);
+
+/* Where the lifeboat binary lives in the image, for re-executing applets. */
+#define LIFEBOAT_BIN "/init"
+#define BUSYBOX_BIN "/bin/busybox"
+
+/* Signals PID 1 understands beyond the busybox ones (SIGTERM reboot, SIGUSR1 halt, SIGUSR2 and
+ * SIGPWR power-off, SIGINT Ctrl-Alt-Del reboot); numbered as systemd numbers them. */
+#define SIG_LB_HALT (SIGRTMIN + 3)
+#define SIG_LB_POWEROFF (SIGRTMIN + 4)
+#define SIG_LB_REBOOT (SIGRTMIN + 5)
+#define SIG_LB_KEXEC (SIGRTMIN + 6)
+
+#endif

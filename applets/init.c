@@ -1,0 +1,407 @@
+/* PID 1: bring the machine up, start the device worker and the menu, reap everything, and turn
+ * signals into clean shutdowns. Risky work (probing, mounting, the menu, shells) runs in
+ * children; PID 1 spawns, reaps and decides. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "applets/applets.h"
+#include "init/cmdline.h"
+#include "init/console.h"
+#include "init/mounts.h"
+#include "init/shutdown.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "lib/util.h"
+
+/* How long processes get between SIGTERM and SIGKILL at shutdown. */
+#define STOP_GRACE_MS 3000
+/* A menu that dies sooner than this after starting counts towards a crash loop. */
+#define FAST_DEATH_MS 2000
+
+static struct {
+	struct lb_options opt;
+	struct console cons[MAX_CONSOLES];
+	int n_cons;
+	int cons_fd[MAX_CONSOLES];
+	char cons_env[256];
+	int sfd;
+
+	pid_t devices, menu, shell;
+	long long devices_started, devices_due;
+	int dev_pipe;           /* read end: the device worker writes once devices settled */
+	int settled;
+	long long settle_deadline;
+
+	long long menu_started, menu_due;
+	int fast_deaths;
+	int boot_shell;         /* lifeboat.shell: a shell runs before anything else */
+	int emergency;          /* the menu cannot run: an emergency shell stands in */
+} st;
+
+static void say(const char *fmt, ...) LB_PRINTF(1, 2);
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 3)
+		n = sizeof(buf) - 3;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	for (int i = 0; i < st.n_cons; i++)
+		if (st.cons_fd[i] >= 0)
+			write_all(st.cons_fd[i], buf, (size_t)n);
+}
+
+static void open_consoles(void)
+{
+	st.n_cons = consoles_find("/sys/class/tty/console/active", st.cons, MAX_CONSOLES);
+	int fds[MAX_CONSOLES], nf = 0;
+	for (int i = 0; i < st.n_cons; i++) {
+		st.cons_fd[i] = console_open(&st.cons[i]);
+		if (st.cons_fd[i] >= 0) {
+			console_setup(st.cons_fd[i], st.cons[i].serial);
+			fds[nf++] = st.cons_fd[i];
+		}
+	}
+	log_set_consoles(fds, nf);
+	consoles_to_env(st.cons, st.n_cons, st.cons_env, sizeof(st.cons_env));
+	setenv("LIFEBOAT_CONSOLES", st.cons_env, 1);
+}
+
+static pid_t start_applet(const char *name, int keep_fd)
+{
+	char *argv[] = {LIFEBOAT_BIN, (char *)name, NULL};
+	struct spawn_opts o = {.new_session = 1, .keep_fd = keep_fd};
+	pid_t pid = spawn(argv, &o);
+	if (pid < 0)
+		log_err("cannot start %s: %s", name, strerror(-(int)pid));
+	else
+		log_debug("started %s as pid %d", name, (int)pid);
+	return pid;
+}
+
+static void start_devices(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_err("cannot create a pipe for the device worker: %s", strerror(errno));
+		st.settled = 1;
+		return;
+	}
+	char fdenv[16];
+	snprintf(fdenv, sizeof(fdenv), "%d", p[1]);
+	setenv("LIFEBOAT_NOTIFY_FD", fdenv, 1);
+	pid_t pid = start_applet("devices", p[1]);
+	unsetenv("LIFEBOAT_NOTIFY_FD");
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		st.settled = 1;
+		return;
+	}
+	st.devices = pid;
+	st.devices_started = now_ms();
+	st.devices_due = 0;
+	if (st.dev_pipe >= 0)
+		close(st.dev_pipe);
+	st.dev_pipe = p[0];
+}
+
+static void start_shell(const char *why)
+{
+	const char *tty = st.n_cons ? st.cons[0].path : "/dev/console";
+	say("lifeboat: %s", why);
+	say("lifeboat: starting a shell on %s; exit it to return.", tty);
+	char *argv[] = {BUSYBOX_BIN, "sh", "-l", NULL};
+	setenv("TERM", st.n_cons ? st.cons[0].term : "linux", 1);
+	struct spawn_opts o = {.tty = tty, .keep_fd = -1};
+	pid_t pid = spawn(argv, &o);
+	if (pid < 0)
+		log_err("cannot start a shell: %s", strerror(-(int)pid));
+	else
+		st.shell = pid;
+}
+
+static void start_menu(void)
+{
+	st.menu_due = 0;
+	if (st.emergency) {
+		if (!st.shell)
+			start_shell("the menu cannot run; this is an emergency shell.");
+		return;
+	}
+	pid_t pid = start_applet("menu", -1);
+	if (pid > 0) {
+		st.menu = pid;
+		st.menu_started = now_ms();
+	} else {
+		st.emergency = 1;
+		start_shell("the menu cannot be started; this is an emergency shell.");
+	}
+}
+
+static void menu_died(int status)
+{
+	char buf[80];
+	st.menu = 0;
+	long long lived = now_ms() - st.menu_started;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		st.fast_deaths = 0;
+		st.menu_due = now_ms();
+		return;
+	}
+	log_warn("the menu %s; starting it again", status_str(status, buf, sizeof(buf)));
+	st.fast_deaths = lived < FAST_DEATH_MS ? st.fast_deaths + 1 : 0;
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)) {
+		st.emergency = 1;
+	}
+	/* A crash loop is slowed down with a poll deadline, never by sleeping in PID 1. */
+	st.menu_due = now_ms() + (st.fast_deaths > 5 ? 1000 : 0);
+	if (st.fast_deaths > 20) {
+		st.emergency = 1;
+		st.fast_deaths = 0;
+	}
+}
+
+static void reap(void)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		char buf[80];
+		if (pid == st.menu) {
+			menu_died(status);
+		} else if (pid == st.devices) {
+			st.devices = 0;
+			log_warn("the device worker %s; starting it again", status_str(status, buf, sizeof(buf)));
+			/* A worker that keeps dying is restarted at most once a second. */
+			st.devices_due = now_ms() + (now_ms() - st.devices_started < FAST_DEATH_MS ? 1000 : 0);
+		} else if (pid == st.shell) {
+			st.shell = 0;
+			if (st.boot_shell) {
+				st.boot_shell = 0;
+				start_devices();
+			} else if (st.emergency) {
+				/* Give the menu another chance once the emergency shell is left. */
+				st.emergency = 0;
+				st.menu_due = now_ms();
+			}
+		} else {
+			log_debug("reaped pid %d: %s", (int)pid, status_str(status, buf, sizeof(buf)));
+		}
+	}
+}
+
+/* Wait up to ms for children to exit, reaping as they go. */
+static void drain(int ms)
+{
+	long long end = now_ms() + ms;
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid < 0 && errno == ECHILD)
+			return;
+		if (pid > 0)
+			continue;
+		long long left = end - now_ms();
+		if (left <= 0)
+			return;
+		struct pollfd p = {st.sfd, POLLIN, 0};
+		poll(&p, 1, (int)(left > 100 ? 100 : left));
+		struct signalfd_siginfo si;
+		while (read(st.sfd, &si, sizeof(si)) == sizeof(si))
+			;
+	}
+}
+
+static void do_shutdown(enum shutdown_kind k)
+{
+	say("lifeboat: %s: stopping processes, syncing and unmounting disks...", shutdown_name(k));
+	log_info("shutdown: %s", shutdown_name(k));
+	kill(-1, SIGTERM);
+	drain(STOP_GRACE_MS);
+	kill(-1, SIGKILL);
+	drain(1000);
+	st.menu = st.devices = st.shell = 0;
+	int left = unmount_block_filesystems();
+	if (left)
+		say("lifeboat: warning: %d file system(s) could not be unmounted or made read-only", left);
+	/* reboot(2) from a child: PID 1 calling it can panic the kernel on some paths. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		child_reset_signals();
+		int r = shutdown_reboot_syscall(k);
+		_exit(r < 0 ? -r : 0);
+	}
+	int status = 0;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	if (k == SHUTDOWN_KEXEC)
+		say("lifeboat: kexec failed (%s): no kernel is loaded or the jump was refused; back to the menu.",
+		    WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "the worker was killed");
+	else
+		say("lifeboat: %s failed (%s); back to the menu.", shutdown_name(k),
+		    pid < 0 ? strerror(errno) : WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed");
+	start_devices();
+	st.menu_due = now_ms();
+}
+
+static enum shutdown_kind signal_action(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT || sig == SIG_LB_REBOOT)
+		return SHUTDOWN_REBOOT;
+	if (sig == SIGUSR1 || sig == SIG_LB_HALT)
+		return SHUTDOWN_HALT;
+	if (sig == SIGUSR2 || sig == SIGPWR || sig == SIG_LB_POWEROFF)
+		return SHUTDOWN_POWEROFF;
+	if (sig == SIG_LB_KEXEC)
+		return SHUTDOWN_KEXEC;
+	return SHUTDOWN_NONE;
+}
+
+static void handle_signals(void)
+{
+	struct signalfd_siginfo si;
+	enum shutdown_kind want = SHUTDOWN_NONE;
+	while (read(st.sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		enum shutdown_kind k = signal_action((int)si.ssi_signo);
+		if (k != SHUTDOWN_NONE) {
+			log_info("signal %d from pid %d: %s", si.ssi_signo, si.ssi_pid, shutdown_name(k));
+			want = k;
+		} else {
+			log_debug("signal %d ignored", si.ssi_signo);
+		}
+	}
+	reap();
+	if (want != SHUTDOWN_NONE)
+		do_shutdown(want);
+}
+
+static void device_notice(void)
+{
+	char buf[64];
+	ssize_t n = read(st.dev_pipe, buf, sizeof(buf));
+	if (n <= 0) {
+		/* The worker went away; reap() restarts it and settle happens again there. */
+		close(st.dev_pipe);
+		st.dev_pipe = -1;
+	}
+	if (!st.settled) {
+		st.settled = 1;
+		log_info("devices settled");
+		st.menu_due = now_ms();
+	}
+}
+
+static int poll_timeout(void)
+{
+	long long now = now_ms(), next = -1;
+	if (!st.settled && !st.boot_shell)
+		next = st.settle_deadline;
+	if (st.settled && !st.menu && st.menu_due)
+		next = next < 0 || st.menu_due < next ? st.menu_due : next;
+	if (!st.devices && st.devices_due)
+		next = next < 0 || st.devices_due < next ? st.devices_due : next;
+	if (next < 0)
+		return -1;
+	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+static void loop_once(void)
+{
+	struct pollfd p[2] = {{st.sfd, POLLIN, 0}, {st.dev_pipe, POLLIN, 0}};
+	int r = poll(p, st.dev_pipe >= 0 ? 2 : 1, poll_timeout());
+	if (r < 0 && errno != EINTR) {
+		/* Cannot wait for anything: never spin, never exit. */
+		struct timespec ts = {1, 0};
+		nanosleep(&ts, NULL);
+	}
+	if (p[0].revents)
+		handle_signals();
+	if (st.dev_pipe >= 0 && p[1].revents)
+		device_notice();
+	if (!st.settled && !st.boot_shell && now_ms() >= st.settle_deadline) {
+		st.settled = 1;
+		log_warn("devices did not settle within %d s; showing the menu anyway", st.opt.settle_ms / 1000);
+		st.menu_due = now_ms();
+	}
+	if (!st.devices && st.devices_due && now_ms() >= st.devices_due)
+		start_devices();
+	if (st.settled && !st.menu && !st.shell && st.menu_due && now_ms() >= st.menu_due)
+		start_menu();
+	else if (st.settled && st.emergency && !st.shell && !st.menu)
+		start_menu();
+	reap();
+}
+
+int init_main(int argc, char **argv)
+{
+	if (getpid() != 1) {
+		fprintf(stderr, "lifeboat init: must run as PID 1\n");
+		return 2;
+	}
+	/* From here on no path may return or exit: PID 1 dying panics the kernel. */
+	umask(022);
+	if (chdir("/") < 0) {
+		/* nothing to do: / always exists */
+	}
+	setsid();
+	st.dev_pipe = -1;
+	st.sfd = -1;
+	mounts_basic();
+	log_open(0);
+	sethostname("lifeboat", 8);
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	setenv("HOME", "/root", 1);
+	cmdline_load(&st.opt);
+	log_set_debug(st.opt.debug);
+	open_consoles();
+	say("lifeboat %s starting", LB_VERSION);
+	log_info("lifeboat %s, consoles: %s", LB_VERSION, st.cons_env);
+	for (int i = 0; i < st.opt.n_warnings; i++)
+		log_warn("%s", st.opt.warnings[i]);
+
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	st.sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (st.sfd < 0)
+		log_err("signalfd: %s; signals will only be seen when a child exits", strerror(errno));
+	/* Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reboot. */
+	reboot(RB_DISABLE_CAD);
+
+	st.settle_deadline = now_ms() + st.opt.settle_ms + 5000;
+	if (st.opt.shell) {
+		st.boot_shell = 1;
+		start_shell("lifeboat.shell was given: a shell before anything else runs.");
+		if (!st.shell) {
+			st.boot_shell = 0;
+			start_devices();
+		}
+	} else {
+		start_devices();
+	}
+	for (;;)
+		loop_once();
+}

@@ -1,0 +1,116 @@
+#include "init/coldplug.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* sysfs is a tree of real directories plus symlinks that form cycles (subsystem, driver,
+ * device...): follow only real directories, so each device is seen once. */
+static int walk(struct modtree *t, int dirfd, int depth)
+{
+	if (depth > 32)
+		return 0;
+	int loaded = 0;
+	char *alias = NULL;
+	if (read_file_at(dirfd, "modalias", 1024, &alias) > 0) {
+		rstrip(alias);
+		if (*alias) {
+			int r = modtree_load_alias(t, alias);
+			if (r > 0)
+				loaded += r;
+		}
+	}
+	free(alias);
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return loaded;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return loaded;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		loaded += walk(t, sub, depth + 1);
+		close(sub);
+	}
+	closedir(d);
+	return loaded;
+}
+
+int coldplug_walk(struct modtree *t, const char *sysfs_root)
+{
+	int fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int n = walk(t, fd, 0);
+	close(fd);
+	return n;
+}
+
+int uevent_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	/* Bursts at boot can be large; a dropped event would mean a missed driver. */
+	int size = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	return fd;
+}
+
+static void copy_field(char *dst, size_t n, const char *v)
+{
+	snprintf(dst, n, "%s", v);
+}
+
+int uevent_read(int fd, struct uevent *ev)
+{
+	char buf[8192];
+	struct sockaddr_nl sa;
+	struct iovec iov = {buf, sizeof(buf) - 1};
+	struct msghdr msg = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recvmsg(fd, &msg, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	/* Only the kernel (port 0) may tell us about devices. */
+	if (sa.nl_pid != 0)
+		return -EPERM;
+	buf[n] = 0;
+	memset(ev, 0, sizeof(*ev));
+	/* "action@devpath\0KEY=value\0KEY=value\0..." */
+	for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
+		if (startswith(p, "ACTION="))
+			copy_field(ev->action, sizeof(ev->action), p + 7);
+		else if (startswith(p, "SUBSYSTEM="))
+			copy_field(ev->subsystem, sizeof(ev->subsystem), p + 10);
+		else if (startswith(p, "DEVTYPE="))
+			copy_field(ev->devtype, sizeof(ev->devtype), p + 8);
+		else if (startswith(p, "DEVNAME="))
+			copy_field(ev->devname, sizeof(ev->devname), p + 8);
+		else if (startswith(p, "MODALIAS="))
+			copy_field(ev->modalias, sizeof(ev->modalias), p + 9);
+	}
+	return 1;
+}

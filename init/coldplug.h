@@ -1,0 +1,23 @@
+/* Drivers for the devices that are there (coldplug) and the ones that come later (uevents). */
+#ifndef LB_COLDPLUG_H
+#define LB_COLDPLUG_H
+
+#include "init/modules.h"
+
+/* Walk sysfs_root (normally /sys/devices) and load the modules for every modalias found.
+ * Returns how many modules were loaded. */
+int coldplug_walk(struct modtree *t, const char *sysfs_root);
+/* A netlink socket receiving kernel uevents; -errno on failure. */
+int uevent_open(void);
+
+struct uevent {
+	char action[16];
+	char subsystem[32];
+	char devtype[16];
+	char devname[64];
+	char modalias[256];
+};
+/* Read one uevent (non-blocking socket); 1 when read, 0 when none pending, -errno. */
+int uevent_read(int fd, struct uevent *ev);
+
+#endif

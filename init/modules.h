@@ -1,0 +1,52 @@
+/* Kernel modules: modules.alias matching and loading with dependencies via finit_module.
+ * Everything reads a module tree (normally /lib/modules/<release>), so tests can point it at a
+ * fake tree. */
+#ifndef LB_MODULES_H
+#define LB_MODULES_H
+
+struct modalias {
+	char *pattern; /* fnmatch pattern from modules.alias */
+	char *module;  /* normalized module name (dashes become underscores) */
+};
+
+struct moddep {
+	char *name;  /* normalized */
+	char *path;  /* relative to the module dir */
+	char **deps; /* normalized names */
+	int n_deps;
+	int state;   /* 0 unknown, 1 loading, 2 loaded or built in, -errno failed */
+};
+
+struct modtree {
+	char *dir;   /* e.g. /lib/modules/6.1.0-56-amd64 */
+	struct modalias *aliases;
+	int n_aliases;
+	struct moddep *mods;
+	int n_mods;
+	char **builtin;
+	int n_builtin;
+	int loaded;  /* how many modules this tree loaded */
+};
+
+/* Load modules.alias, modules.dep and modules.builtin from dir. */
+int modtree_open(struct modtree *t, const char *dir);
+/* The running kernel's tree: /lib/modules/$(uname -r). */
+int modtree_open_running(struct modtree *t);
+void modtree_free(struct modtree *t);
+/* Names of modules whose alias pattern matches modalias; calls fn for each, stops early when fn
+ * returns nonzero. Returns the number of matches. */
+int modtree_match(const struct modtree *t, const char *modalias,
+		  int (*fn)(const char *module, void *ctx), void *ctx);
+/* Load a module and its dependencies. Built-in and already loaded modules succeed. A name that
+ * is neither in modules.dep nor built in gives -ENOENT. */
+int modtree_load(struct modtree *t, const char *name);
+/* Load every module matching modalias; returns how many were newly loaded or -errno of the
+ * first failure (others are still attempted). */
+int modtree_load_alias(struct modtree *t, const char *modalias);
+/* Normalize a module name in place (dashes to underscores). */
+char *modname_normalize(char *s);
+
+/* The load hook; tests replace it. Default: finit_module(fd of path, "", 0). */
+extern int (*modules_load_file)(const char *path);
+
+#endif

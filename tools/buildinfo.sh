@@ -1,0 +1,33 @@
+#!/bin/bash
+# Print BUILDINFO: every input of the image with its version and checksum, and what each
+# component weighs in the image (unpacked bytes).
+set -eu
+build=$1 out=$2 version=$3
+echo "lifeboat $version"
+echo "built-from-commit $(git rev-parse HEAD 2>/dev/null || echo unknown)"
+echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
+echo
+echo "# inputs"
+for n in busybox blkid kexec; do
+	d=$(cat "$build/tp/$n.dir")
+	echo "$n: $(cat "$d/SOURCE")"
+done
+cat "$build/kernel/SOURCE"
+echo "kernel-release $(cat "$build/kernel/version")"
+echo "musl $(dpkg-query -W -f '${Version}' musl-dev 2>/dev/null || echo unknown)"
+echo "gcc $(gcc -dumpfullversion)"
+echo "zstd $(zstd -V | head -n1)"
+echo
+echo "# outputs (sha256)"
+for f in bzImage initrd.img; do
+	echo "$f $(sha256sum "$out/$f" | cut -d' ' -f1) $(stat -c %s "$out/$f") bytes"
+done
+echo
+echo "# image components (unpacked bytes)"
+sizes=$build/initrd.sizes
+awk -F'\t' '
+	$2 ~ /^\/lib\/modules/ { mods += $1; next }
+	{ printf "%-10s %s\n", $1, $2 }
+	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
+	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko' | wc -l) modules)|"
+echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19)"

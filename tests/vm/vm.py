@@ -1,0 +1,227 @@
+"""Boot an lifeboat image in QEMU (software emulation only) and drive its serial console.
+
+    with VM(disks=[Disk("build/fixtures/simple.img")]) as vm:
+        vm.expect("Choose")
+        vm.sendline("s")
+        vm.expect(r"lifeboat:/# ")
+
+Every boot passes panic=1 oops=panic and -no-reboot, so a dying PID 1 or a kernel oops ends the
+VM: the next expect() then fails with "VM exited". Every wait has a deadline. The whole console
+transcript is kept in build/vmlogs/<name>.log for reading after a failure.
+"""
+import os
+import re
+import shlex
+import subprocess
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.environ.get("OUT", os.path.join(ROOT, "out"))
+BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+LOGDIR = os.path.join(BUILD, "vmlogs")
+# Software emulation is slow: scale every deadline with LIFEBOAT_VM_SLOW=2 on a slower machine.
+SLOW = float(os.environ.get("LIFEBOAT_VM_SLOW", "1"))
+BOOT_ARGS = "console=ttyS0,115200 panic=1 oops=panic"
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Timeout(AssertionError):
+    pass
+
+
+class Disk:
+    """A disk image attached on a bus: virtio (default), ahci, nvme, scsi (virtio-scsi), usb.
+    snapshot=True keeps writes out of the image (QEMU keeps them in a temporary overlay)."""
+
+    def __init__(self, path, bus="virtio", snapshot=False, fmt="raw", serial=None):
+        self.path, self.bus, self.snapshot, self.fmt, self.serial = path, bus, snapshot, fmt, serial
+
+
+class VM:
+    def __init__(self, disks=(), append="", mem=512, name=None, kernel=None, initrd=None,
+                 extra=(), machine="pc", boot=True, cmdline_replace=None, smp=1):
+        self.disks = list(disks)
+        self.name = name or os.environ.get("PYTEST_CURRENT_TEST", "vm").split(" ")[0]
+        self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name)[-120:]
+        self.kernel = kernel if kernel is not None else os.path.join(OUT, "bzImage")
+        self.initrd = initrd if initrd is not None else os.path.join(OUT, "initrd.img")
+        self.append = cmdline_replace if cmdline_replace is not None else (BOOT_ARGS + " " + append).strip()
+        self.mem, self.extra, self.machine, self.smp = mem, list(extra), machine, smp
+        self.buf = ""
+        self.pos = 0          # expect() searches from here; a match moves it past the match
+        self.lock = threading.Condition()
+        self.proc = None
+        self.exited = None
+        if boot:
+            self.start()
+
+    def argv(self):
+        a = ["qemu-system-x86_64", "-machine", self.machine, "-accel", "tcg", "-m", str(self.mem),
+             "-smp", str(self.smp), "-nographic", "-no-reboot", "-nodefaults",
+             "-serial", "stdio", "-monitor", "none", "-display", "none"]
+        if self.kernel:
+            a += ["-kernel", self.kernel, "-append", self.append]
+        if self.initrd:
+            a += ["-initrd", self.initrd]
+        controllers = set()
+        for i, d in enumerate(self.disks):
+            drive = f"file={d.path},format={d.fmt},if=none,id=d{i}"
+            if d.snapshot:
+                drive += ",snapshot=on"
+            a += ["-drive", drive]
+            ser = f",serial={d.serial}" if d.serial else ""
+            if d.bus == "virtio":
+                a += ["-device", f"virtio-blk-pci,drive=d{i}{ser}"]
+            elif d.bus == "ahci":
+                if "ahci" not in controllers:
+                    a += ["-device", "ahci,id=ahci0"]
+                    controllers.add("ahci")
+                a += ["-device", f"ide-hd,drive=d{i},bus=ahci0.{len([x for x in self.disks[:i] if x.bus == 'ahci'])}{ser}"]
+            elif d.bus == "nvme":
+                a += ["-device", f"nvme,drive=d{i},serial={d.serial or 'lb%d' % i}"]
+            elif d.bus == "scsi":
+                if "scsi" not in controllers:
+                    a += ["-device", "virtio-scsi-pci,id=scsi0"]
+                    controllers.add("scsi")
+                a += ["-device", f"scsi-hd,drive=d{i},bus=scsi0.0{ser}"]
+            elif d.bus == "usb":
+                if "usb" not in controllers:
+                    a += ["-device", "qemu-xhci,id=xhci0"]
+                    controllers.add("usb")
+                a += ["-device", f"usb-storage,drive=d{i},bus=xhci0.0{ser}"]
+            else:
+                raise ValueError(f"unknown bus {d.bus}")
+        return a + self.extra
+
+    def start(self):
+        os.makedirs(LOGDIR, exist_ok=True)
+        self.logpath = os.path.join(LOGDIR, self.name + ".log")
+        self.log = open(self.logpath, "w", encoding="latin-1")
+        self.log.write("# " + " ".join(shlex.quote(x) for x in self.argv()) + "\n")
+        self.log.flush()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, bufsize=0)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            data = self.proc.stdout.read1(65536) if hasattr(self.proc.stdout, "read1") else self.proc.stdout.read(1)
+            if not data:
+                break
+            text = data.decode("latin-1")
+            self.log.write(text)
+            self.log.flush()
+            with self.lock:
+                self.buf += text.replace("\r", "")
+                self.lock.notify_all()
+        rc = self.proc.wait()
+        with self.lock:
+            self.exited = rc
+            self.lock.notify_all()
+
+    # --- reading -------------------------------------------------------------------------
+    def text(self):
+        """Everything the console printed so far, without carriage returns or ANSI codes."""
+        with self.lock:
+            return ANSI.sub("", self.buf)
+
+    def expect(self, pattern, timeout=60, regex=None):
+        """Wait until pattern (a regex; a plain string when regex=False) appears after the last
+        match. Returns the match. Fails with the console's tail on timeout or VM exit."""
+        rx = re.compile(re.escape(pattern) if regex is False else pattern)
+        deadline = time.monotonic() + timeout * SLOW
+        with self.lock:
+            while True:
+                clean = ANSI.sub("", self.buf[self.pos:])
+                m = rx.search(clean)
+                if m:
+                    # Move past the match in the raw buffer: find the same text there.
+                    raw = self.buf[self.pos:]
+                    idx = self._raw_index(raw, clean, m.end())
+                    self.pos += idx
+                    return m
+                if self.exited is not None:
+                    raise Timeout(f"VM exited (status {self.exited}) before {pattern!r} appeared; "
+                                  f"console tail:\n{self.tail()}\nlog: {self.logpath}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout(f"{pattern!r} did not appear within {timeout * SLOW:.0f}s; "
+                                  f"console tail:\n{self.tail()}\nlog: {self.logpath}")
+                self.lock.wait(min(left, 1.0))
+
+    @staticmethod
+    def _raw_index(raw, clean, clean_end):
+        # Map an offset in the ANSI-stripped text back to the raw buffer.
+        if raw == clean:
+            return clean_end
+        ci = ri = 0
+        while ci < clean_end and ri < len(raw):
+            m = ANSI.match(raw, ri)
+            if m:
+                ri = m.end()
+                continue
+            ri += 1
+            ci += 1
+        return ri
+
+    def expect_not(self, pattern, within=5):
+        """Assert pattern does not appear within `within` seconds (from the last match on)."""
+        try:
+            self.expect(pattern, timeout=within)
+        except Timeout:
+            return
+        raise AssertionError(f"{pattern!r} appeared but must not; console tail:\n{self.tail()}")
+
+    def tail(self, n=40):
+        return "\n".join(self.text().splitlines()[-n:])
+
+    # --- writing -------------------------------------------------------------------------
+    def send(self, s):
+        if isinstance(s, str):
+            s = s.encode()
+        self.proc.stdin.write(s)
+        self.proc.stdin.flush()
+
+    def sendline(self, s=""):
+        """Type s and Enter, as a person does on a serial console (CR)."""
+        # Slow typing: a serial line without flow control drops bytes a busy guest cannot take.
+        for i in range(0, len(s), 16):
+            self.send(s[i:i + 16])
+            time.sleep(0.02)
+        self.send("\r")
+
+    def shell(self, cmd, marker=None, timeout=60):
+        """Run cmd in a shell already at its prompt and return its output (between markers)."""
+        tag = marker or "LBDONE%d" % int(time.monotonic() * 1000)
+        self.sendline(f"{cmd}; echo {tag[:3]}''{tag[3:]} $?")
+        m = self.expect(re.escape(tag) + r" (\d+)", timeout=timeout)
+        return m
+
+    # --- ending --------------------------------------------------------------------------
+    def wait_exit(self, timeout=60):
+        deadline = time.monotonic() + timeout * SLOW
+        with self.lock:
+            while self.exited is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout(f"VM did not exit within {timeout * SLOW:.0f}s; console tail:\n{self.tail()}")
+                self.lock.wait(min(left, 1.0))
+            return self.exited
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc:
+            self.reader.join(timeout=5)
+            self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

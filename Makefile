@@ -111,3 +111,10 @@ distclean: clean
 
 # Each area of the work keeps its own rules in mk/<area>.mk (installer, boot paths, fuzzing...).
 -include $(sort $(wildcard mk/*.mk))
+
+# A tiny init that reports the command line it got and powers off: the stand-in payload of test
+# fixtures (a generation's initrd) and of the demo installer.
+$(BUILD)/payload-init: tools/payload-init.c $(TP)/kheaders.dir
+	@mkdir -p $(BUILD)
+	musl-gcc -static -Os -Wall -Wextra -Werror -isystem $$(cat $(TP)/kheaders.dir) -o $@ $<
+	strip $@

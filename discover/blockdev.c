@@ -47,7 +47,7 @@ static void find_disk(int cfd, const char *name, char *disk, size_t size)
 	}
 	/* No link (a fake tree): strip the partition number (and the 'p' of nvme0n1p1). */
 	char base[64];
-	snprintf(base, sizeof(base), "%s", name);
+	snprintf(base, sizeof(base), "%.60s", name);
 	size_t l = strlen(base);
 	while (l && isdigit((unsigned char)base[l - 1]))
 		l--;
@@ -94,7 +94,7 @@ int blockdev_list(const char *sysroot, struct devtab *t)
 		if (!sectors)
 			continue;
 		struct blockdev b = {0};
-		snprintf(b.name, sizeof(b.name), "%s", n);
+		snprintf(b.name, sizeof(b.name), "%.60s", n);
 		snprintf(b.path, sizeof(b.path), "/dev/%.60s", n);
 		b.size = sectors * 512;
 		p = xasprintf("%s/partition", n);

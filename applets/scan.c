@@ -134,7 +134,7 @@ int scan_main(int argc, char **argv)
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access("/etc/lifeboat-release", F_OK) == 0;
 	int want_human = 0, want_save = 0, links = in_image;
 	struct scan_opts o = {"/sys", "/run/lifeboat/inspect", NULL, 20000, in_image,
-			      getenv("LIFEBOAT_SCAN_FAULT")};
+			      getenv("LIFEBOAT_SCAN_FAULT"), in_image};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -216,8 +216,8 @@ static int name_eq(const char *want, const char *have, int nocase)
 	return nocase ? !strcasecmp(want, have) : !strcmp(want, have);
 }
 
-const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec, int *locked,
-				      int *ambiguous)
+const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
+				      const char *prefer_disk, int *locked, int *ambiguous)
 {
 	static const struct {
 		const char *tag, *link;
@@ -253,18 +253,27 @@ const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec, 
 		}
 		if (fromlink)
 			udev_decode(want);
-		const struct blockdev *found = NULL;
+		/* Two disks may carry the same label (two NixOS installs both call / "nixos"): the
+		 * one on the disk the system was found on wins; otherwise none is chosen. */
+		const struct blockdev *found = NULL, *same = NULL;
+		int n = 0, nsame = 0;
 		for (int i = 0; i < t->n; i++) {
 			const char *have = (const char *)&t->d[i] + keys[k].off;
 			if (t->d[i].ambiguous || !name_eq(want, have, keys[k].nocase))
 				continue;
-			if (found) {
-				*ambiguous = 1;
-				return NULL;
-			}
 			found = &t->d[i];
+			n++;
+			if (prefer_disk && !strcmp(t->d[i].disk, prefer_disk)) {
+				same = &t->d[i];
+				nsame++;
+			}
 		}
-		return found;
+		if (n <= 1)
+			return found;
+		if (nsame == 1)
+			return same;
+		*ambiguous = 1;
+		return NULL;
 	}
 	if (startswith(spec, "/dev/")) {
 		for (int i = 0; i < t->n; i++)

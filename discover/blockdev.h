@@ -31,9 +31,10 @@ void devtab_free(struct devtab *t);
 
 /* The device an fstab spec names: UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*,
  * /dev/NAME. Returns the device, or NULL; *locked = 1 for /dev/mapper/ names (need an unlock),
- * *ambiguous = 1 when two devices answer to the name (none is chosen). */
-const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec, int *locked,
-				      int *ambiguous);
+ * *ambiguous = 1 when two devices answer to the name and neither or both are on prefer_disk
+ * (the disk the system was found on; NULL for none). */
+const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
+				      const char *prefer_disk, int *locked, int *ambiguous);
 /* udev's name encoding for /dev/disk/by-* links: bytes outside [A-Za-z0-9#+-.:=@_] and
  * outside valid UTF-8 become \xNN (a space is \x20, '/' is \x2f). Writes into out. */
 void udev_encode(const char *s, char *out, size_t size);

@@ -89,7 +89,7 @@ static void found(FILE *out, int rootfd, const char *layout, const char *subvol,
 	}
 	struct plan_summary s = {0};
 	if (f.have_fstab)
-		plan_emit(out, id, f.plan_number, &f.fstab, devs, &s);
+		plan_emit(out, id, f.plan_number, &f.fstab, devs, dev->disk, &s);
 	char cur[24], gens[24];
 	snprintf(cur, sizeof(cur), "%ld", f.current);
 	snprintf(gens, sizeof(gens), "%d", f.generations);

@@ -189,7 +189,10 @@ static void inspect_gen(FILE *out, int rootfd, const char *top, const char *devp
 	int fd = inroot_open(rootfd, top, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		char why[120];
-		snprintf(why, sizeof(why), "toplevel missing (%s)", strerror(-fd));
+		if (fd == -ENOENT)
+			snprintf(why, sizeof(why), "toplevel missing");
+		else
+			snprintf(why, sizeof(why), "toplevel missing (%s)", strerror(-fd));
 		set_bad(g, "dangling", why);
 		return;
 	}
@@ -337,9 +340,12 @@ static int scan_profile(FILE *out, int rootfd, const char *dirpath, const char *
 	if (n < 0)
 		return n;
 	int is_system = f != NULL;
-	int chosen = -1, first_ok = -1;
+	int chosen = -1, first_ok = -1, cur_index = -1;
+	char cur_reason[200] = "no such generation link";
 	for (int i = 0; i < n; i++) {
 		int cur = gens[i].number == current;
+		if (cur)
+			cur_index = i;
 		int detailed = i < GEN_DETAIL_MAX || cur;
 		struct geninfo g = {.status = "ok"};
 		if (detailed)
@@ -357,21 +363,23 @@ static int scan_profile(FILE *out, int rootfd, const char *dirpath, const char *
 				first_ok = i;
 			}
 		}
-		if (is_system && !strcmp(g.status, "ok") && g.version && !f->version[0] && cur)
-			snprintf(f->version, sizeof(f->version), "%s", g.version);
+		if (is_system && cur && strcmp(g.status, "ok"))
+			snprintf(cur_reason, sizeof(cur_reason), "%s: %s", g.status, g.reason);
 		geninfo_free(&g);
 	}
 	if (is_system) {
 		f->current = current;
 		f->generations = n;
 		if (current >= 0 && chosen < 0) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "the current generation %ld is missing or broken", current);
+			char msg[400];
+			snprintf(msg, sizeof(msg), "the current generation %ld is not bootable (%s)", current,
+				 cur_reason);
 			report_put(out, "problem", "path", devpath, "what", "generation", "msg", msg, "system",
 				   sysid, NULL);
 		}
-		int pick = chosen >= 0 ? chosen : first_ok;
-		if (pick >= 0) {
+		/* The host name and plan of a broken current generation are still worth showing. */
+		int pick = chosen >= 0 ? chosen : first_ok >= 0 ? first_ok : cur_index;
+		if (pick >= 0 && gens[pick].toplevel) {
 			const char *top = gens[pick].toplevel;
 			f->plan_number = (int)gens[pick].number;
 			char *h = read_small(rootfd, top, "etc/hostname");

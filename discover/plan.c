@@ -5,7 +5,7 @@
 #include "discover/report.h"
 
 void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
-	       const struct devtab *devs, struct plan_summary *s)
+	       const struct devtab *devs, const char *prefer_disk, struct plan_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	char num[24];
@@ -22,7 +22,7 @@ void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
 		} else if (e->bind) {
 			status = "bind";
 		} else {
-			dev = devs ? devtab_resolve(devs, e->spec, &locked, &ambiguous) : NULL;
+			dev = devs ? devtab_resolve(devs, e->spec, prefer_disk, &locked, &ambiguous) : NULL;
 			if (dev)
 				status = "ok";
 			else if (locked)

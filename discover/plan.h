@@ -14,8 +14,8 @@ struct plan_summary {
 };
 
 /* Write one mount record per fstab entry (system=sysid, number=generation) and sum up where
- * /, /nix and /boot live. */
+ * /, /nix and /boot live. Names two disks answer to resolve to the one on prefer_disk. */
 void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
-	       const struct devtab *devs, struct plan_summary *s);
+	       const struct devtab *devs, const char *prefer_disk, struct plan_summary *s);
 
 #endif

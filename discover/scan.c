@@ -13,6 +13,7 @@
 #include "discover/child.h"
 #include "discover/inspect.h"
 #include "discover/report.h"
+#include "init/modules.h"
 #include "lib/escape.h"
 #include "lib/util.h"
 
@@ -181,6 +182,30 @@ static void inspect_one(FILE *out, struct blockdev *d, const struct devtab *t,
 	report_free(&rep);
 }
 
+/* No udev and no modprobe helper: the drivers of the filesystems present are loaded here, before
+ * the children mount. ext2 and ext3 are served by the ext4 driver. */
+static void load_fs_modules(const struct devtab *t)
+{
+	struct modtree mt;
+	if (modtree_open_running(&mt) < 0)
+		return;
+	/* The checksum drivers ext4 and btrfs ask the crypto API for; without a modprobe helper
+	 * nothing loads them on demand, and a mount then fails with ENOENT. */
+	static const char *const crypto[] = {"crc32c_generic", "crc32c_intel", "xxhash_generic",
+					     "blake2b_generic"};
+	for (size_t i = 0; i < ARRAY_SIZE(crypto); i++)
+		modtree_load(&mt, crypto[i]);
+	for (int i = 0; i < t->n; i++) {
+		const char *type = t->d[i].type;
+		if (t->d[i].ambiguous || !inspect_options(type))
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "%s", startswith(type, "ext") ? "ext4" : type);
+		modtree_load(&mt, name);
+	}
+	modtree_free(&mt);
+}
+
 int scan_run(FILE *out, const struct scan_opts *o)
 {
 	long long start = now_ms();
@@ -220,6 +245,8 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		}
 	}
 	fflush(out);
+	if (o->load_modules)
+		load_fs_modules(&t);
 	for (int i = 0; i < t.n; i++)
 		if (!t.d[i].ambiguous && inspect_options(t.d[i].type)) {
 			inspect_one(out, &t.d[i], &t, o, &c);

@@ -13,6 +13,7 @@ struct scan_opts {
 	int timeout_ms;         /* per device */
 	int blkro;              /* set devices read-only (BLKROSET) while inspecting */
 	const char *fault;      /* test hook: "NAME:hang" or "NAME:crash" */
+	int load_modules;       /* load filesystem drivers first (in the image only) */
 };
 
 /* Returns the number of systems found, or -errno when devices cannot be listed at all (the

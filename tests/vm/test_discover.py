@@ -97,6 +97,13 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
         recs = parse(out)
         human = run(vm, "lifeboat scan --human", timeout=120)
         links = run(vm, "ls /dev/disk/by-label/", timeout=30)
+        # The twin of the escaping check: a raw escape sequence does show up in what we read.
+        raw = run(vm, "printf 'RAW\\033[2JRAW\\n'", timeout=30)
+        # A hung inspection and a crashing one cost their own device only.
+        hung = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['inroot']}2:hang lifeboat scan --timeout 2",
+                         timeout=120))
+        crashed = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['split']}4:crash lifeboat scan",
+                            timeout=120))
         # The twin of the zero-write proof: a write through the same attachment shows up.
         vm.shell(f"echo written > /dev/{letter['scratch']}; sync",
                  timeout=30)
@@ -132,6 +139,12 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
     assert "Too many levels" in gens["3"]["reason"] or "loop" in gens["3"]["reason"].lower(), gens["3"]
     probs = [p for p in kind(recs, "problem") if p.get("system") == evil[0]["id"]]
     assert any(p["what"] == "generation" for p in probs), probs
+    n_sys = len(kind(recs, "system"))
+    assert kind(hung, "problem", path=f"/dev/{letter['inroot']}2", what="timeout")
+    assert len(kind(hung, "system")) == n_sys - 1 and kind(hung, "done")
+    assert kind(crashed, "problem", path=f"/dev/{letter['split']}4", what="crash")
+    assert len(kind(crashed, "system")) == n_sys - 1 and kind(crashed, "done")
+    assert "\x1b[2J" in raw
     # Escaped on the console: the raw escape never reaches the terminal, its \x form does.
     assert "\x1b[2J" not in human and "\x1b]0" not in human
     assert "\\x1b[2Jevil" in human and "ev\\x1b]0;pwned\\x07il" in human

@@ -3,10 +3,14 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <endian.h>
 #include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,7 +37,6 @@ static const struct {
 /* Subvolume walk bounds: nested subvolumes are rarely deep; snapshots can be many. */
 #define SUBVOL_DEPTH 3
 #define SUBVOL_MAX 64
-#define BTRFS_FIRST_FREE_OBJECTID 256
 
 const char *inspect_options(const char *type)
 {
@@ -157,6 +160,105 @@ static void find_subvols(int dfd, const char *prefix, int depth, struct subvols 
 	closedir(d);
 }
 
+struct subvol_ref {
+	unsigned long long id, parent;
+	char *rel; /* path inside the parent subvolume */
+};
+
+static char *subvol_path(struct subvol_ref *r, int n, unsigned long long id, int depth)
+{
+	if (id == BTRFS_FS_TREE_OBJECTID)
+		return xstrdup("");
+	if (depth > 16)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		if (r[i].id != id)
+			continue;
+		char *up = subvol_path(r, n, r[i].parent, depth + 1);
+		if (!up)
+			return NULL;
+		char *p = *up ? xasprintf("%s/%s", up, r[i].rel) : xstrdup(r[i].rel);
+		free(up);
+		return p;
+	}
+	return NULL;
+}
+
+/* Every subvolume, whatever its name and depth, from the root tree's back references
+ * (BTRFS_IOC_TREE_SEARCH), with the folder each sits in (BTRFS_IOC_INO_LOOKUP). */
+static int list_subvols(int fsfd, struct subvols *sv)
+{
+	struct btrfs_ioctl_search_args args;
+	struct btrfs_ioctl_search_key *sk = &args.key;
+	memset(&args, 0, sizeof(args));
+	sk->tree_id = BTRFS_ROOT_TREE_OBJECTID;
+	sk->min_objectid = BTRFS_FIRST_FREE_OBJECTID;
+	sk->max_objectid = BTRFS_LAST_FREE_OBJECTID;
+	sk->min_type = sk->max_type = BTRFS_ROOT_BACKREF_KEY;
+	sk->max_offset = (__u64)-1;
+	sk->max_transid = (__u64)-1;
+	struct subvol_ref *refs = NULL;
+	int n = 0, err = 0;
+	while (n < 4 * SUBVOL_MAX) {
+		sk->nr_items = 512;
+		if (ioctl(fsfd, BTRFS_IOC_TREE_SEARCH, &args) < 0) {
+			err = -errno;
+			break;
+		}
+		if (!sk->nr_items)
+			break;
+		size_t off = 0;
+		struct btrfs_ioctl_search_header sh;
+		for (unsigned i = 0; i < sk->nr_items; i++) {
+			if (off + sizeof(sh) > sizeof(args.buf))
+				break;
+			memcpy(&sh, args.buf + off, sizeof(sh));
+			off += sizeof(sh);
+			if (off + sh.len > sizeof(args.buf))
+				break;
+			if (sh.type == BTRFS_ROOT_BACKREF_KEY && sh.len >= sizeof(struct btrfs_root_ref)) {
+				struct btrfs_root_ref ref;
+				memcpy(&ref, args.buf + off, sizeof(ref));
+				size_t nl = le16toh(ref.name_len);
+				if (nl && sizeof(ref) + nl <= sh.len) {
+					struct btrfs_ioctl_ino_lookup_args il = {.treeid = sh.offset,
+										 .objectid = le64toh(ref.dirid)};
+					if (ioctl(fsfd, BTRFS_IOC_INO_LOOKUP, &il) == 0) {
+						il.name[sizeof(il.name) - 1] = 0;
+						refs = xrealloc(refs, sizeof(*refs) * (size_t)(n + 1));
+						refs[n].id = sh.objectid;
+						refs[n].parent = sh.offset;
+						refs[n].rel = xasprintf("%s%.*s", il.name, (int)nl,
+									args.buf + off + sizeof(ref));
+						n++;
+					}
+				}
+			}
+			off += sh.len;
+			sk->min_objectid = sh.objectid;
+			sk->min_type = sh.type;
+			sk->min_offset = sh.offset;
+		}
+		if (sk->min_offset < (__u64)-1) {
+			sk->min_offset++;
+		} else if (sk->min_objectid < sk->max_objectid) {
+			sk->min_objectid++;
+			sk->min_offset = 0;
+		} else {
+			break;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		char *p = sv->n < SUBVOL_MAX ? subvol_path(refs, n, refs[i].id, 0) : NULL;
+		if (p)
+			sv->path[sv->n++] = p;
+	}
+	for (int i = 0; i < n; i++)
+		free(refs[i].rel);
+	free(refs);
+	return err;
+}
+
 int inspect_child(FILE *out, void *arg)
 {
 	struct inspect_args *a = arg;
@@ -195,7 +297,9 @@ int inspect_child(FILE *out, void *arg)
 		free(view);
 		if (!strcmp(dev->type, "btrfs")) {
 			struct subvols sv = {0};
-			find_subvols(fsfd, "", 1, &sv);
+			/* The walk stands in where the ioctl is refused (an older kernel, a seccomp). */
+			if (list_subvols(fsfd, &sv) < 0)
+				find_subvols(fsfd, "", 1, &sv);
 			for (int i = 0; i < sv.n; i++) {
 				int sfd = openat(fsfd, sv.path[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (sfd >= 0) {

@@ -89,6 +89,122 @@ static void human(FILE *o, const struct report *rep)
 			record_int(&rep->r[di], "problems", 0), record_int(&rep->r[di], "ms", 0));
 }
 
+/* JSON strings must be UTF-8: bytes that are not (a label in latin-1, garbage) become \u00XX,
+ * as if latin-1, so the output always parses. */
+static void json_string(FILE *o, const char *v)
+{
+	fputc('"', o);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		size_t l = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+			 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+		for (size_t i = 1; i < l; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				l = 0;
+		if (l > 1) {
+			fwrite(p, 1, l, o);
+			p += l - 1;
+		} else if (*p == '"' || *p == '\\') {
+			fprintf(o, "\\%c", *p);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			fprintf(o, "\\u%04x", *p);
+		} else {
+			fputc(*p, o);
+		}
+	}
+	fputc('"', o);
+}
+
+static int numeric_key(const char *k)
+{
+	static const char *const keys[] = {"size", "id", "number", "current", "generations", "date",
+					   "bootspec", "secrets", "devices", "systems", "problems", "ms"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(k, keys[i]))
+			return 1;
+	return 0;
+}
+
+/* One record as a JSON object, left open for more members; skip is a key left out (the system
+ * id of a generation listed inside its system). */
+static void json_fields(FILE *o, const struct record *r, const char *skip)
+{
+	fputc('{', o);
+	int first = 1;
+	for (int i = 0; i < r->n; i++) {
+		if (skip && !strcmp(r->key[i], skip))
+			continue;
+		fprintf(o, "%s", first ? "" : ", ");
+		first = 0;
+		json_string(o, r->key[i]);
+		fputs(": ", o);
+		const char *v = r->val[i];
+		char *end;
+		if (!*v)
+			fputs("null", o);
+		else if (numeric_key(r->key[i]) && (strtoll(v, &end, 10), !*end) && strspn(v, "-0123456789") == strlen(v))
+			fputs(v, o);
+		else
+			json_string(o, v);
+	}
+}
+
+static void json_record(FILE *o, const struct record *r, const char *skip)
+{
+	json_fields(o, r, skip);
+	fputc('}', o);
+}
+
+static void json_list(FILE *o, const struct report *rep, const char *kind, const char *sysid,
+		      const char *indent)
+{
+	int first = 1;
+	fputc('[', o);
+	for (int i = report_next(rep, kind, -1); i >= 0; i = report_next(rep, kind, i)) {
+		const char *s = record_get(&rep->r[i], "system");
+		if (sysid ? !s || strcmp(s, sysid) : s && *s && strcmp(kind, "device"))
+			continue;
+		fprintf(o, "%s\n%s  ", first ? "" : ",", indent);
+		first = 0;
+		json_record(o, &rep->r[i], sysid ? "system" : NULL);
+	}
+	fprintf(o, "%s]", first ? "" : "\n");
+	if (!first)
+		fputs(indent, o);
+}
+
+/* The same report as one JSON document: devices, systems (each with its generations, mounts
+ * and problems), the problems of no system, and done (null when the scan was cut short). */
+static void json(FILE *o, const struct report *rep)
+{
+	fputs("{\"devices\": ", o);
+	json_list(o, rep, "device", NULL, "");
+	fputs(",\n\"systems\": [", o);
+	int first = 1;
+	for (int i = report_next(rep, "system", -1); i >= 0; i = report_next(rep, "system", i)) {
+		const struct record *s = &rep->r[i];
+		const char *id = record_get(s, "id");
+		fprintf(o, "%s\n  ", first ? "" : ",");
+		first = 0;
+		json_fields(o, s, NULL);
+		fputs(", \"generations\": ", o);
+		json_list(o, rep, "generation", id ? id : "", "    ");
+		fputs(", \"mounts\": ", o);
+		json_list(o, rep, "mount", id ? id : "", "    ");
+		fputs(", \"problems\": ", o);
+		json_list(o, rep, "problem", id ? id : "", "    ");
+		fputc('}', o);
+	}
+	fprintf(o, "%s],\n\"problems\": ", first ? "" : "\n");
+	json_list(o, rep, "problem", NULL, "");
+	fputs(",\n\"done\": ", o);
+	int di = report_next(rep, "done", -1);
+	if (di >= 0)
+		json_record(o, &rep->r[di], NULL);
+	else
+		fputs("null", o);
+	fputs("}\n", o);
+}
+
 static int save(const char *text, size_t len)
 {
 	if (mkdir_p("/run/lifeboat", 0755) < 0)
@@ -110,9 +226,10 @@ static int save(const char *text, size_t len)
 
 static void usage(FILE *o)
 {
-	fprintf(o, "usage: lifeboat scan [--human] [--save] [--links|--no-links] [--timeout SECONDS]\n"
+	fprintf(o, "usage: lifeboat scan [--human|--json] [--save] [--links|--no-links] [--timeout SECONDS]\n"
 		   "  Find every NixOS on this machine's disks, writing nothing to them.\n"
 		   "  --human     a readable table instead of the report lines\n"
+		   "  --json      the same report as one JSON document\n"
 		   "  --save      also write the report to " SCAN_SAVE_PATH " (atomically)\n"
 		   "  --links     create /dev/disk/by-{uuid,label,partuuid,partlabel} links (default in\n"
 		   "              the lifeboat image, never elsewhere)\n"
@@ -127,18 +244,20 @@ int scan_main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'}, {"sysfs", required_argument, NULL, 's'},
 		{"inspect-dir", required_argument, NULL, 'i'}, {"fault", required_argument, NULL, 'F'},
 		{"no-blkro", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
 	/* In the booted image (PID 1 sets LIFEBOAT_CONSOLES; the release file exists only there) the
 	 * scan stands in for udev's /dev/disk links; on any other machine it must not touch /dev. */
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access("/etc/lifeboat-release", F_OK) == 0;
-	int want_human = 0, want_save = 0, links = in_image;
+	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
 	struct scan_opts o = {"/sys", "/run/lifeboat/inspect", NULL, 20000, in_image,
 			      getenv("LIFEBOAT_SCAN_FAULT"), in_image};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H': want_human = 1; break;
+		case 'J': want_json = 1; break;
 		case 'S': want_save = 1; break;
 		case 'l': links = 1; break;
 		case 'L': links = 0; break;
@@ -172,10 +291,13 @@ int scan_main(int argc, char **argv)
 			rc = 1;
 		}
 	}
-	if (want_human) {
+	if (want_human || want_json) {
 		struct report rep;
 		report_parse(&rep, text);
-		human(stdout, &rep);
+		if (want_json)
+			json(stdout, &rep);
+		else
+			human(stdout, &rep);
 		report_free(&rep);
 	} else {
 		fwrite(text, 1, len, stdout);

@@ -174,7 +174,7 @@ static void set_bad(struct geninfo *g, const char *status, const char *reason)
 	if (strcmp(g->status, "ok"))
 		return; /* the first reason is the one to show */
 	g->status = status;
-	snprintf(g->reason, sizeof(g->reason), "%s", reason);
+	snprintf(g->reason, sizeof(g->reason), "%.150s", reason);
 }
 
 static void inspect_gen(FILE *out, int rootfd, const char *top, const char *devpath,
@@ -184,6 +184,17 @@ static void inspect_gen(FILE *out, int rootfd, const char *top, const char *devp
 	g->status = "ok";
 	if (!top) {
 		set_bad(g, "corrupt", "generation link is not a symlink");
+		return;
+	}
+	/* A toplevel is a store path; anything else is a hand-made or hostile link. It is still
+	 * resolved only inside the disk, but never offered for booting. */
+	if (!startswith(top, "/nix/store/") || strstr(top, "/../") || strchr(top + 11, '/')) {
+		char why[200], msg[400];
+		snprintf(why, sizeof(why), "points outside /nix/store (%.150s)", top);
+		set_bad(g, "dangling", why);
+		snprintf(msg, sizeof(msg), "a generation link %s", why);
+		report_put(out, "problem", "path", devpath, "what", "generation", "msg", msg, "system",
+			   sysid, NULL);
 		return;
 	}
 	int fd = inroot_open(rootfd, top, O_PATH | O_DIRECTORY);

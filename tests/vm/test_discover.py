@@ -93,10 +93,13 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
         vm.expect(r"Choose \(key then Enter", timeout=180)
         vm.sendline("s")
         vm.expect(r"lifeboat:\S*# ", timeout=30)
+        # Kernel messages (mount notices) would land in the middle of the lines we read.
+        run(vm, "dmesg -n 1")
         out = run(vm, "lifeboat scan --save >/dev/null; cat /run/lifeboat/scan", timeout=120)
         recs = parse(out)
         human = run(vm, "lifeboat scan --human", timeout=120)
         links = run(vm, "ls /dev/disk/by-label/", timeout=30)
+        as_json = run(vm, "lifeboat scan --json", timeout=120)
         # The twin of the escaping check: a raw escape sequence does show up in what we read.
         raw = run(vm, "printf 'RAW\\033[2JRAW\\n'", timeout=30)
         # A hung inspection and a crashing one cost their own device only.
@@ -138,8 +141,13 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
     assert gens["2"]["status"] == "dangling" and gens["3"]["status"] == "dangling"
     assert "Too many levels" in gens["3"]["reason"] or "loop" in gens["3"]["reason"].lower(), gens["3"]
     probs = [p for p in kind(recs, "problem") if p.get("system") == evil[0]["id"]]
-    assert any(p["what"] == "generation" for p in probs), probs
+    assert any(p["what"] == "generation" and "outside /nix/store" in p["msg"] for p in probs), probs
+    assert any(p["what"] == "generation" and "current generation 1" in p["msg"] for p in probs), probs
     n_sys = len(kind(recs, "system"))
+    doc = json.loads(as_json)
+    assert len(doc["systems"]) == n_sys and doc["done"]["systems"] == n_sys
+    assert sorted(s["host"] for s in doc["systems"]) == sorted(s["host"] for s in kind(recs, "system"))
+    assert sum(len(s["generations"]) for s in doc["systems"]) == len(kind(recs, "generation"))
     assert kind(hung, "problem", path=f"/dev/{letter['inroot']}2", what="timeout")
     assert len(kind(hung, "system")) == n_sys - 1 and kind(hung, "done")
     assert kind(crashed, "problem", path=f"/dev/{letter['split']}4", what="crash")

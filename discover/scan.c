@@ -230,6 +230,9 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		if (d->ambiguous)
 			problem(out, &c, d->path, "ambiguous",
 				"more than one filesystem signature: not inspected, never chosen", NULL);
+		else if (!strcmp(d->type, "crypto_LUKS"))
+			problem(out, &c, d->path, "locked",
+				"encrypted (LUKS): unlock it (cryptsetup open) to look inside", NULL);
 		else if (d->probe_err) {
 			char msg[120];
 			snprintf(msg, sizeof(msg), "cannot probe: %s", strerror(-d->probe_err));

@@ -5,6 +5,7 @@ boot that scans, shows the menu and powers off from it)."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -19,14 +20,16 @@ EVIL_LABEL = "\x1b[2Jevil"
 
 
 def run(vm, cmd, timeout=60):
-    """Run cmd in the rescue shell; return what it printed (after the echoed command line)."""
+    """Run cmd in the rescue shell; return what it printed. The output starts after a marker the
+    shell prints (the echoed command line, wrapped by the terminal, shows it quoted)."""
     with vm.lock:
         start = len(vm.buf)
-    m = vm.shell(cmd, timeout=timeout)
+    m = vm.shell(f"echo LBST''ART; {cmd}", timeout=timeout)
     with vm.lock:
         text = vm.buf[start:]
     text = text[:text.rfind(m.group(0))]
-    return text.split("\n", 1)[1] if "\n" in text else ""
+    begin = text.find("LBSTART\n")
+    return text[begin + len("LBSTART\n"):] if begin >= 0 else ""
 
 
 def sha256(path):
@@ -100,6 +103,13 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
         human = run(vm, "lifeboat scan --human", timeout=120)
         links = run(vm, "ls /dev/disk/by-label/", timeout=30)
         as_json = run(vm, "lifeboat scan --json", timeout=120)
+        # Inspection marks each device read-only (BLKROSET) and puts it back: every device is
+        # writable again afterwards, so `enter` can mount read-write. The twin: a device set
+        # read-only does read 1 here.
+        ro = run(vm, "cat /sys/class/block/vd*/ro | sort | uniq -c", timeout=30)
+        ro_twin = run(vm, f"blockdev --setro /dev/{letter['scratch']}; "
+                          f"cat /sys/class/block/{letter['scratch']}/ro; "
+                          f"blockdev --setrw /dev/{letter['scratch']}", timeout=30)
         # The twin of the escaping check: a raw escape sequence does show up in what we read.
         raw = run(vm, "printf 'RAW\\033[2JRAW\\n'", timeout=30)
         # A hung inspection and a crashing one cost their own device only.
@@ -143,6 +153,8 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
     probs = [p for p in kind(recs, "problem") if p.get("system") == evil[0]["id"]]
     assert any(p["what"] == "generation" and "outside /nix/store" in p["msg"] for p in probs), probs
     assert any(p["what"] == "generation" and "current generation 1" in p["msg"] for p in probs), probs
+    assert re.search(r"^\s*\d+ 0$", ro, re.M) and not re.search(r"^\s*\d+ 1$", ro, re.M), ro
+    assert ro_twin.strip().splitlines()[0].strip() == "1", ro_twin
     n_sys = len(kind(recs, "system"))
     doc = json.loads(as_json)
     assert len(doc["systems"]) == n_sys and doc["done"]["systems"] == n_sys

@@ -51,6 +51,22 @@ static struct {
 	int emergency;          /* the menu cannot run: an emergency shell stands in */
 } st;
 
+/* When a session leader on a console exits (the user's shell), the kernel hangs up that tty for
+ * every open file, ours too: writes then fail with EIO. Open the console again onto the same fd
+ * numbers, so the log's copies of them work again as well. */
+static void refresh_consoles(void)
+{
+	for (int i = 0; i < st.n_cons; i++) {
+		if (st.cons_fd[i] < 0)
+			continue;
+		int fd = console_open(&st.cons[i]);
+		if (fd >= 0) {
+			dup3(fd, st.cons_fd[i], O_CLOEXEC);
+			close(fd);
+		}
+	}
+}
+
 static void say(const char *fmt, ...) LB_PRINTF(1, 2);
 static void say(const char *fmt, ...)
 {
@@ -66,8 +82,10 @@ static void say(const char *fmt, ...)
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	for (int i = 0; i < st.n_cons; i++)
-		if (st.cons_fd[i] >= 0)
+		if (st.cons_fd[i] >= 0 && write_all(st.cons_fd[i], buf, (size_t)n) == -EIO) {
+			refresh_consoles();
 			write_all(st.cons_fd[i], buf, (size_t)n);
+		}
 }
 
 static void open_consoles(void)
@@ -222,6 +240,8 @@ static void reap(void)
 		if (pid <= 0)
 			return;
 		char buf[80];
+		if (pid == st.menu || pid == st.shell)
+			refresh_consoles();
 		if (pid == st.menu) {
 			menu_died(status);
 		} else if (pid == st.devices) {
@@ -274,6 +294,7 @@ static void report_unmount(const char *target, const char *what, int err, void *
 
 static void do_shutdown(enum shutdown_kind k)
 {
+	refresh_consoles();
 	say("lifeboat: %s: stopping processes, syncing and unmounting disks...", shutdown_name(k));
 	log_info("shutdown: %s", shutdown_name(k));
 	/* Interactive shells ignore SIGTERM but not SIGHUP; stopped processes need SIGCONT. */
@@ -416,21 +437,15 @@ static void loop_once(void)
 	reap();
 }
 
-/* PID 1 starts with whatever fds the kernel gave it (none at all without /dev/console in the
- * image): make sure 0, 1 and 2 are open, so no file we open later lands on them. */
-static void ensure_stdio(void)
+/* Busybox's modprobe cannot find the module tree; the kernel's request_module() (mount -t ext4
+ * loading "fs-ext4") goes to lifeboat's own instead, run through a link named for it. */
+static void set_module_helper(void)
 {
-	for (int fd = 0; fd < 3; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0)
-			continue;
-		int n = open("/dev/console", O_RDWR | O_NOCTTY);
-		if (n < 0)
-			n = open("/dev/null", O_RDWR);
-		if (n >= 0 && n != fd) {
-			dup2(n, fd);
-			close(n);
-		}
-	}
+	mkdir_p("/run/lifeboat/bin", 0755);
+	if (symlink(LIFEBOAT_BIN, MODPROBE_LINK) < 0 && errno != EEXIST)
+		log_warn("cannot link %s: %s", MODPROBE_LINK, strerror(errno));
+	else if (write_file("/proc/sys/kernel/modprobe", MODPROBE_LINK "\n") < 0)
+		log_warn("cannot make %s the kernel's module helper", MODPROBE_LINK);
 }
 
 int init_main(int argc, char **argv)
@@ -444,7 +459,7 @@ int init_main(int argc, char **argv)
 	if (chdir("/") < 0) {
 		/* nothing to do: / always exists */
 	}
-	ensure_stdio();
+	stdio_ensure();
 	log_early();
 	setsid();
 	st.dev_pipe = -1;
@@ -455,6 +470,7 @@ int init_main(int argc, char **argv)
 	 * longer than that and dmesg should show all of it. */
 	if (write_file("/proc/sys/kernel/printk_devkmsg", "on\n") < 0)
 		log_debug("cannot lift the /dev/kmsg rate limit");
+	set_module_helper();
 	sethostname("lifeboat", 8);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("HOME", "/root", 1);

@@ -105,6 +105,7 @@ def test_drivers_kills_and_ctrl_alt_del(tmp_path):
         for m in ("/proc proc", "/sys sysfs", "/dev devtmpfs", "/dev/pts devpts", "/dev/shm tmpfs",
                   "/run tmpfs", "/tmp tmpfs"):
             assert re.search(rf"^{m}$", mounts, re.M), mounts
+        assert "efivarfs" not in mounts  # booted by BIOS: the twin of the UEFI test
         assert out(vm, "for l in fd stdin stdout stderr; do readlink /dev/$l; done").split() == [
             "/proc/self/fd", "/proc/self/fd/0", "/proc/self/fd/1", "/proc/self/fd/2"]
         assert out(vm, "tty; echo $TERM").split() == ["/dev/ttyS0", "vt102"]
@@ -182,8 +183,37 @@ def test_menu_reboot_after_writing(tmp_path):
     assert fs_state(data) == "clean" and fsck_clean(data)
 
 
-def test_busybox_halt(tmp_path):
+CRASH_LOOP = r"""cat > /tmp/crash.sh <<'EOF'
+# A menu that crashes as soon as it starts, again and again: a crash loop. Counts the crashes
+# until PID 1 stops starting menus (none within ~3 s).
+i=0 last=
+while [ $i -lt 10 ]; do
+  n=0 p=
+  while [ $n -lt 30 ]; do p=$(pgrep -f 'init menu' | head -n1); [ -n "$p" ] && [ "$p" != "$last" ] && break; p=; usleep 100000; n=$((n+1)); done
+  [ -z "$p" ] && break
+  kill -SEGV $p; last=$p i=$((i+1))
+done
+echo "CRASHED $i"
+EOF"""
+
+
+def test_crash_loop_emergency_shell_and_busybox_halt(tmp_path):
     with VM() as vm:
+        to_shell(vm)
+        # Five quick crashes: PID 1 paces the restarts, then an emergency shell stands in.
+        vm.sendline(CRASH_LOOP)
+        vm.expect(PROMPT)
+        # Run it detached and leave this shell, so the emergency shell is alone on the console.
+        vm.sendline("setsid sh /tmp/crash.sh > /tmp/crash.log 2>&1 < /dev/null & exit")
+        vm.expect(r"starting it again in 250 ms", timeout=30)
+        vm.expect(r"this is an emergency shell", timeout=30)
+        vm.expect(PROMPT)
+        # At most five quick deaths (the hangup that ended our shell may end a menu too).
+        got = out(vm, "timeout 20 sh -c 'until grep -q CRASHED /tmp/crash.log; do usleep 100000; done'; "
+                      "cat /tmp/crash.log", timeout=40).strip()
+        assert re.fullmatch(r"CRASHED [345]", got), got
+        # Leaving the emergency shell gives the menu another chance.
+        vm.sendline("exit")
         to_shell(vm)
         vm.sendline("halt")
         vm.expect(r"signal 10 from pid \d+: halt", timeout=30)
@@ -191,3 +221,27 @@ def test_busybox_halt(tmp_path):
         # Halted, not gone: PID 1 did not die (that would panic and end QEMU at once).
         with pytest.raises(Timeout):
             vm.wait_exit(3)
+
+
+OVMF = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+
+
+@pytest.mark.skipif(not os.path.exists(OVMF), reason="no OVMF firmware (Debian package ovmf)")
+def test_uefi_efivarfs_screen_console_and_sigpwr(tmp_path):
+    vars_ = tmp_path / "vars.fd"
+    subprocess.run(["cp", "/usr/share/OVMF/OVMF_VARS_4M.fd", str(vars_)], check=True)
+    extra = ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF}",
+             "-drive", f"if=pflash,format=raw,unit=1,file={vars_}"]
+    # console=tty0 too: the menu must also run on the foreground virtual terminal (tty1).
+    with VM(extra=extra, append="console=tty0") as vm:
+        to_shell(vm)
+        assert re.search(r"^/sys/firmware/efi/efivars efivarfs$",
+                         out(vm, "cut -d' ' -f2,3 /proc/mounts"), re.M)
+        assert re.search(r"/dev/ttyS0:s", out(vm, "echo $LIFEBOAT_CONSOLES"))
+        assert re.search(r"/dev/tty1:v", out(vm, "echo $LIFEBOAT_CONSOLES"))
+        assert re.search(r"console /dev/tty1 \(screen, TERM=linux\)", out(vm, "cat /run/lifeboat/log"))
+        vm.sendline("kill -PWR 1")
+        vm.expect(r"signal 30 from pid \d+: power-off", timeout=30)
+        assert vm.wait_exit(60) == 0
+
+

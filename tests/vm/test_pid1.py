@@ -149,8 +149,9 @@ def test_drivers_kills_and_ctrl_alt_del(tmp_path):
 
 def test_cmdline_boot_shell_debug_and_busybox_poweroff(tmp_path):
     data = ext4(str(tmp_path / "data.img"))
+    ns = ext4(str(tmp_path / "ns.img"))
     append = 'lifeboat.shell lifeboat.debug lifeboat.bogus=1 "lifeboat.settle=4"'
-    with VM(disks=[Disk(data, "virtio")], append=append) as vm:
+    with VM(disks=[Disk(data, "virtio"), Disk(ns, "virtio")], append=append) as vm:
         vm.expect(r"unknown option lifeboat\.bogus ignored", timeout=120)
         vm.expect(r"lifeboat\.shell was given")
         vm.expect(PROMPT)
@@ -169,11 +170,20 @@ def test_cmdline_boot_shell_debug_and_busybox_poweroff(tmp_path):
         to_shell(vm)
         assert out(vm, "cat /sys/module/virtio_blk/initstate").strip() == "live"
         write_and_check_dirty(vm, data)
+        # A file system mounted in a private mount namespace (as a chroot into a found system may
+        # be) by a process that ignores SIGTERM: PID 1 cannot see that mount; killing the last
+        # process of the namespace is what unmounts it, cleanly.
+        vm.sendline("unshare -m sh -c 'mkdir -p /tmp/ns && mount /dev/vdb /tmp/ns && echo x > /tmp/ns/f && "
+                    "sync && trap \"\" TERM HUP && echo NS''READY && exec sleep 1000' &")
+        vm.expect("NSREADY")
+        assert fs_state(ns) == "not clean"
         vm.sendline("poweroff")
         vm.expect(r"signal 12 from pid \d+: power-off", timeout=30)
+        vm.expect(r"still running after 3000 ms: killing them", timeout=30)
         vm.expect(r"unmounted /mnt", timeout=30)
         assert vm.wait_exit(60) == 0
     assert fs_state(data) == "clean" and fsck_clean(data)
+    assert fs_state(ns) == "clean" and fsck_clean(ns)
 
 
 def test_menu_reboot_after_writing(tmp_path):

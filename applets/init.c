@@ -104,7 +104,7 @@ static void say(const char *fmt, ...)
 
 static void open_consoles(void)
 {
-	st.n_cons = consoles_find("/sys/class/tty/console/active", st.cons, MAX_CONSOLES);
+	st.n_cons = consoles_find("/sys/class/tty", st.cons, MAX_CONSOLES);
 	int fds[MAX_CONSOLES], nf = 0;
 	for (int i = 0; i < st.n_cons; i++) {
 		st.cons_fd[i] = open_console_nonblock(&st.cons[i]);

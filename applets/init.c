@@ -350,6 +350,16 @@ static void do_shutdown(enum shutdown_kind k)
 	st.menu_due = now_ms();
 }
 
+static int kexec_loaded(void)
+{
+	char *s = NULL;
+	if (read_file_at(AT_FDCWD, "/sys/kernel/kexec_loaded", 16, &s) < 0)
+		return 1; /* cannot tell: let reboot(2) decide */
+	int loaded = s[0] == '1';
+	free(s);
+	return loaded;
+}
+
 static enum shutdown_kind signal_action(int sig)
 {
 	if (sig == SIGTERM || sig == SIGINT || sig == SIG_LB_REBOOT)
@@ -379,6 +389,12 @@ static void handle_signals(void)
 		}
 	}
 	reap();
+	if (want == SHUTDOWN_KEXEC && !kexec_loaded()) {
+		/* Stopping everything for a jump that cannot happen would only lose the user's work. */
+		log_err("kexec asked for, but no kernel is loaded (kexec -l first); nothing stopped");
+		say("lifeboat: kexec asked for, but no kernel is loaded (kexec -l first); nothing stopped.");
+		return;
+	}
 	if (want != SHUTDOWN_NONE)
 		do_shutdown(want);
 }

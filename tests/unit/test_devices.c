@@ -130,9 +130,40 @@ static void test_child(void)
 	free(text);
 }
 
+/* libblkid reads regular files as well as devices: an ext4 image probes as ext4, and one that
+ * also carries a FAT boot sector is ambiguous (never mounted, never chosen). */
+static void test_probe(void)
+{
+	tree_new();
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && truncate -s 8M a.img v.img && mkfs.ext4 -q -L 'my\tlabel' a.img && "
+		 "cp a.img e.img && mkfs.vfat v.img >/dev/null && "
+		 "dd if=v.img of=a.img bs=512 count=1 conv=notrunc 2>/dev/null",
+		 tree_root);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "  (mkfs.ext4/mkfs.vfat missing: probe test skipped)\n");
+		tree_free();
+		return;
+	}
+	struct blockdev d = {0};
+	snprintf(d.path, sizeof(d.path), "%.70s", tree_path("e.img"));
+	blockdev_probe(&d);
+	CHECK_STR(d.type, "ext4");
+	CHECK_STR(d.label, "my\tlabel");
+	CHECK(!d.ambiguous && strlen(d.uuid) == 36);
+	struct blockdev a = {0};
+	snprintf(a.path, sizeof(a.path), "%.70s", tree_path("a.img"));
+	blockdev_probe(&a);
+	CHECK(a.ambiguous);
+	CHECK_STR(a.type, "");
+	tree_free();
+}
+
 int main(void)
 {
 	test_sysfs();
+	test_probe();
 	test_child();
 	return check_done("test_devices");
 }

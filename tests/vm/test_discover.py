@@ -81,6 +81,14 @@ def disks(tmp_path_factory):
     hostile = os.path.join(tmp, "hostile.img")
     make_hostile(hostile, tmp)
     imgs.append(hostile)
+    # Two signatures (ext4 with a FAT boot sector over it): ambiguous, never mounted.
+    amb, fat = os.path.join(tmp, "ambiguous.img"), os.path.join(tmp, "fat.img")
+    subprocess.run(["truncate", "-s", "8M", amb, fat], check=True)
+    subprocess.run(["mkfs.ext4", "-q", amb], check=True)
+    subprocess.run(["mkfs.vfat", fat], check=True, stdout=subprocess.DEVNULL)
+    with open(fat, "rb") as f, open(amb, "r+b") as g:
+        g.write(f.read(512))
+    imgs.append(amb)
     scratch = os.path.join(tmp, "scratch.img")
     subprocess.run(["truncate", "-s", "1M", scratch], check=True)
     imgs.append(scratch)
@@ -88,7 +96,7 @@ def disks(tmp_path_factory):
 
 
 def test_scan_finds_every_layout_and_writes_nothing(disks):
-    names = LAYOUTS + ["hostile", "scratch"]
+    names = LAYOUTS + ["hostile", "ambiguous", "scratch"]
     letter = {n: "vd" + chr(ord("a") + i) for i, n in enumerate(names)}
     before = {p: sha256(p) for p in disks}
     # Attached writable, no snapshot: a single byte written by the scan would change a hash.
@@ -136,7 +144,9 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
         compare(recs, expect, letter[n])
     # Nothing on the disks that hold no NixOS, and no crash or timeout anywhere.
     found_on = {s["nix"] for s in kind(recs, "system")}
-    for n in ("notnixos", "garbage", "empty", "scratch"):
+    assert kind(recs, "problem", path=f"/dev/{letter['ambiguous']}", what="ambiguous")
+    assert kind(recs, "device", path=f"/dev/{letter['ambiguous']}", type="")
+    for n in ("notnixos", "garbage", "empty", "scratch", "ambiguous"):
         assert not any(p.startswith("/dev/" + letter[n]) for p in found_on), n
     assert not [p for p in kind(recs, "problem") if p["what"] in ("crash", "timeout")]
 

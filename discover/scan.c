@@ -58,6 +58,8 @@ static void emit_system(FILE *out, const struct report *rep, int fi, const struc
 	const char *where = record_get(f, "where");
 	const char *subvol = record_get(f, "subvol");
 	const struct blockdev *dev = by_path(devs, record_get(f, "dev"));
+	if (!cand || !where)
+		return; /* not a line our child writes: ignore it */
 	char id[16];
 	snprintf(id, sizeof(id), "%d", ++c->systems);
 	const struct blockdev *root = NULL;

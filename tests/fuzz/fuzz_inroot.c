@@ -30,9 +30,18 @@ static int safe(const char *p)
 	return *p && *p != '/' && !strstr(p, "..") && strlen(p) < 200;
 }
 
+static void cleanup(void)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", base);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (!base[0]) {
+		atexit(cleanup);
 		snprintf(base, sizeof(base), "/dev/shm/lb-fuzz-%d", (int)getpid());
 		mkdir(base, 0755);
 		snprintf(root, sizeof(root), "%s/root", base);

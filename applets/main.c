@@ -14,6 +14,7 @@ struct applet {
 
 /* Sorted by name. */
 static const struct applet applets[] = {
+	{"boot", boot_main, "load a generation, the installer or a kernel for kexec, then jump"},
 	{"devices", devices_main, "load drivers for present and new devices (run by PID 1)"},
 	{"init", init_main, "PID 1"},
 	{"menu", menu_main, "the console menu (run by PID 1)"},

@@ -31,3 +31,9 @@ awk -F'\t' '
 	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
 	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko' | wc -l) modules)|"
 echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19)"
+
+if [ -f "$build/installer/INFO" ]; then
+	echo
+	echo "# installer (its own cpio segment after the main archive of initrd.img)"
+	cat "$build/installer/INFO"
+fi

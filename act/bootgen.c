@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 
 #include "act/kexec.h"
 #include "applets/applets.h"
+#include "lib/inroot.h"
 #include "lib/proc.h"
 #include "lib/util.h"
 
@@ -165,21 +165,9 @@ char *boot_entry_name(const char *profile, long long number, const char *special
 			 named ? profile : "", number, spec ? "-specialisation-" : "", spec ? specialisation : "");
 }
 
-/* Open path inside the tree at rootfd: absolute symlinks and ".." stay inside it, so a link on
- * the found disk can never reach the rescue system's own files. */
-static int open_in_root(int rootfd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
-
 static int open_regular_in_root(int rootfd, const char *path, off_t *size)
 {
-	int fd = open_in_root(rootfd, path);
+	int fd = inroot_open(rootfd, path, O_RDONLY | O_NOCTTY);
 	if (fd < 0)
 		return fd;
 	struct stat st;
@@ -352,7 +340,7 @@ static int plan_from_esp(struct boot_plan *p, const struct report *rep, const st
 	char *name = boot_entry_name(profile, number, record_get(gen, "specialisation"));
 	char *text = NULL;
 	struct boot_entry e = {0};
-	int fd = open_in_root(efd, name);
+	int fd = inroot_open(efd, name, O_RDONLY | O_NOCTTY);
 	r = fd < 0 ? fd : (int)read_fd(fd, 65536, &text);
 	if (fd >= 0)
 		close(fd);

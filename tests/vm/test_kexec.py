@@ -1,10 +1,12 @@
 """kexec: `lifeboat boot` refuses a bad kernel clearly and keeps the shell, and the bundled
 (demo) installer is reached through PID 1's clean shutdown and kexec."""
+import json
+import os
 import time
 
 import pytest
 
-from vm import VM, Timeout
+from vm import BUILD, Disk, VM, Timeout
 
 PROMPT = r"lifeboat:\S*# "
 INSTALLER_MARK = "lifeboat-payload: lifeboat demo installer reached"
@@ -60,4 +62,57 @@ def test_installer_bad_kernel_and_dry_run():
         # The twin: the harness would notice a wrong marker.
         with pytest.raises(Timeout):
             vm.expect("lifeboat-payload: some other installer reached", timeout=2)
+        assert vm.wait_exit(timeout=60) == 0
+
+
+def expected(fixture):
+    with open(os.path.join(BUILD, "fixtures", fixture + ".expect.json")) as f:
+        return json.load(f)["systems"][0]
+
+
+def gen(system, number, profile="system"):
+    return next(g for g in system["generations"] if g["number"] == number and g["profile"] == profile)
+
+
+def test_generation_boot_split_fixture():
+    """A non-current generation of the split layout (/nix on its own partition) is booted with
+    exactly its own command line; the disk is unmounted before the jump."""
+    gamma = expected("split")
+    g5 = gen(gamma, 5)
+    rescue2 = gen(gamma, 2, "rescue")
+    gaming = next(s for s in gen(gamma, 7)["specialisations"] if s["name"] == "gaming")
+    disk = Disk(os.path.join(BUILD, "fixtures", "split.img"), snapshot=True)
+    with VM(disks=[disk], mem=512) as vm:
+        shell(vm)
+        rc, out = run(vm, "lifeboat boot --system gamma --generation 5 --dry-run", timeout=120)
+        assert rc == 0, out
+        assert f"  cmdline {g5['cmdline']}\n" in out
+        assert f"  kernel  {g5['kernel']}" in out
+        rc, out = run(vm, "lifeboat boot --system gamma --profile rescue --generation 2 --dry-run")
+        assert rc == 0, out
+        assert f"  cmdline {rescue2['cmdline']}\n" in out
+        rc, out = run(vm, "lifeboat boot --system 1 --specialisation gaming --append x=1 --dry-run")
+        assert rc == 0, out
+        assert f"  cmdline {gaming['cmdline']} x=1\n" in out
+        # A dangling generation and an unknown system are refused with a reason.
+        rc, out = run(vm, "lifeboat boot --system gamma --generation 3 --dry-run")
+        assert rc == 3 and "is dangling" in out, out
+        rc, out = run(vm, "lifeboat boot --system nosuchhost --dry-run")
+        assert rc == 3 and "no NixOS system matches 'nosuchhost'; found: 1 (gamma)" in out, out
+
+        # Loaded, then nothing of the disk is mounted in any namespace; the twin proves the
+        # check sees a mount when there is one.
+        rc, out = run(vm, "lifeboat boot --system gamma --generation 5 --load-only", timeout=120)
+        assert rc == 0 and "loaded with kexec_file_load" in out, out
+        count = "cat /proc/[0-9]*/mountinfo | grep -c ' /dev/vda'"
+        rc, out = run(vm, count)
+        assert out.strip() == "0", out
+        rc, out = run(vm, f"mount -o ro /dev/vda4 /mnt && {count}; umount /mnt")
+        assert out.strip() != "0", out
+
+        vm.sendline("lifeboat boot --system gamma --generation 5")
+        vm.expect("lifeboat: kexec: stopping processes", timeout=120)
+        vm.expect(f"lifeboat-payload: {g5['payload']} reached", timeout=120)
+        m = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
+        assert m.group(1).strip() == g5["cmdline"]
         assert vm.wait_exit(timeout=60) == 0

@@ -2,11 +2,14 @@
 (demo) installer is reached through PID 1's clean shutdown and kexec."""
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 
 import pytest
 
-from vm import BUILD, Disk, VM, Timeout
+from vm import BUILD, OUT, Disk, VM, Timeout
 
 PROMPT = r"lifeboat:\S*# "
 INSTALLER_MARK = "lifeboat-payload: lifeboat demo installer reached"
@@ -116,3 +119,73 @@ def test_generation_boot_split_fixture():
         m = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
         assert m.group(1).strip() == g5["cmdline"]
         assert vm.wait_exit(timeout=60) == 0
+
+
+def kexec_boot_dry(*args, host_cmdline="BOOT_IMAGE=/vmlinuz console=tty0 console=ttyS1,57600n8 quiet"):
+    with tempfile.NamedTemporaryFile("w", suffix=".cmdline") as f:
+        f.write(host_cmdline + "\n")
+        f.flush()
+        env = dict(os.environ, KEXEC_BOOT_HOST_CMDLINE=f.name)
+        p = subprocess.run([os.path.join(OUT, "kexec-boot"), "--dry-run", *args], env=env,
+                           capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_kexec_boot_dry_run_without_vm():
+    """--dry-run prints the commands: consoles carried over, lifeboat.* options and extra
+    parameters passed on, kexec_file_load first and kexec_load only as the stated fallback."""
+    rc, out, err = kexec_boot_dry("--delay", "3", "lifeboat.debug", "lifeboat.timeout=9", "--", "quiet")
+    assert rc == 0, err
+    k = os.path.join(OUT, "kexec")
+    want = "'--command-line=console=tty0 console=ttyS1,57600n8 lifeboat.debug lifeboat.timeout=9 quiet'"
+    lines = out.splitlines()
+    load = [i for i, l in enumerate(lines) if " -s -l " in l]
+    assert len(load) == 1 and lines[load[0]].endswith(want), out
+    assert lines[load[0] + 1].startswith("# only when kexec_file_load is unsupported"), out
+    assert " -l " in lines[load[0] + 2] and " -s " not in lines[load[0] + 2], out
+    assert lines[-3:] == ["sleep 3", "sync", (shutil.which("kexec") or k) + " -e"], out
+    assert "/etc/lifeboat/host/" in out
+    # Without host data the image itself is loaded; without consoles on the host none are made up.
+    rc, out, err = kexec_boot_dry("--no-host-data", host_cmdline="root=/dev/sda1")
+    assert rc == 0, err
+    assert f" -s -l {os.path.join(OUT, 'bzImage')} --initrd={os.path.join(OUT, 'initrd.img')} --command-line=\n" in out, out
+    # The twin: an unknown argument is refused, not passed on.
+    rc, out, err = kexec_boot_dry("--bogus")
+    assert rc == 2 and "unknown argument '--bogus'" in err
+
+
+@pytest.fixture(scope="module")
+def out_disk(tmp_path_factory):
+    """An ext4 disk holding the out/ tree, as a user would copy it to a broken host."""
+    tree = tmp_path_factory.mktemp("outtree")
+    for f in ("bzImage", "initrd.img", "kexec", "kexec-boot"):
+        shutil.copy2(os.path.join(OUT, f), tree / f)
+    img = str(tmp_path_factory.mktemp("disk") / "out.img")
+    subprocess.run(["mkfs.ext4", "-q", "-L", "lifeboat-out", "-d", str(tree), img, "64M"], check=True,
+                   env=dict(os.environ, E2FSPROGS_FAKE_TIME=os.environ.get("SOURCE_DATE_EPOCH", "1")))
+    return img
+
+
+def test_kexec_boot_from_running_lifeboat(out_disk):
+    """A running Linux with kexec (lifeboat itself) runs out/kexec-boot: lifeboat comes up again
+    with the host's console and the given lifeboat.* option, and the host data it carried."""
+    with VM(disks=[Disk(out_disk, snapshot=True)], mem=768) as vm:
+        shell(vm)
+        rc, out = run(vm, "mount -t ext4 -o ro /dev/vda /mnt && echo first-boot-$(cat /proc/sys/kernel/random/boot_id)")
+        assert rc == 0, out
+        first = out.strip()
+        rc, out = run(vm, "mkdir -p /root/.ssh && echo 'ssh-ed25519 AAAAC3test lifeboat-test' "
+                          "> /root/.ssh/authorized_keys")
+        vm.sendline("/mnt/kexec-boot --delay 1 lifeboat.debug")
+        vm.expect(r"kexec-boot:   cmdline console=ttyS0,115200 lifeboat.debug\n", timeout=60)
+        vm.expect("kexec-boot: in 1 seconds this system stops", timeout=60)
+        vm.expect(r"lifeboat \S+ starting", timeout=120)
+        shell(vm)
+        rc, out = run(vm, "echo first-boot-$(cat /proc/sys/kernel/random/boot_id); cat /proc/cmdline; "
+                          "cat /etc/lifeboat/host/hostname /etc/lifeboat/host/authorized_keys")
+        assert rc == 0, out
+        lines = out.splitlines()
+        assert lines[0] != first          # the twin of "it came up again": a new kernel booted
+        assert lines[1].strip() == "console=ttyS0,115200 lifeboat.debug"
+        assert lines[2].strip() == "lifeboat"
+        assert lines[3].strip() == "ssh-ed25519 AAAAC3test lifeboat-test"

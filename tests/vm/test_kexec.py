@@ -2,6 +2,7 @@
 (demo) installer is reached through PID 1's clean shutdown and kexec."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -77,15 +78,26 @@ def gen(system, number, profile="system"):
     return next(g for g in system["generations"] if g["number"] == number and g["profile"] == profile)
 
 
-def test_generation_boot_split_fixture():
+def partition(img, dev, workdir):
+    """Copy one partition of a disk image out, for e2fsprogs to read."""
+    part = os.path.join(workdir, "part%d.img" % dev["partition"])
+    with open(img, "rb") as src, open(part, "wb") as dst:
+        src.seek(dev["offset"])
+        dst.write(src.read(dev["size"]))
+    return part
+
+
+def test_generation_boot_split_fixture(tmp_path):
     """A non-current generation of the split layout (/nix on its own partition) is booted with
-    exactly its own command line; the disk is unmounted before the jump."""
+    exactly its own command line; the disk is unmounted before the jump, and a file written to a
+    mounted file system before the jump is there afterwards, with the file system clean."""
     gamma = expected("split")
     g5 = gen(gamma, 5)
     rescue2 = gen(gamma, 2, "rescue")
     gaming = next(s for s in gen(gamma, 7)["specialisations"] if s["name"] == "gaming")
-    disk = Disk(os.path.join(BUILD, "fixtures", "split.img"), snapshot=True)
-    with VM(disks=[disk], mem=512) as vm:
+    img = str(tmp_path / "split.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(BUILD, "fixtures", "split.img"), img], check=True)
+    with VM(disks=[Disk(img)], mem=512) as vm:
         shell(vm)
         rc, out = run(vm, "lifeboat boot --system gamma --generation 5 --dry-run", timeout=120)
         assert rc == 0, out
@@ -113,12 +125,39 @@ def test_generation_boot_split_fixture():
         rc, out = run(vm, f"mount -o ro /dev/vda4 /mnt && {count}; umount /mnt")
         assert out.strip() != "0", out
 
+        # Initrd secrets: the boot loader's copy on the ESP is used, and the user is told.
+        rc, out = run(vm, "lifeboat scan > /tmp/r && sed '/^generation system=1 profile=system number=5 /"
+                          "{s/ secrets=[^ ]*//;s/$/ secrets=1/}' /tmp/r > /tmp/r5 && "
+                          "LIFEBOAT_SCAN_REPORT=/tmp/r5 lifeboat boot --system gamma --generation 5 --dry-run",
+                      timeout=120)
+        assert rc == 0, out
+        assert "note: this generation uses initrd secrets: kernel, initrd and options come from the " \
+               "boot loader's copy on the ESP (/dev/vda1:/loader/entries/nixos-generation-5.conf)" in out, out
+        assert "  kernel  /dev/vda1:/EFI/nixos/" in out and f"  cmdline {g5['cmdline']}\n" in out, out
+
+        # A file system left mounted read-write with fresh data: PID 1 must sync and unmount it.
+        rc, out = run(vm, "mount -t ext4 /dev/vda3 /mnt && echo kept-across-kexec > /mnt/lifeboat-note")
+        assert rc == 0, out
         vm.sendline("lifeboat boot --system gamma --generation 5")
         vm.expect("lifeboat: kexec: stopping processes", timeout=120)
         vm.expect(f"lifeboat-payload: {g5['payload']} reached", timeout=120)
         m = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
         assert m.group(1).strip() == g5["cmdline"]
         assert vm.wait_exit(timeout=60) == 0
+    home = next(d for d in json.load(open(os.path.join(BUILD, "fixtures", "split.expect.json")))["devices"]
+                if d["label"] == "home")
+    part = partition(img, home, str(tmp_path))
+    cat = subprocess.run(["debugfs", "-R", "cat /lifeboat-note", part], capture_output=True, text=True)
+    assert cat.stdout == "kept-across-kexec\n", cat.stderr
+    head = subprocess.run(["dumpe2fs", "-h", part], capture_output=True, text=True).stdout
+    assert re.search(r"Filesystem state:\s+clean\n", head), head
+    assert "needs_recovery" not in head, head
+    # The twin: the check does see a file system that was not cleanly unmounted.
+    dirty = next(d for d in json.load(open(os.path.join(BUILD, "fixtures", "dirty.expect.json")))["devices"]
+                 if d["type"] == "ext4")
+    head = subprocess.run(["dumpe2fs", "-h", partition(os.path.join(BUILD, "fixtures", "dirty.img"), dirty,
+                                                       str(tmp_path))], capture_output=True, text=True).stdout
+    assert "needs_recovery" in head
 
 
 def kexec_boot_dry(*args, host_cmdline="BOOT_IMAGE=/vmlinuz console=tty0 console=ttyS1,57600n8 quiet"):

@@ -8,7 +8,7 @@ INSTALLER_CMDLINE ?=
 export INSTALLER INSTALLER_KERNEL INSTALLER_INITRD INSTALLER_CMDLINE
 
 INSTALLER_INPUTS := $(wildcard $(INSTALLER) $(INSTALLER)/* $(INSTALLER)/kexec/* $(INSTALLER_KERNEL) $(INSTALLER_INITRD))
-INITRD_SEGMENTS += $(BUILD)/installer.cpio
+INITRD_SEGMENTS += $(BUILD)/installer.cpio.zst
 
 # Rebuild when the choice changes, not only when files do.
 $(BUILD)/installer.choice: FORCE
@@ -34,5 +34,10 @@ $(BUILD)/installer.cpio: $(BUILD)/installer/INFO tools/mkinitramfs.py
 	  done; true; } > $(BUILD)/installer.spec
 	$(PYTHON) tools/mkinitramfs.py $(BUILD)/installer.spec -o $@
 
-$(OUT)/initrd.img: $(BUILD)/installer.cpio tools/initrd-append.sh
-$(OUT)/BUILDINFO: $(BUILD)/installer.cpio
+# A zstd frame of its own: `zstd -dc initrd.img` reads both archives, and the kernel unpacks
+# them one after the other. Kernel and initrd inside are compressed already: a fast level will do.
+$(BUILD)/installer.cpio.zst: $(BUILD)/installer.cpio
+	zstd -q -3 -T1 -f $< -o $@
+
+$(OUT)/initrd.img: $(BUILD)/installer.cpio.zst tools/initrd-append.sh
+$(OUT)/BUILDINFO: $(BUILD)/installer.cpio.zst

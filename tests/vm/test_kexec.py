@@ -69,6 +69,20 @@ def test_installer_bad_kernel_and_dry_run():
         assert vm.wait_exit(timeout=60) == 0
 
 
+def test_lockdown_refusal_is_explained():
+    """Under lockdown (as with Secure Boot) the refusal is explained, kexec_load is not tried,
+    nothing is loaded, and the shell goes on."""
+    with VM(append="lockdown=integrity") as vm:
+        shell(vm)
+        rc, out = run(vm, "lifeboat boot --installer --load-only")
+        assert rc == 5, out
+        assert "lifeboat boot: cannot load lifeboat demo installer. The running kernel is locked " \
+               "down (lockdown=integrity, normally because Secure Boot is on)" in out, out
+        assert "kexec-tools" not in out and "kexec_load failed" not in out, out
+        rc, out = run(vm, "echo loaded=$(cat /sys/kernel/kexec_loaded); ls /installer")
+        assert out.split() == ["loaded=0", "cmdline", "initrd", "kernel", "name"], out
+
+
 def expected(fixture):
     with open(os.path.join(BUILD, "fixtures", fixture + ".expect.json")) as f:
         return json.load(f)["systems"][0]
@@ -215,8 +229,10 @@ def test_kexec_boot_from_running_lifeboat(out_disk):
         first = out.strip()
         rc, out = run(vm, "mkdir -p /root/.ssh && echo 'ssh-ed25519 AAAAC3test lifeboat-test' "
                           "> /root/.ssh/authorized_keys")
-        vm.sendline("/mnt/kexec-boot --delay 1 lifeboat.debug")
+        # A host without kexec on its PATH: the static one next to the script is used.
+        vm.sendline("PATH=/bin:/usr/bin /mnt/kexec-boot --delay 1 lifeboat.debug")
         vm.expect(r"kexec-boot:   cmdline console=ttyS0,115200 lifeboat.debug\n", timeout=60)
+        vm.expect(r"kexec-boot:   kexec   /mnt/kexec \(lockdown: none\)", timeout=10)
         vm.expect("kexec-boot: in 1 seconds this system stops", timeout=60)
         vm.expect(r"lifeboat \S+ starting", timeout=120)
         shell(vm)

@@ -248,14 +248,17 @@ static int run_scan(char **out)
 	return 0;
 }
 
-static int load_report(struct report *rep, char *why, size_t whysize)
+int scan_report_saved(void)
+{
+	return getenv("LIFEBOAT_SCAN_REPORT") || access(SCAN_REPORT_PATH, R_OK) == 0;
+}
+
+static int load_report(struct boot_plan *p, struct report *rep, char *why, size_t whysize)
 {
 	char *text = NULL;
 	const char *path = getenv("LIFEBOAT_SCAN_REPORT");
 	int r = (int)read_file_at(AT_FDCWD, path ? path : SCAN_REPORT_PATH, 16 << 20, &text);
 	if (r < 0 && !path) {
-		printf("lifeboat boot: no scan report yet; scanning the disks (read-only)...\n");
-		fflush(stdout);
 		r = run_scan(&text);
 		if (r < 0)
 			return fail(why, whysize, -r, "cannot scan the disks for NixOS systems (%s).", strerror(-r));
@@ -265,7 +268,7 @@ static int load_report(struct report *rep, char *why, size_t whysize)
 	report_parse(rep, text);
 	free(text);
 	if (report_next(rep, "done", -1) < 0)
-		printf("lifeboat boot: warning: the scan report was cut short; using what it has.\n");
+		plan_note(p, "the scan report was cut short (a device timed out?); this generation was found all the same");
 	return 0;
 }
 
@@ -296,10 +299,13 @@ static int concat_initrds(int rootfd, char *const *paths, int n, off_t *size)
 		}
 		char buf[65536];
 		ssize_t r;
-		while ((r = read(fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
-			if (r > 0 && write_all(mfd, buf, (size_t)r) < 0)
-				break;
-		int e = r < 0 ? errno : 0;
+		int e = 0;
+		while (!e && ((r = read(fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))) {
+			int w = r > 0 ? write_all(mfd, buf, (size_t)r) : 0;
+			e = w < 0 ? -w : 0;
+		}
+		if (!e && r < 0)
+			e = errno;
 		close(fd);
 		if (e) {
 			close(mfd);
@@ -386,7 +392,7 @@ static int plan_from_esp(struct boot_plan *p, const struct report *rep, const st
 int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize)
 {
 	struct report rep = {0};
-	int r = load_report(&rep, why, whysize);
+	int r = load_report(p, &rep, why, whysize);
 	if (r < 0)
 		return r;
 	int si, gi;

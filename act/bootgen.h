@@ -35,6 +35,8 @@ void boot_entry_free(struct boot_entry *e);
 /* The entry file systemd-boot's NixOS builder writes for this generation (malloc'd). */
 char *boot_entry_name(const char *profile, long long number, const char *specialisation);
 
+/* Is there a saved scan report, or must plan_generation scan (which takes a while)? */
+int scan_report_saved(void);
 /* Fill p for the generation sel names: reads the scan report (running `lifeboat scan` when
  * there is none), mounts, opens. Returns 0, or -errno with a sentence for the user in why. */
 int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize);

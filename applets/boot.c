@@ -246,6 +246,10 @@ int boot_main(int argc, char **argv)
 		}
 	} else {
 		char why[1024];
+		if (!scan_report_saved()) {
+			printf("lifeboat boot: no scan report yet; scanning the disks (read-only)...\n");
+			fflush(stdout);
+		}
 		r = plan_generation(&p, &sel, why, sizeof(why));
 		if (r < 0) {
 			fprintf(stderr, "lifeboat boot: %s\n", why);

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from vm import BUILD, OUT, Disk, VM, Timeout
+from vm import BUILD, OUT, ROOT, Disk, VM, Timeout
 
 PROMPT = r"lifeboat:\S*# "
 INSTALLER_MARK = "lifeboat-payload: lifeboat demo installer reached"
@@ -54,6 +54,17 @@ def test_installer_bad_kernel_and_dry_run():
         assert "MiB available" in out
         rc, out = run(vm, "echo loaded=$(cat /sys/kernel/kexec_loaded)")
         assert out.strip() == "loaded=0"
+
+        # Too little memory (a sparse 1 GiB initrd on a 512 MiB machine): says how much is missing.
+        rc, out = run(vm, "dd if=/dev/zero of=/tmp/big bs=1M count=0 seek=1024 2>/dev/null && "
+                          "lifeboat boot --kernel /installer/kernel --initrd /tmp/big --cmdline x --dry-run")
+        assert rc == 4, out
+        m = re.search(r"the load needs about (\d+) MiB .* only (\d+) MiB is available, so (\d+) MiB is missing", out)
+        assert m, out
+        need, avail, missing = map(int, m.groups())
+        kernel = os.path.getsize(os.path.join(BUILD, "installer", "kernel"))
+        assert need == (2 * (kernel + (1 << 30)) + (32 << 20)) >> 20, out
+        assert abs(missing - (need - avail)) <= 1, out
 
         # The real thing: loaded, files freed, PID 1 unmounts and jumps; the payload reports
         # the command line it was given.
@@ -244,3 +255,60 @@ def test_kexec_boot_from_running_lifeboat(out_disk):
         assert lines[1].strip() == "console=ttyS0,115200 lifeboat.debug"
         assert lines[2].strip() == "lifeboat"
         assert lines[3].strip() == "ssh-ed25519 AAAAC3test lifeboat-test"
+
+
+def installer_build(tmp_path, **env):
+    out = tmp_path / "inst"
+    e = {k: v for k, v in os.environ.items() if not k.startswith("INSTALLER")}
+    e.update(env)
+    p = subprocess.run([os.path.join(ROOT, "tools", "installer.sh"), str(out),
+                        os.path.join(BUILD, "payload-init"), os.path.join(OUT, "bzImage"),
+                        os.path.join(BUILD, "installer-cmdline")], env=e, capture_output=True, text=True)
+    return p, out
+
+
+def test_installer_sources_without_vm(tmp_path):
+    """Every way of choosing the installer at build time: a NixOS kexec tarball (parameters from
+    its run script), a folder, the parts one by one, and the demo; bad input stops the build."""
+    src = tmp_path / "src"
+    (src / "kexec").mkdir(parents=True)
+    (src / "kexec" / "bzImage").write_bytes(b"K" * 100)
+    (src / "kexec" / "initrd").write_bytes(b"I" * 50)
+    (src / "kexec" / "run").write_text(
+        '#!/bin/sh\ninit="/nix/store/aaa-nixos-system-nixos-kexec/init"\n'
+        'kernelParams="console=tty0 panic=30 boot.panic_on_fail"\n'
+        "sh -c \"'$SCRIPT_DIR/kexec' --load '$SCRIPT_DIR/bzImage' --command-line 'init=$init $kernelParams'\"\n")
+    tarball = tmp_path / "nixos-kexec-installer.tar.gz"
+    subprocess.run(["tar", "-czf", str(tarball), "-C", str(src), "kexec"], check=True)
+    p, out = installer_build(tmp_path, INSTALLER=str(tarball))
+    assert p.returncode == 0, p.stderr
+    assert (out / "cmdline").read_text() == \
+        "init=/nix/store/aaa-nixos-system-nixos-kexec/init console=tty0 panic=30 boot.panic_on_fail\n"
+    assert (out / "kernel").read_bytes() == b"K" * 100 and (out / "initrd").read_bytes() == b"I" * 50
+    info = (out / "INFO").read_text()
+    assert "source INSTALLER=" in info and "name NixOS kexec installer" in info
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "vmlinuz").write_bytes(b"V" * 10)
+    (folder / "initrd").write_bytes(b"R" * 10)
+    (folder / "cmdline").write_text("ip=dhcp\n")
+    p, out = installer_build(tmp_path, INSTALLER=str(folder))
+    assert p.returncode == 0, p.stderr
+    assert (out / "kernel").read_bytes() == b"V" * 10 and (out / "cmdline").read_text() == "ip=dhcp\n"
+
+    p, out = installer_build(tmp_path, INSTALLER_KERNEL=str(folder / "vmlinuz"), INSTALLER_CMDLINE="a=1 b")
+    assert p.returncode == 0, p.stderr
+    assert (out / "cmdline").read_text() == "a=1 b\n" and not (out / "initrd").exists()
+
+    p, out = installer_build(tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (out / "name").read_text() == "lifeboat demo installer\n"
+    assert (out / "kernel").read_bytes() == open(os.path.join(OUT, "bzImage"), "rb").read()
+
+    # The twins: a run script whose template nix never filled in, and a missing file.
+    (src / "kexec" / "run").write_text('init="@init@"\nkernelParams="@kernelParams@"\n')
+    p, out = installer_build(tmp_path, INSTALLER=str(src))
+    assert p.returncode != 0 and "cannot find the kernel parameters" in p.stderr
+    p, out = installer_build(tmp_path, INSTALLER_KERNEL=str(tmp_path / "nope"))
+    assert p.returncode != 0 and "no such file" in p.stderr

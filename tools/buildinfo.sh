@@ -36,4 +36,6 @@ if [ -f "$build/installer/INFO" ]; then
 	echo
 	echo "# installer (its own cpio segment after the main archive of initrd.img)"
 	cat "$build/installer/INFO"
+	seg=$(stat -c %s "$build/installer.cpio.zst")
+	echo "segment $seg bytes (zstd -3); initrd.img without it: $(( $(stat -c %s "$out/initrd.img") - seg )) bytes"
 fi

@@ -5,6 +5,7 @@
 int init_main(int argc, char **argv);
 int devices_main(int argc, char **argv);
 int menu_main(int argc, char **argv);
+int scan_main(int argc, char **argv);
 
 /* Where the lifeboat binary lives in the image, for re-executing applets. */
 #define LIFEBOAT_BIN "/init"

@@ -21,7 +21,7 @@
 #include "present/default.h"
 #include "present/found.h"
 #include "present/menu.h"
-#include "present/scan.h"
+#include "present/getreport.h"
 #include "present/term.h"
 
 /* Once the default action ran, a restarted menu must not run it again. */
@@ -69,7 +69,7 @@ static void scan(void)
 {
 	terms_printf(&T, "\nScanning disks...\n");
 	char *text = NULL;
-	int r = scan_run(&text, SCAN_TIMEOUT_MS);
+	int r = getreport_scan(&text, REPORT_SCAN_MS);
 	if (have_found)
 		found_free(&F);
 	have_found = 0;
@@ -77,7 +77,7 @@ static void scan(void)
 		terms_printf(&T, "The disk scanner is not in this image; no systems can be listed.\n");
 	else if (r == -ETIMEDOUT)
 		terms_printf(&T, "The scan did not finish within %d s; showing what it found so far.\n",
-			     SCAN_TIMEOUT_MS / 1000);
+			     REPORT_SCAN_MS / 1000);
 	else if (r < 0)
 		terms_printf(&T, "The scan failed: %s.\n", strerror(-r));
 	if (text) {

@@ -1,4 +1,4 @@
-#include "present/scan.h"
+#include "present/getreport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,20 +15,20 @@
 #include "lib/proc.h"
 #include "lib/util.h"
 
-#define SCAN_MAX (16 << 20)
+#define REPORT_MAX (16 << 20)
 
 static void save(const char *text)
 {
 	/* Written whole then renamed, so a reader never sees half a report. */
 	if (mkdir_p("/run/lifeboat", 0755) < 0)
 		return;
-	int fd = open(SCAN_SAVED ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(REPORT_SAVED ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
 	int r = write_all(fd, text, strlen(text));
 	close(fd);
-	if (r < 0 || rename(SCAN_SAVED ".tmp", SCAN_SAVED) < 0)
-		unlink(SCAN_SAVED ".tmp");
+	if (r < 0 || rename(REPORT_SAVED ".tmp", REPORT_SAVED) < 0)
+		unlink(REPORT_SAVED ".tmp");
 }
 
 static int run_child(char **text, int timeout_ms)
@@ -73,7 +73,7 @@ static int run_child(char **text, int timeout_ms)
 		if (r <= 0)
 			continue;
 		if (len + 4096 + 1 > cap) {
-			if (cap >= SCAN_MAX)
+			if (cap >= REPORT_MAX)
 				break;
 			cap *= 2;
 			buf = xrealloc(buf, cap);
@@ -103,13 +103,13 @@ static int run_child(char **text, int timeout_ms)
 	return 0;
 }
 
-int scan_run(char **text, int timeout_ms)
+int getreport_scan(char **text, int timeout_ms)
 {
 	*text = NULL;
 	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
 	int r;
 	if (seam && *seam) {
-		ssize_t n = read_file_at(AT_FDCWD, seam, SCAN_MAX, text);
+		ssize_t n = read_file_at(AT_FDCWD, seam, REPORT_MAX, text);
 		r = n < 0 ? (int)n : 0;
 	} else {
 		r = run_child(text, timeout_ms);
@@ -119,11 +119,11 @@ int scan_run(char **text, int timeout_ms)
 	return r;
 }
 
-int scan_get(char **text)
+int getreport_saved(char **text)
 {
 	*text = NULL;
 	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
-	if (!(seam && *seam) && read_file_at(AT_FDCWD, SCAN_SAVED, SCAN_MAX, text) >= 0)
+	if (!(seam && *seam) && read_file_at(AT_FDCWD, REPORT_SAVED, REPORT_MAX, text) >= 0)
 		return 0;
-	return scan_run(text, SCAN_TIMEOUT_MS);
+	return getreport_scan(text, REPORT_SCAN_MS);
 }

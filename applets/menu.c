@@ -101,7 +101,8 @@ static int run_on_console(char *const argv[])
 	int status = 0;
 	if (pid > 0)
 		status = wait_timeout(pid, -1);
-	terms_raw(&T);
+	/* The child led a session on the console; its end hung the console up for us too. */
+	terms_reopen(&T);
 	if (pid < 0)
 		return (int)pid;
 	if (status >= 0 && WIFSIGNALED(status)) {

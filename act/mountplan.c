@@ -66,26 +66,52 @@ int inroot_mkdirs(int rootfd, const char *path)
 	int fd = inroot_open(rootfd, path, O_PATH | O_DIRECTORY);
 	if (fd != -ENOENT)
 		return fd;
-	/* Create the missing tail one component at a time, each in its resolved parent. */
-	char *p = xstrdup(path);
-	int cur = inroot_open(rootfd, "/", O_PATH | O_DIRECTORY);
-	int ret = cur;
-	for (char *save = NULL, *c = strtok_r(p, "/", &save); c && cur >= 0; c = strtok_r(NULL, "/", &save)) {
-		int next = inroot_open(cur, c, O_PATH | O_DIRECTORY);
-		if (next == -ENOENT && strcmp(c, "..") && strcmp(c, ".")) {
-			if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) {
-				ret = -errno;
-				close(cur);
-				cur = -1;
-				break;
-			}
-			next = inroot_open(cur, c, O_PATH | O_DIRECTORY);
+	/* Create the missing tail one component at a time. Every prefix is resolved from the root
+	 * (so ".." and links behave as inside the system), and each directory is made in its
+	 * resolved parent. A link to a missing place is not followed by mkdir: it fails. */
+	size_t len = strlen(path);
+	char *prefix = xmalloc(len + 2);
+	size_t pl = 0;
+	int ret = -ENOENT;
+	for (size_t i = 0; i <= len;) {
+		while (path[i] == '/')
+			i++;
+		size_t cl = strcspn(path + i, "/");
+		if (!cl)
+			break;
+		char comp[NAME_MAX + 1];
+		if (cl > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			break;
 		}
-		close(cur);
-		cur = next;
-		ret = next;
+		memcpy(comp, path + i, cl);
+		comp[cl] = 0;
+		i += cl;
+		prefix[pl] = 0;
+		int parent = inroot_open(rootfd, pl ? prefix : "/", O_PATH | O_DIRECTORY);
+		prefix[pl++] = '/';
+		memcpy(prefix + pl, comp, cl);
+		pl += cl;
+		prefix[pl] = 0;
+		if (parent < 0) {
+			ret = parent;
+			break;
+		}
+		int here = inroot_open(rootfd, prefix, O_PATH | O_DIRECTORY);
+		if (here == -ENOENT && strcmp(comp, ".") && strcmp(comp, "..")) {
+			if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST)
+				here = -errno;
+			else
+				here = inroot_open(rootfd, prefix, O_PATH | O_DIRECTORY);
+		}
+		close(parent);
+		if (ret >= 0)
+			close(ret);
+		ret = here;
+		if (here < 0)
+			break;
 	}
-	free(p);
+	free(prefix);
 	return ret;
 }
 

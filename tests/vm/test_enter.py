@@ -76,6 +76,11 @@ def test_enter_inroot_from_the_menu_twice():
         assert re.search(r"(?m)^alpha$", out(vm, "cat /proc/sys/kernel/hostname"))  # the UTS namespace
         vm.sendline("exit")
         vm.expect("Choose", timeout=60)
+        # Repair boot loader: switch-to-configuration boot runs inside, its output shown.
+        vm.sendline("f")
+        vm.expect(r"switch-to-configuration boot for /nix/store/[a-z0-9]{32}-nixos-system-alpha-", timeout=90)
+        vm.expect("The boot loader was installed.", timeout=30)
+        vm.expect("Choose", timeout=30)
         vm.sendline("m")  # back from the system's page
         vm.expect("Choose")
         # Outside: nothing of the system is still mounted, and what was written is on disk.

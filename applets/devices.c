@@ -12,6 +12,7 @@
 #include "init/cmdline.h"
 #include "init/coldplug.h"
 #include "init/console.h"
+#include "init/fsmodules.h"
 #include "init/modules.h"
 #include "init/mounts.h"
 #include "lib/log.h"
@@ -125,6 +126,9 @@ int devices_main(int argc, char **argv)
 			if (now >= deadline && now < quiet_until)
 				log_warn("devices still appearing after lifeboat.settle=%d s; going on",
 					 opt.settle_ms / 1000);
+			/* File system drivers once the disks are there, so a plain `mount` knows them. */
+			if (have_tree)
+				loaded += fsmodules_coldplug(&t, "/sys/class/block");
 			notify_settled(notify, loaded, start);
 			settled = 1;
 		}
@@ -157,6 +161,13 @@ int devices_main(int argc, char **argv)
 				int n = modtree_load_alias(&t, ev.modalias);
 				if (n > 0)
 					loaded += n;
+			}
+			/* A disk plugged in later: its file system's driver (the boot's are loaded at settle). */
+			if (have_tree && settled && !strcmp(ev.action, "add") && !strcmp(ev.subsystem, "block") &&
+			    ev.devname[0]) {
+				char dev[128];
+				snprintf(dev, sizeof(dev), "/dev/%s", ev.devname);
+				loaded += fsmodule_load_for(&t, dev);
 			}
 		}
 	}

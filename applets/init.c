@@ -54,12 +54,26 @@ static struct {
 /* When a session leader on a console exits (the user's shell), the kernel hangs up that tty for
  * every open file, ours too: writes then fail with EIO. Open the console again onto the same fd
  * numbers, so the log's copies of them work again as well. */
+/* PID 1 only writes to its console fds, and never waits on them: a user who pressed Ctrl-S (or a
+ * serial line that stalled) would otherwise freeze PID 1 inside write(2). A message that cannot
+ * go out now is dropped; the log file and kmsg still have it. */
+static int open_console_nonblock(const struct console *c)
+{
+	int fd = console_open(c);
+	if (fd >= 0) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	}
+	return fd;
+}
+
 static void refresh_consoles(void)
 {
 	for (int i = 0; i < st.n_cons; i++) {
 		if (st.cons_fd[i] < 0)
 			continue;
-		int fd = console_open(&st.cons[i]);
+		int fd = open_console_nonblock(&st.cons[i]);
 		if (fd >= 0) {
 			dup3(fd, st.cons_fd[i], O_CLOEXEC);
 			close(fd);
@@ -90,10 +104,10 @@ static void say(const char *fmt, ...)
 
 static void open_consoles(void)
 {
-	st.n_cons = consoles_find("/sys/class/tty/console/active", st.cons, MAX_CONSOLES);
+	st.n_cons = consoles_find("/sys/class/tty", st.cons, MAX_CONSOLES);
 	int fds[MAX_CONSOLES], nf = 0;
 	for (int i = 0; i < st.n_cons; i++) {
-		st.cons_fd[i] = console_open(&st.cons[i]);
+		st.cons_fd[i] = open_console_nonblock(&st.cons[i]);
 		if (st.cons_fd[i] >= 0) {
 			int r = console_setup(st.cons_fd[i], st.cons[i].serial);
 			if (r < 0)
@@ -336,6 +350,16 @@ static void do_shutdown(enum shutdown_kind k)
 	st.menu_due = now_ms();
 }
 
+static int kexec_loaded(void)
+{
+	char *s = NULL;
+	if (read_file_at(AT_FDCWD, "/sys/kernel/kexec_loaded", 16, &s) < 0)
+		return 1; /* cannot tell: let reboot(2) decide */
+	int loaded = s[0] == '1';
+	free(s);
+	return loaded;
+}
+
 static enum shutdown_kind signal_action(int sig)
 {
 	if (sig == SIGTERM || sig == SIGINT || sig == SIG_LB_REBOOT)
@@ -365,6 +389,12 @@ static void handle_signals(void)
 		}
 	}
 	reap();
+	if (want == SHUTDOWN_KEXEC && !kexec_loaded()) {
+		/* Stopping everything for a jump that cannot happen would only lose the user's work. */
+		log_err("kexec asked for, but no kernel is loaded (kexec -l first); nothing stopped");
+		say("lifeboat: kexec asked for, but no kernel is loaded (kexec -l first); nothing stopped.");
+		return;
+	}
 	if (want != SHUTDOWN_NONE)
 		do_shutdown(want);
 }

@@ -68,7 +68,12 @@ def test_installer_bad_kernel_and_dry_run():
 
         # The real thing: loaded, files freed, PID 1 unmounts and jumps; the payload reports
         # the command line it was given.
-        vm.sendline("lifeboat boot --installer")
+        rc, out = run(vm, "rm /tmp/big")
+        # From the menu, as a user would: its installer entry runs `lifeboat boot --installer`.
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("i")
+        vm.expect("Loading the installer...", timeout=30)
         vm.expect("loaded with kexec_file_load", timeout=60)
         vm.expect("installer files freed", timeout=10)
         vm.expect("lifeboat: kexec: stopping processes", timeout=30)

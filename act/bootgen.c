@@ -404,10 +404,11 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 	const char *spec = record_get(gen, "specialisation"), *label = record_get(gen, "label");
 	const char *profile = sel->profile ? sel->profile : "system";
 	long long number = record_int(gen, "number", -1);
-	p->name = xasprintf("NixOS %s, generation %lld%s%s%s of %s (system %s)",
+	int named = strcmp(profile, "system") != 0;
+	p->name = xasprintf("NixOS %s, generation %lld%s%s%s%s of %s (system %s)",
 			    ver && *ver ? ver : label && *label ? label : "(unknown version)", number,
 			    spec && *spec ? ", specialisation " : "", spec && *spec ? spec : "",
-			    strcmp(profile, "system") ? " (profile)" : "", host && *host ? host : "?",
+			    named ? ", profile " : "", named ? profile : "", host && *host ? host : "?",
 			    record_get(sys, "id"));
 
 	/* Our mounts must vanish with us and never show up in the rescue system's tree. */

@@ -171,6 +171,10 @@ int kexec_load_fds(int kernel_fd, int initrd_fd, const char *cmdline, const char
 		return 0;
 	res->file_err = errno;
 	res->verdict = kexec_classify(res->file_err, res->lockdown);
+	/* Locked down, kexec_load is forbidden outright: an image the file loader cannot take
+	 * cannot be booted by kexec at all. */
+	if (res->verdict == KEXEC_FALLBACK && res->lockdown > LOCKDOWN_NONE)
+		res->verdict = KEXEC_REFUSED_LOCKDOWN;
 	if (res->verdict != KEXEC_FALLBACK || !tools || access(tools, X_OK) < 0)
 		return -res->file_err;
 	int st = load_with_tools(tools, kernel_fd, initrd_fd, cmdline);

@@ -200,6 +200,9 @@ else
 				die "the kernel is locked down (lockdown=$LOCKDOWN, normally because Secure Boot is on): it only kexecs kernels signed with a key it trusts, and the older kexec_load is disabled too. Turn Secure Boot off in the firmware setup, or boot lifeboat from a USB stick instead"
 			die "kexec is not permitted here (not root, or disabled by a security module)" ;;
 		*"Function not implemented"*|*"Exec format error"*|*"Invalid argument"*|*"unrecognized option"*|*"invalid option"*|*"Cannot determine the file type"*|*"not supported"*)
+			case $LOCKDOWN in integrity|confidentiality)
+				die "this kernel cannot load lifeboat with kexec_file_load, and it is locked down (lockdown=$LOCKDOWN, normally because Secure Boot is on), which forbids the older kexec_load. Boot lifeboat from a USB stick instead" ;;
+			esac
 			say "kexec_file_load is unsupported here; using kexec_load"
 			"$KEXEC" $LEGACY -l "$KERNEL" --initrd="$LOAD_INITRD" --command-line="$CMDLINE" ||
 				die "kexec_load failed too (see above); lifeboat was not loaded and this system keeps running" ;;

@@ -3,7 +3,7 @@
 image: $(OUT)/kexec-boot $(OUT)/kexec
 $(OUT)/SHA256SUMS: $(OUT)/kexec-boot $(OUT)/kexec
 
-$(OUT)/kexec-boot: tools/kexec-boot.sh
+$(OUT)/kexec-boot: tools/kexec-boot.sh $(BUILD)/.version
 	@mkdir -p $(OUT)
 	sed 's/@VERSION@/$(VERSION)/' $< > $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
 

@@ -156,8 +156,8 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 			printf("lifeboat boot: installer files freed from memory (the loaded copy stays).\n");
 	}
 	if (load_only) {
-		printf("lifeboat boot: --load-only: not jumping; PID 1 jumps on signal %d (SIGRTMIN+6).\n",
-		       SIG_LB_KEXEC);
+		printf("lifeboat boot: --load-only: not jumping; PID 1 jumps on signal %d (kill -%d 1).\n",
+		       SIG_LB_KEXEC, SIG_LB_KEXEC);
 		return 0;
 	}
 	printf("lifeboat boot: asking PID 1 to stop everything, unmount the disks and jump.\n");

@@ -14,7 +14,9 @@ struct applet {
 
 /* Sorted by name. */
 static const struct applet applets[] = {
+	{"boot", boot_main, "load a generation, the installer or a kernel for kexec, then jump"},
 	{"devices", devices_main, "load drivers for present and new devices (run by PID 1)"},
+	{"enter", enter_main, "a shell inside a found NixOS (like nixos-enter)"},
 	{"init", init_main, "PID 1"},
 	{"menu", menu_main, "the console menu (run by PID 1)"},
 	{"modprobe", modprobe_main, "load kernel modules by name or alias (the kernel's module helper)"},

@@ -1,45 +1,97 @@
 /* `lifeboat menu`: the console menu, run by PID 1 as a child and started again whenever it
- * exits. It shows the same menu on every console; the first console where a key is pressed
- * drives it. Everything it starts (shell, log viewer) runs as its child on that console. */
+ * exits. It scans the disks (a child with a time limit), shows the same menu on every console,
+ * and the first console where a key is pressed drives it. Everything it starts (shell, enter,
+ * boot, log viewer) runs as its child on that console; the menu comes back when it ends. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "applets/applets.h"
 #include "init/cmdline.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/util.h"
+#include "present/default.h"
+#include "present/found.h"
 #include "present/menu.h"
+#include "present/getreport.h"
 #include "present/term.h"
 
+/* Once the default action ran, a restarted menu must not run it again. */
+#define DEFAULT_DONE "/run/lifeboat/default-done"
+
 static struct terms T;
+static struct found F;
+static int have_found;
+static struct menu M;
 
-static void build(struct menu *m)
+static void draw(void)
 {
-	memset(m, 0, sizeof(*m));
-	snprintf(m->title, sizeof(m->title), "lifeboat %s - NixOS rescue", LB_VERSION);
-	snprintf(m->status, sizeof(m->status), "No NixOS system found.");
-	menu_add(m, "s", ITEM_SHELL, 0, "shell (busybox; type 'exit' to come back)");
-	menu_add(m, "l", ITEM_LOG, 0, "show the log");
-	menu_add(m, "r", ITEM_REBOOT, 0, "reboot");
-	menu_add(m, "p", ITEM_POWEROFF, 0, "power off");
+	static char buf[32768];
+	size_t n = menu_render(&M, buf, sizeof(buf));
+	terms_write(&T, buf, (int)n);
 }
 
-static void draw(const struct menu *m)
+/* A key from the driving console; the first key anywhere makes its console the driver. */
+static int get_key(int timeout_ms)
 {
-	terms_printf(&T, "\n%s\n", m->title);
-	terms_printf(&T, "%s\n\n", m->status);
-	for (int i = 0; i < m->n; i++)
-		terms_printf(&T, "%s%s) %s\n", i == m->sel ? ">" : " ", m->items[i].key, m->items[i].text);
-	terms_printf(&T, "\nChoose (key then Enter, or arrows and Enter): ");
+	for (;;) {
+		int from = -1;
+		int k = terms_key(&T, timeout_ms, &from);
+		if (k == KEY_NONE || k == KEY_EOF || from < 0)
+			return k;
+		if (T.driver < 0) {
+			T.driver = from;
+			for (int i = 0; i < T.n; i++)
+				if (i != from) {
+					char msg[160];
+					int l = snprintf(msg, sizeof(msg), "\r\nThe menu is in use on %s.\r\n", T.cons[from].path);
+					write_all(T.fd[i], msg, (size_t)l);
+				}
+		}
+		if (from == T.driver)
+			return k;
+		/* Keys on the other consoles are not for us; say why nothing happens. */
+		char msg[160];
+		int l = snprintf(msg, sizeof(msg), "\r\nThe menu is in use on %s.\r\n", T.cons[T.driver].path);
+		write_all(T.fd[from], msg, (size_t)l);
+	}
 }
 
-/* Run argv on the driving console as a foreground job, then take the console back. */
+static void scan(void)
+{
+	terms_printf(&T, "\nScanning disks...\n");
+	char *text = NULL;
+	int r = getreport_scan(&text, REPORT_SCAN_MS);
+	if (have_found)
+		found_free(&F);
+	have_found = 0;
+	if (r == -ENOSYS || r == -ENOENT)
+		terms_printf(&T, "The disk scanner is not in this image; no systems can be listed.\n");
+	else if (r == -ETIMEDOUT)
+		terms_printf(&T, "The scan did not finish within %d s; showing what it found so far.\n",
+			     REPORT_SCAN_MS / 1000);
+	else if (r < 0)
+		terms_printf(&T, "The scan failed: %s.\n", strerror(-r));
+	if (text) {
+		found_load(&F, text);
+		have_found = 1;
+		log_info("menu: %d system(s) found", F.n_sys);
+	}
+	free(text);
+	/* System indices may differ after a new scan: start again from the main page. */
+	menu_init(&M, have_found ? &F : NULL, LB_VERSION);
+}
+
+/* Run argv on the driving console as a foreground job, then take the console back. Returns the
+ * wait status or -errno. */
 static int run_on_console(char *const argv[])
 {
 	terms_cooked(&T);
@@ -49,50 +101,237 @@ static int run_on_console(char *const argv[])
 	int status = 0;
 	if (pid > 0)
 		status = wait_timeout(pid, -1);
-	terms_raw(&T);
+	/* The child led a session on the console; its end hung the console up for us too. */
+	terms_reopen(&T);
 	if (pid < 0)
 		return (int)pid;
-	if (status < 0)
-		return status;
-	if (WIFSIGNALED(status)) {
+	if (status >= 0 && WIFSIGNALED(status)) {
 		char buf[80];
-		terms_printf(&T, "\n%s %s; back to the menu.\n", argv[0], status_str(status, buf, sizeof(buf)));
+		terms_printf(&T, "\n%s %s.\n", argv[0], status_str(status, buf, sizeof(buf)));
 	}
-	return 0;
+	return status;
 }
 
-static void act(struct menu *m, int i)
+/* Read a line on the driving console (echoed, Backspace works). Returns its length, or -1 when
+ * Ctrl-C cancels it. */
+static int read_line(char *buf, int size)
 {
-	const struct menu_item *it = &m->items[i];
-	switch (it->kind) {
-	case ITEM_SHELL: {
+	int len = 0;
+	buf[0] = 0;
+	for (;;) {
+		int k = get_key(-1);
+		if (k == KEY_EOF || k == KEY_CTRL_C)
+			return -1;
+		if (k == KEY_ENTER) {
+			terms_printf(&T, "\n");
+			return len;
+		}
+		if (k == KEY_BACKSPACE && len > 0) {
+			buf[--len] = 0;
+			terms_printf(&T, "\b \b");
+		} else if (k >= 32 && k < 127 && len < size - 1) {
+			buf[len++] = (char)k;
+			buf[len] = 0;
+			char c = (char)k;
+			terms_write(&T, &c, 1);
+		}
+	}
+}
+
+static const struct found_gen *chosen_gen(const struct menu_choice *c, const struct found_sys **sp)
+{
+	if (!have_found || c->sys < 0 || c->sys >= F.n_sys)
+		return NULL;
+	const struct found_sys *s = &F.sys[c->sys];
+	*sp = s;
+	if (c->spec >= 0 && c->spec < s->n_specs)
+		return &s->specs[c->spec];
+	return found_gen(s, c->gen);
+}
+
+static void report_status(const char *what, int status)
+{
+	char buf[80];
+	if (status < 0)
+		terms_printf(&T, "\nCannot run %s: %s.\n", what, strerror(-status));
+	else if (!WIFEXITED(status) || WEXITSTATUS(status))
+		terms_printf(&T, "\n%s %s; back to the menu.\n", what, status_str(status, buf, sizeof(buf)));
+}
+
+/* The boot helper takes over the machine when it succeeds: wait for PID 1 to stop us. */
+static void boot_result(int status)
+{
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		terms_printf(&T, "\nStarting the new kernel...\n");
+		for (;;)
+			pause();
+	}
+	report_status("boot", status);
+}
+
+static void do_boot(const struct menu_choice *c, int ask)
+{
+	const struct found_sys *s = NULL;
+	const struct found_gen *g = chosen_gen(c, &s);
+	if (!g) {
+		terms_printf(&T, "\nThat generation is not in the scan report.\n");
+		return;
+	}
+	char id[16], num[16], line[4096] = "";
+	snprintf(id, sizeof(id), "%d", s->id);
+	snprintf(num, sizeof(num), "%d", g->number);
+	if (ask) {
+		const char *init = record_get(g->rec, "init");
+		const char *params = record_get(g->rec, "params");
+		char *cur = xasprintf("init=%s%s%s", init && *init ? init : g->toplevel,
+				      init && *init ? "" : "/init", params && *params ? " " : "");
+		char *full = xasprintf("%s%s", cur, params ? params : "");
+		char *shown = xmalloc(strlen(full) * 4 + 8);
+		term_escape(full, shown, strlen(full) * 4 + 8, 0);
+		terms_printf(&T, "\nKernel command line of generation %d:\n%s\n", g->number, shown);
+		terms_printf(&T, "Press Enter to boot with it, type a new command line then Enter to replace it,\n"
+				 "or Ctrl-C to go back to the menu.\n> ");
+		free(cur);
+		free(full);
+		free(shown);
+		if (read_line(line, sizeof(line)) < 0) {
+			terms_printf(&T, "\nCancelled.\n");
+			return;
+		}
+	}
+	char *argv[12];
+	int a = 0;
+	argv[a++] = LIFEBOAT_BIN;
+	argv[a++] = "boot";
+	argv[a++] = "--system";
+	argv[a++] = id;
+	argv[a++] = "--generation";
+	argv[a++] = num;
+	if (*g->spec) {
+		argv[a++] = "--specialisation";
+		argv[a++] = (char *)g->spec;
+	}
+	if (*line) {
+		argv[a++] = "--cmdline";
+		argv[a++] = line;
+	}
+	argv[a] = NULL;
+	terms_printf(&T, "\nLoading generation %d...\n", g->number);
+	boot_result(run_on_console(argv));
+}
+
+static void do_enter(const struct menu_choice *c, int repair)
+{
+	const struct found_sys *s = NULL;
+	const struct found_gen *g = chosen_gen(c, &s);
+	if (!g) {
+		terms_printf(&T, "\nThat generation is not in the scan report.\n");
+		return;
+	}
+	char id[16];
+	snprintf(id, sizeof(id), "%d", s->id);
+	char *argv[] = {LIFEBOAT_BIN, "enter", "--id", id, "--system", (char *)g->toplevel,
+			repair ? "--install-bootloader" : NULL, NULL};
+	int st = run_on_console(argv);
+	report_status(repair ? "repair" : "enter", st);
+	if (repair && st >= 0 && WIFEXITED(st) && !WEXITSTATUS(st))
+		terms_printf(&T, "\nThe boot loader was installed.\n");
+}
+
+static void act(const struct menu_choice *c, int interactive)
+{
+	switch (c->act) {
+	case ACT_SHELL: {
 		terms_printf(&T, "\nStarting a shell on %s. Type 'exit' to return to the menu.\n", terms_tty(&T));
 		char *argv[] = {BUSYBOX_BIN, "sh", "-l", NULL};
-		int r = run_on_console(argv);
-		if (r < 0)
-			terms_printf(&T, "cannot start a shell: %s\n", strerror(-r));
+		report_status("the shell", run_on_console(argv));
 		break;
 	}
-	case ITEM_LOG: {
-		char *argv[] = {BUSYBOX_BIN, "less", "-R", LOG_PATH, NULL};
-		int r = run_on_console(argv);
-		if (r < 0)
-			terms_printf(&T, "cannot show the log: %s\n", strerror(-r));
+	case ACT_LOG: {
+		/* Without -R: less shows control bytes as ^X, so the log cannot drive the terminal. */
+		char *argv[] = {BUSYBOX_BIN, "less", LOG_PATH, NULL};
+		report_status("the log viewer", run_on_console(argv));
 		break;
 	}
-	case ITEM_REBOOT:
-	case ITEM_POWEROFF:
-		terms_printf(&T, "\n%s...\n", it->kind == ITEM_REBOOT ? "Rebooting" : "Powering off");
+	case ACT_RESCAN:
+		scan();
+		break;
+	case ACT_ENTER:
+		do_enter(c, 0);
+		break;
+	case ACT_REPAIR:
+		do_enter(c, 1);
+		break;
+	case ACT_BOOT:
+		do_boot(c, interactive);
+		break;
+	case ACT_INSTALLER: {
+		terms_printf(&T, "\nLoading the installer...\n");
+		char *argv[] = {LIFEBOAT_BIN, "boot", "--installer", NULL};
+		boot_result(run_on_console(argv));
+		break;
+	}
+	case ACT_REBOOT:
+	case ACT_POWEROFF:
+		terms_printf(&T, "\n%s...\n", c->act == ACT_REBOOT ? "Rebooting" : "Powering off");
 		/* PID 1 does the clean shutdown; it stops us along with everything else. */
-		if (kill(1, it->kind == ITEM_REBOOT ? SIGTERM : SIGUSR2) < 0)
-			terms_printf(&T, "cannot signal PID 1: %s\n", strerror(errno));
+		if (kill(1, c->act == ACT_REBOOT ? SIGTERM : SIGUSR2) < 0)
+			terms_printf(&T, "Cannot signal PID 1: %s\n", strerror(errno));
 		else
-			pause();
+			for (;;)
+				pause();
 		break;
 	default:
-		terms_printf(&T, "\nNot available yet.\n");
 		break;
 	}
+}
+
+/* Count down visibly; any key stops it. Returns 1 when the time ran out. */
+static int countdown(const struct default_plan *p)
+{
+	char what[160];
+	default_describe(&F, p, what, sizeof(what));
+	if (p->timeout == 0) {
+		terms_printf(&T, "\nlifeboat.default: %s now.\n", what);
+		return 1;
+	}
+	for (int left = p->timeout; left > 0; left--) {
+		terms_printf(&T, "\rlifeboat.default: %s in %d s; press any key for the menu. ", what, left);
+		int k = get_key(1000);
+		if (k != KEY_NONE) {
+			terms_printf(&T, "\nStopped.\n");
+			return 0;
+		}
+	}
+	terms_printf(&T, "\nlifeboat.default: %s now.\n", what);
+	return 1;
+}
+
+static void run_default(void)
+{
+	struct stat sb;
+	if (stat(DEFAULT_DONE, &sb) == 0)
+		return;
+	struct lb_options o;
+	cmdline_load(&o);
+	struct default_plan p;
+	char msg[256];
+	int r = default_decide(&o, have_found ? &F : NULL, &p, msg, sizeof(msg));
+	cmdline_free(&o);
+	if (r < 0) {
+		terms_printf(&T, "\n%s\n", msg);
+		log_warn("menu: %s", msg);
+		return;
+	}
+	if (r == 0)
+		return;
+	if (!countdown(&p))
+		return;
+	mkdir_p("/run/lifeboat", 0755);
+	int fd = open(DEFAULT_DONE, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	act(&p.c, 0);
 }
 
 int menu_main(int argc, char **argv)
@@ -101,61 +340,48 @@ int menu_main(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 	if (terms_open(&T) < 0) {
 		log_err("menu: no console to show the menu on");
 		return 1;
 	}
-	struct menu m;
-	build(&m);
-	char typed[8] = "";
-	int len = 0;
-	draw(&m);
+	terms_printf(&T, "\nlifeboat %s - NixOS rescue\n", LB_VERSION);
+	menu_init(&M, NULL, LB_VERSION);
+	scan();
+	run_default();
+	draw();
 	for (;;) {
-		int from = -1;
-		int k = terms_key(&T, -1, &from);
+		int k = get_key(-1);
 		if (k == KEY_EOF)
 			return 1;
-		if (T.driver < 0 && from >= 0) {
-			T.driver = from;
-			for (int i = 0; i < T.n; i++)
-				if (i != from) {
-					char msg[160];
-					int l = snprintf(msg, sizeof(msg), "\r\nThe menu is in use on %s.\r\n",
-							 T.cons[from].path);
-					write(T.fd[i], msg, (size_t)l);
-				}
+		struct menu_choice c;
+		switch (menu_input(&M, k, &c)) {
+		case EV_NONE:
+			break;
+		case EV_ECHO: {
+			char ch = (char)k;
+			terms_write(&T, &ch, 1);
+			break;
 		}
-		if (k == KEY_UP || k == KEY_DOWN) {
-			m.sel = (m.sel + (k == KEY_UP ? m.n - 1 : 1)) % m.n;
-			len = 0;
-			typed[0] = 0;
-			draw(&m);
-		} else if (k == KEY_BACKSPACE) {
-			if (len > 0) {
-				typed[--len] = 0;
-				terms_printf(&T, "\b \b");
-			}
-		} else if (k == KEY_CTRL_C || k == KEY_CTRL_L) {
-			len = 0;
-			typed[0] = 0;
-			draw(&m);
-		} else if (k == KEY_ENTER) {
-			int i = len ? menu_find(&m, typed) : m.sel;
+		case EV_ERASE:
+			terms_printf(&T, "\b \b");
+			break;
+		case EV_UNKNOWN: {
+			char e[40];
+			terms_printf(&T, "\nNo choice '%s' here.\n", term_escape(M.unknown, e, sizeof(e), 30));
+			draw();
+			break;
+		}
+		case EV_REDRAW:
 			terms_printf(&T, "\n");
-			if (i < 0) {
-				terms_printf(&T, "No choice '%s'.\n", typed);
-			} else {
-				m.sel = i;
-				act(&m, i);
-			}
-			len = 0;
-			typed[0] = 0;
-			draw(&m);
-		} else if (k > 0 && k < 128 && len < (int)sizeof(typed) - 1) {
-			typed[len++] = (char)k;
-			typed[len] = 0;
-			char c = (char)k;
-			terms_write(&T, &c, 1);
+			draw();
+			break;
+		case EV_CHOSEN:
+			terms_printf(&T, "\n");
+			act(&c, 1);
+			menu_build(&M);
+			draw();
+			break;
 		}
 	}
 }

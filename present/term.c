@@ -58,6 +58,19 @@ void terms_raw(struct terms *t)
 		set_raw(t->fd[i]);
 }
 
+void terms_reopen(struct terms *t)
+{
+	for (int i = 0; i < t->n; i++) {
+		int fd = console_open(&t->cons[i]);
+		if (fd < 0)
+			continue;
+		close(t->fd[i]);
+		t->fd[i] = fd;
+		t->esc[i] = 0;
+	}
+	terms_raw(t);
+}
+
 void terms_cooked(struct terms *t)
 {
 	for (int i = 0; i < t->n; i++)
@@ -133,19 +146,33 @@ int terms_key(struct terms *t, int timeout_ms, int *from)
 			unsigned char c;
 			ssize_t got = read(t->fd[i], &c, 1);
 			if (got <= 0) {
-				/* A console that hung up stops being polled; the others go on. */
-				if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-					close(t->fd[i]);
-					t->fd[i] = t->fd[t->n - 1];
-					t->cons[i] = t->cons[t->n - 1];
-					t->n--;
-					if (t->driver == i)
-						t->driver = -1;
-					if (!t->n)
-						return KEY_EOF;
+				if (got < 0 && (errno == EINTR || errno == EAGAIN))
+					break;
+				/* A hangup (the session of a shell we ran on this console ended): open the
+				 * console afresh; only a console that cannot be reopened is dropped. */
+				int fd = console_open(&t->cons[i]);
+				close(t->fd[i]);
+				if (fd >= 0) {
+					t->fd[i] = fd;
+					set_raw(fd);
+					t->esc[i] = 0;
+					if (++t->reopened[i] < 100)
+						break;
+					close(fd);
 				}
+				t->fd[i] = t->fd[t->n - 1];
+				t->cons[i] = t->cons[t->n - 1];
+				t->reopened[i] = t->reopened[t->n - 1];
+				t->n--;
+				if (t->driver == i)
+					t->driver = -1;
+				else if (t->driver == t->n)
+					t->driver = i;
+				if (!t->n)
+					return KEY_EOF;
 				break;
 			}
+			t->reopened[i] = 0;
 			int k = decode(t, i, c);
 			if (k == KEY_NONE)
 				continue;

@@ -23,6 +23,7 @@ struct terms {
 	int n;
 	int driver;          /* index of the console that drives the menu, -1 until a key */
 	int esc[MAX_CONSOLES]; /* escape-sequence state per console */
+	int reopened[MAX_CONSOLES]; /* hangups in a row without a key in between */
 };
 
 /* Open the consoles PID 1 passed in $LIFEBOAT_CONSOLES (else stdin's tty) in key-at-a-time mode. */
@@ -30,6 +31,8 @@ int terms_open(struct terms *t);
 /* Put every console back in cooked mode (before a shell runs on one) and reopen key mode. */
 void terms_cooked(struct terms *t);
 void terms_raw(struct terms *t);
+/* Open every console afresh (a session that ran on one hung it up when it ended), in key mode. */
+void terms_reopen(struct terms *t);
 /* Print to the driving console, or to every console while none drives. */
 void terms_printf(struct terms *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void terms_write(struct terms *t, const char *s, int len);

@@ -1,0 +1,340 @@
+#include "act/mountplan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/escape.h"
+#include "lib/inroot.h"
+#include "lib/util.h"
+
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} flagwords[] = {
+	{"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},           {"nosuid", MS_NOSUID, 0},
+	{"suid", 0, MS_NOSUID},       {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
+	{"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},         {"noatime", MS_NOATIME, 0},
+	{"atime", 0, MS_NOATIME},     {"nodiratime", MS_NODIRATIME, 0}, {"relatime", MS_RELATIME, 0},
+	{"strictatime", MS_STRICTATIME, 0}, {"sync", MS_SYNCHRONOUS, 0}, {"async", 0, MS_SYNCHRONOUS},
+	{"dirsync", MS_DIRSYNC, 0},   {"lazytime", MS_LAZYTIME, 0},
+};
+
+/* Words that only mean something to mount(8), fstab or systemd. */
+static int fstab_only(const char *w)
+{
+	static const char *words[] = {"defaults", "auto", "noauto", "nofail", "user", "users", "nouser",
+				      "owner", "group", "_netdev", "bind", "rbind", "loop"};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (!strcmp(w, words[i]))
+			return 1;
+	return startswith(w, "x-") || startswith(w, "comment=") || startswith(w, "X-");
+}
+
+unsigned long mountopts_parse(const char *options, char *data, size_t size)
+{
+	unsigned long flags = 0;
+	size_t o = 0;
+	data[0] = 0;
+	char *copy = xstrdup(options ? options : ""), *save = NULL;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int known = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(flagwords); i++)
+			if (!strcmp(w, flagwords[i].name)) {
+				flags = (flags | flagwords[i].set) & ~flagwords[i].clear;
+				known = 1;
+			}
+		if (known || fstab_only(w))
+			continue;
+		int n = snprintf(data + o, size - o, "%s%s", o ? "," : "", w);
+		if (n > 0 && o + (size_t)n < size)
+			o += (size_t)n;
+	}
+	free(copy);
+	return flags;
+}
+
+int inroot_mkdirs(int rootfd, const char *path)
+{
+	int fd = inroot_open(rootfd, path, O_PATH | O_DIRECTORY);
+	if (fd != -ENOENT)
+		return fd;
+	/* Create the missing tail one component at a time. Every prefix is resolved from the root
+	 * (so ".." and links behave as inside the system), and each directory is made in its
+	 * resolved parent. A link to a missing place is not followed by mkdir: it fails. */
+	size_t len = strlen(path);
+	char *prefix = xmalloc(len + 2);
+	size_t pl = 0;
+	int ret = -ENOENT;
+	for (size_t i = 0; i <= len;) {
+		while (path[i] == '/')
+			i++;
+		size_t cl = strcspn(path + i, "/");
+		if (!cl)
+			break;
+		char comp[NAME_MAX + 1];
+		if (cl > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(comp, path + i, cl);
+		comp[cl] = 0;
+		i += cl;
+		prefix[pl] = 0;
+		int parent = inroot_open(rootfd, pl ? prefix : "/", O_PATH | O_DIRECTORY);
+		prefix[pl++] = '/';
+		memcpy(prefix + pl, comp, cl);
+		pl += cl;
+		prefix[pl] = 0;
+		if (parent < 0) {
+			ret = parent;
+			break;
+		}
+		int here = inroot_open(rootfd, prefix, O_PATH | O_DIRECTORY);
+		if (here == -ENOENT && strcmp(comp, ".") && strcmp(comp, "..")) {
+			if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST)
+				here = -errno;
+			else
+				here = inroot_open(rootfd, prefix, O_PATH | O_DIRECTORY);
+		}
+		close(parent);
+		if (ret >= 0)
+			close(ret);
+		ret = here;
+		if (here < 0)
+			break;
+	}
+	free(prefix);
+	return ret;
+}
+
+static const char *get(const struct record *r, const char *key)
+{
+	const char *v = record_get(r, key);
+	return v ? v : "";
+}
+
+static void sayf(void (*say)(const char *), const char *fmt, ...) LB_PRINTF(2, 3);
+static void sayf(void (*say)(const char *), const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (say)
+		say(buf);
+}
+
+/* Mount onto target inside the root opened as rootfd: through /proc/self/fd, so the kernel
+ * mounts on exactly the directory we resolved. */
+static int mount_at(int rootfd, const char *target, const char *src, const char *type, unsigned long flags,
+		    const char *data)
+{
+	int fd = inroot_mkdirs(rootfd, target);
+	if (fd < 0)
+		return fd;
+	char at[64];
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	int r = mount(src, at, type, flags, data && *data ? data : NULL);
+	int e = errno;
+	close(fd);
+	return r < 0 ? -e : 0;
+}
+
+static int depth(const char *p)
+{
+	int d = 0;
+	for (; *p; p++)
+		d += *p == '/' && p[1] && p[1] != '/';
+	return d;
+}
+
+static int one(int rootfd, const struct record *r, void (*say)(const char *))
+{
+	const char *target = record_get(r, "target"), *type = record_get(r, "type");
+	const char *status = record_get(r, "status"), *source = record_get(r, "source");
+	const char *subvol = record_get(r, "subvol"), *spec = record_get(r, "spec");
+	char data[1024], t[80];
+	unsigned long flags = mountopts_parse(record_get(r, "options"), data, sizeof(data));
+	term_escape(target ? target : "", t, sizeof(t), 60);
+	if (!target || target[0] != '/' || !strcmp(target, "/"))
+		return 0;
+	if (!strcmp(status, "ok") || !strcmp(status, "tmpfs")) {
+		if (subvol && *subvol && !strstr(data, "subvol=")) {
+			size_t l = strlen(data);
+			snprintf(data + l, sizeof(data) - l, "%ssubvol=%s", l ? "," : "", subvol);
+		}
+		int e = mount_at(rootfd, target, !strcmp(status, "tmpfs") ? "tmpfs" : source, type, flags, data);
+		if (e < 0) {
+			sayf(say, "cannot mount %s: %s", t, strerror(-e));
+			return e;
+		}
+		return 1;
+	}
+	if (!strcmp(status, "bind")) {
+		int src = inroot_open(rootfd, spec, O_PATH);
+		if (src < 0) {
+			sayf(say, "cannot bind %s: its source: %s", t, strerror(-src));
+			return src;
+		}
+		char from[64];
+		snprintf(from, sizeof(from), "/proc/self/fd/%d", src);
+		int e = mount_at(rootfd, target, from, NULL, MS_BIND, NULL);
+		close(src);
+		if (e < 0) {
+			sayf(say, "cannot bind %s: %s", t, strerror(-e));
+			return e;
+		}
+		return 1;
+	}
+	if (strcmp(status, "swap-ignored") && strcmp(status, "nofail-missing"))
+		sayf(say, "not mounted: %s (%s)", t, status);
+	return 0;
+}
+
+int mountplan_mount(const struct found *f, const struct found_sys *s, int number, const char *dir,
+		    void (*say)(const char *line))
+{
+	const struct record *recs[128];
+	int n = found_mounts(f, s->id, number, recs, 128);
+	if (n == 0)
+		n = found_mounts(f, s->id, s->current, recs, 128);
+	if (n > 128)
+		n = 128;
+	/* The root: its fstab line when usable, else what the scan found the system on. */
+	const struct record *root = NULL;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(get(recs[i], "target"), "/"))
+			root = recs[i];
+	char data[1024];
+	unsigned long flags = 0;
+	const char *src, *type;
+	data[0] = 0;
+	if (root && !strcmp(record_get(root, "status"), "tmpfs")) {
+		src = "tmpfs", type = "tmpfs";
+		flags = mountopts_parse(record_get(root, "options"), data, sizeof(data));
+	} else if (root && !strcmp(record_get(root, "status"), "ok")) {
+		src = record_get(root, "source"), type = record_get(root, "type");
+		flags = mountopts_parse(record_get(root, "options"), data, sizeof(data));
+		const char *sv = record_get(root, "subvol");
+		if (sv && *sv && !strstr(data, "subvol=")) {
+			size_t l = strlen(data);
+			snprintf(data + l, sizeof(data) - l, "%ssubvol=%s", l ? "," : "", sv);
+		}
+	} else if (*s->root) {
+		src = s->root, type = record_get(s->rec, "roottype");
+		const char *sv = record_get(s->rec, "rootsubvol");
+		if (sv && *sv)
+			snprintf(data, sizeof(data), "subvol=%s", sv);
+		sayf(say, "the fstab's root is not usable; mounting %s as /", s->root);
+	} else {
+		/* No root device at all (tmpfs root, or not found): a fresh tmpfs stands in. */
+		src = "tmpfs", type = "tmpfs";
+		snprintf(data, sizeof(data), "mode=755");
+		if (!(root && !strcmp(record_get(root, "status"), "tmpfs")))
+			sayf(say, "no root filesystem found; / is an empty tmpfs");
+	}
+	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
+	if (mount(src, dir, type && *type ? type : NULL, flags, *data ? data : NULL) < 0) {
+		int e = errno;
+		char d[64];
+		sayf(say, "cannot mount %s on /: %s", term_escape(src, d, sizeof(d), 40), strerror(e));
+		return -e;
+	}
+	int rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	/* Parents before children: sort by depth, keeping fstab order otherwise. */
+	int made = 1, have_nix = 0;
+	for (int d = 1; d < 64; d++)
+		for (int i = 0; i < n; i++) {
+			const char *t = record_get(recs[i], "target");
+			if (!t || depth(t) != d)
+				continue;
+			int r = one(rootfd, recs[i], say);
+			if (r > 0) {
+				made++;
+				have_nix |= !strcmp(t, "/nix");
+			}
+		}
+	/* A /nix on its own filesystem that the fstab did not name usably: the scan knows where. */
+	const char *nixprefix = record_get(s->rec, "nixprefix");
+	if (!have_nix && *s->nix && strcmp(s->nix, s->root) && nixprefix && !strcmp(nixprefix, "/")) {
+		char nd[256] = "";
+		const char *sv = record_get(s->rec, "nixsubvol");
+		if (sv && *sv)
+			snprintf(nd, sizeof(nd), "subvol=%s", sv);
+		int e = mount_at(rootfd, "/nix", s->nix, NULL, 0, nd);
+		if (e == -EINVAL || e == -ENODEV) {
+			const struct record *dev = NULL;
+			for (int i = report_next(&f->rep, "device", -1); i >= 0; i = report_next(&f->rep, "device", i))
+				if (!strcmp(get(&f->rep.r[i], "path"), s->nix))
+					dev = &f->rep.r[i];
+			e = mount_at(rootfd, "/nix", s->nix, dev ? record_get(dev, "type") : NULL, 0, nd);
+		}
+		if (e < 0)
+			sayf(say, "cannot mount /nix from %s: %s", s->nix, strerror(-e));
+		else
+			made++;
+	}
+	close(rootfd);
+	return made;
+}
+
+static void unoctal(char *s)
+{
+	char *w = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = 0;
+}
+
+int mountplan_unmount_all(const char *dir, void (*say)(const char *line))
+{
+	char *text = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 22, &text) < 0)
+		return 1;
+	char **points = NULL;
+	int n = 0;
+	size_t dl = strlen(dir);
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char mp[PATH_MAX];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		unoctal(mp);
+		if (strncmp(mp, dir, dl) || (mp[dl] && mp[dl] != '/'))
+			continue;
+		points = xrealloc(points, sizeof(*points) * (size_t)(n + 1));
+		points[n++] = xstrdup(mp);
+	}
+	free(text);
+	int left = 0;
+	/* mountinfo lists parents before children: the reverse is a safe unmount order. */
+	for (int i = n - 1; i >= 0; i--) {
+		if (umount2(points[i], UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT) {
+			int e = errno;
+			if (umount2(points[i], MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
+				left++;
+				sayf(say, "cannot unmount %s: %s", points[i], strerror(e));
+			}
+		}
+		free(points[i]);
+	}
+	free(points);
+	return left;
+}

@@ -1,0 +1,129 @@
+#include "present/getreport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "applets/applets.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "lib/util.h"
+
+#define REPORT_MAX (16 << 20)
+
+static void save(const char *text)
+{
+	/* Written whole then renamed, so a reader never sees half a report. */
+	if (mkdir_p("/run/lifeboat", 0755) < 0)
+		return;
+	int fd = open(REPORT_SAVED ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	int r = write_all(fd, text, strlen(text));
+	close(fd);
+	if (r < 0 || rename(REPORT_SAVED ".tmp", REPORT_SAVED) < 0)
+		unlink(REPORT_SAVED ".tmp");
+}
+
+static int run_child(char **text, int timeout_ms)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		setsid();
+		int null = open("/dev/null", O_RDWR);
+		int err = open(LOG_PATH, O_WRONLY | O_APPEND | O_CREAT, 0644);
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(err >= 0 ? err : null, 2);
+		char *argv[] = {LIFEBOAT_BIN, "scan", NULL};
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t len = 0, cap = 65536;
+	char *buf = xmalloc(cap);
+	long long deadline = now_ms() + timeout_ms;
+	int timed_out = 0;
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		struct pollfd pf = {p[0], POLLIN, 0};
+		int r = poll(&pf, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		if (len + 4096 + 1 > cap) {
+			if (cap >= REPORT_MAX)
+				break;
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t n = read(p[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(p[0]);
+	buf[len] = 0;
+	if (timed_out) {
+		/* The scan runs in its own session: its mount helpers go with it. */
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+	int status = wait_timeout(pid, 5000);
+	*text = buf;
+	if (timed_out)
+		return -ETIMEDOUT;
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -ENOENT;
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2 && !len)
+		return -ENOSYS; /* an image without the scan applet yet */
+	return 0;
+}
+
+int getreport_scan(char **text, int timeout_ms)
+{
+	*text = NULL;
+	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
+	int r;
+	if (seam && *seam) {
+		ssize_t n = read_file_at(AT_FDCWD, seam, REPORT_MAX, text);
+		r = n < 0 ? (int)n : 0;
+	} else {
+		r = run_child(text, timeout_ms);
+	}
+	if (*text && (r == 0 || r == -ETIMEDOUT))
+		save(*text);
+	return r;
+}
+
+int getreport_saved(char **text)
+{
+	*text = NULL;
+	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
+	if (!(seam && *seam) && read_file_at(AT_FDCWD, REPORT_SAVED, REPORT_MAX, text) >= 0)
+		return 0;
+	return getreport_scan(text, REPORT_SCAN_MS);
+}

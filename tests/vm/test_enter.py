@@ -1,0 +1,108 @@
+"""Entering a found NixOS from the menu, on the fixtures (attached with snapshot=True: entering
+activates the system, which writes). Inside: the right host, activation's environment, the
+PID namespace, the mount plan; Ctrl-C stops a command but not the shell; exit returns to the
+menu with nothing left mounted, and entering twice works."""
+import os
+import re
+import time
+
+import pytest
+
+from vm import BUILD, VM, Disk, Timeout
+
+FIX = os.path.join(BUILD, "fixtures")
+
+
+def fixture(name):
+    path = os.path.join(FIX, name + ".img")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} missing: run `make fixtures`")
+    return Disk(path, snapshot=True)
+
+
+def out(vm, cmd, timeout=30):
+    """Output of cmd run in the shell at its prompt (between the echo of the command and the
+    marker)."""
+    start = len(vm.text())
+    vm.shell(cmd, timeout=timeout)
+    return vm.text()[start:]
+
+
+def check_inside(vm, host, mounts):
+    assert re.search(rf"(?m)^{host}$", out(vm, "cat /etc/hostname"))
+    cur = out(vm, "readlink /run/current-system")
+    assert re.search(rf"/nix/store/[a-z0-9]{{32}}-nixos-system-{host}-", cur)
+    env = out(vm, "cat /run/lifeboat-activate.env")
+    assert "IN_NIXOS_ENTER=1" in env
+    assert re.search(r"LOCALE_ARCHIVE=/nix/store/\S+/sw/lib/locale/locale-archive", env)
+    assert "LIFEBOAT" not in env and "HISTFILE" not in env and "PS1=" not in env
+    # PID 1 here is the session's init, not the rescue system's.
+    assert re.search(r"(?m)^lifeboat-enter$", out(vm, "cat /proc/1/comm"))
+    m = out(vm, "mount")
+    for dev, target, fstype in mounts:
+        assert re.search(rf"(?m)^{re.escape(dev)} on {re.escape(target)} type {fstype} ", m), (dev, target, m)
+    for target, fstype in (("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "devtmpfs"), ("/run", "tmpfs")):
+        assert re.search(rf"(?m) on {target} type {fstype} ", m), target
+    # A dynamically linked store binary (the store's bash) runs.
+    assert "dyn-ok" in out(vm, "$(readlink -f /run/current-system/sw/bin/bash) -c 'echo dyn''-ok'")
+    # Ctrl-C interrupts a command, not the shell.
+    vm.sendline("bash -c 'read -t 60 x; echo not-interrupted'")
+    vm.expect("not-interrupted'")
+    time.sleep(1)
+    vm.send("\x03")
+    time.sleep(1)
+    assert re.search(r"(?m)^alive 130$", out(vm, "echo alive $?", timeout=15))
+    assert "not-interrupted\n" not in vm.text()
+
+
+def test_enter_inroot_from_the_menu_twice():
+    with VM(disks=[fixture("inroot")]) as vm:
+        vm.expect("Choose", timeout=120)
+        vm.sendline("1")
+        vm.expect(r"alpha - NixOS")
+        vm.expect("Choose")
+        vm.sendline("e")
+        vm.expect(r"\[root@alpha:~\]# ", timeout=90)
+        check_inside(vm, "alpha", [("/dev/vda2", "/", "ext4"), ("/dev/vda1", "/boot", "vfat")])
+        with pytest.raises(Timeout):  # the twin: a wrong host never shows
+            vm.expect(r"(?m)^beta$", timeout=2)
+        vm.shell("echo written-inside > /root/lifeboat-enter-test")
+        vm.sendline("exit")
+        vm.expect("left the system; its filesystems are unmounted", timeout=60)
+        vm.expect("Choose", timeout=30)
+        # Again: a second entry works the same.
+        vm.sendline("e")
+        vm.expect(r"\[root@alpha:~\]# ", timeout=90)
+        assert re.search(r"(?m)^alpha$", out(vm, "cat /proc/sys/kernel/hostname"))  # the UTS namespace
+        vm.sendline("exit")
+        vm.expect("Choose", timeout=60)
+        # Repair boot loader: switch-to-configuration boot runs inside, its output shown.
+        vm.sendline("f")
+        vm.expect(r"switch-to-configuration boot for /nix/store/[a-z0-9]{32}-nixos-system-alpha-", timeout=90)
+        vm.expect("The boot loader was installed.", timeout=30)
+        vm.expect("Choose", timeout=30)
+        vm.sendline("m")  # back from the system's page
+        vm.expect("Choose")
+        # Outside: nothing of the system is still mounted, and what was written is on disk.
+        vm.sendline("s")
+        vm.expect("lifeboat:/# ")
+        assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
+        assert "written-inside" in out(vm, "mount -o ro /dev/vda2 /mnt && cat /mnt/root/lifeboat-enter-test; umount /mnt")
+        vm.sendline("exit")
+        vm.expect("Choose")
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0
+
+
+def test_enter_split_by_default_action():
+    with VM(disks=[fixture("split")],
+            append="lifeboat.default=enter lifeboat.system=gamma lifeboat.timeout=0") as vm:
+        vm.expect("lifeboat.default: enter gamma, generation 7 now.", timeout=120)
+        vm.expect(r"\[root@gamma:~\]# ", timeout=90)
+        check_inside(vm, "gamma", [("/dev/vda2", "/", "ext4"), ("/dev/vda4", "/nix", "ext4"),
+                                   ("/dev/vda3", "/home", "ext4"), ("/dev/vda1", "/boot", "vfat")])
+        assert re.search(r"(?m) on /srv/shared type ext4 ", out(vm, "mount"))
+        vm.sendline("exit")
+        vm.expect("Choose", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0

@@ -1,0 +1,90 @@
+"""The console menu on the real image, over a hand-written scan report (the LIFEBOAT_SCAN_REPORT
+seam, passed to PID 1 as an environment variable on the kernel command line): the lines for two
+systems, keys and arrows, escaping of a hostile host name, the countdown and lifeboat.default."""
+import os
+
+import pytest
+
+from extra_initrd import initrd_with
+from vm import ROOT, VM, Timeout
+
+REPORT = open(os.path.join(ROOT, "tests", "menu", "two-systems.report")).read()
+SEAM = "LIFEBOAT_SCAN_REPORT=/menu-test.report"
+DOWN = "\x1b[B"
+
+
+def boot(append=""):
+    return VM(initrd=initrd_with({"/menu-test.report": REPORT}), append=SEAM + " " + append)
+
+
+def test_menu_keys_arrows_escaping():
+    # A wrong lifeboat.system= gives a clear message, then the menu.
+    with boot("lifeboat.default=enter lifeboat.system=nosuch lifeboat.timeout=0") as vm:
+        vm.expect("Scanning disks...", timeout=120)
+        vm.expect(r"lifeboat.system=nosuch matches no system found")
+        vm.expect(r"Disks: 5   NixOS systems: 2   Problems: 1")
+        vm.expect(r"(?m)^1\)   > laptop +24\.05\.20240501\.abcdef  gen 3 +/dev/vda2$")
+        # The hostile host name arrives escaped: no ESC byte reaches the console.
+        vm.expect(r"(?m)^2\)     \\x1b\[2Jevil\\x07\.\.\. 23\.11\.7 +gen 7 +/dev/vdb1$")
+        vm.expect(r"(?m)^i\)     boot the NixOS installer")
+        vm.expect(r"(?m)^p\)     power off$")
+        vm.expect(r"Choose \(key then Enter")
+        menu_out = vm.buf[vm.buf.index("Scanning disks..."):]  # SeaBIOS clears the screen itself
+        assert "\x1b" not in menu_out and "\x07" not in menu_out
+        with pytest.raises(Timeout):  # the twin: a third system line never shows
+            vm.expect(r"(?m)^3\)  ", timeout=2)
+
+        # Key then Enter opens a system's page, generations newest first, current marked.
+        vm.sendline("1")
+        vm.expect(r"laptop - NixOS 24\.05\.20240501\.abcdef, 3 generations")
+        vm.expect(r"(?m)^e\)   > enter laptop: a shell in generation 3 \(current\)")
+        vm.expect(r"(?m)^3\)     \* 2024-05-01 10:40 .*\(current\)\n3a\) .*gaming\n2\) .*corrupt.*\n1\) ")
+        vm.expect(r"(?m)^m\)     back to the main menu")
+        vm.expect("Choose")
+        vm.sendline("m")
+        vm.expect(r"(?m)^1\)   > laptop")
+        # Arrows and Enter: down once, Enter opens the second system.
+        vm.send(DOWN)
+        vm.expect(r"(?m)^2\)   > \\x1b\[2Jevil")
+        vm.expect("Choose")
+        vm.sendline("")
+        vm.expect(r"(?m)\\x1b\[2Jevil\\x07host - NixOS 23\.11\.7, 1 generation$")
+        vm.expect("Choose")
+        # Boot shows the generation's command line, escaped, and Ctrl-C goes back.
+        vm.sendline("b")
+        vm.expect(r"(?m)Kernel command line of generation 7:\ninit=/nix/store/e+-nixos-system-evil-23\.11\.7/init console=ttyS0\\x1b\[2J$")
+        vm.expect("Press Enter to boot with it")
+        vm.send("\x03")
+        vm.expect("Cancelled.")
+        vm.expect("Choose")
+        vm.sendline("zz")
+        vm.expect("No choice 'zz' here.")
+        vm.expect("Choose")
+        vm.sendline("m")
+        vm.expect("Choose")
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0
+
+
+def test_countdown_stops_on_a_key_and_default_runs():
+    with boot("lifeboat.default=shell lifeboat.timeout=30") as vm:
+        vm.expect(r"lifeboat.default: shell in 30 s; press any key for the menu", timeout=120)
+        vm.expect(r"in 29 s")  # it counts, visibly
+        vm.send(" ")
+        vm.expect("Stopped.")
+        vm.expect("Choose")
+        vm.expect_not("lifeboat:/# ", within=2)  # the twin: the default did not run
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0
+
+
+def test_timeout_zero_acts_at_once():
+    with boot("lifeboat.default=shell lifeboat.timeout=0") as vm:
+        vm.expect("lifeboat.default: shell now.", timeout=120)
+        vm.expect(r"lifeboat:/# ")
+        vm.sendline("exit")
+        # Back to the menu, and the default does not run a second time.
+        vm.expect("Choose")
+        vm.expect_not("lifeboat.default: shell", within=2)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0

@@ -82,6 +82,7 @@ $(OUT)/initrd.img: $(BUILD)/.version initramfs/spec $(BUILD)/busybox.spec $(TP)/
 		-D KEXEC=$$(cat $(TP)/kexec.dir)/sbin/kexec -D RELEASE=$(BUILD)/release \
 		-D MODULES=$(BUILD)/kernel/modules/lib/modules
 	zstd -q -19 -T1 -f $(BUILD)/initrd.cpio -o $@
+	tools/initrd-append.sh $@ $(INITRD_SEGMENTS)
 
 $(OUT)/BUILDINFO: $(OUT)/initrd.img $(OUT)/bzImage tools/buildinfo.sh
 	tools/buildinfo.sh $(BUILD) $(OUT) "$(VERSION)" > $@

@@ -2,6 +2,7 @@
 #ifndef LB_APPLETS_H
 #define LB_APPLETS_H
 
+int boot_main(int argc, char **argv);
 int init_main(int argc, char **argv);
 int devices_main(int argc, char **argv);
 int menu_main(int argc, char **argv);

@@ -14,6 +14,7 @@ struct applet {
 
 /* Sorted by name. */
 static const struct applet applets[] = {
+	{"boot", boot_main, "load a generation, the installer or a kernel for kexec, then jump"},
 	{"devices", devices_main, "load drivers for present and new devices (run by PID 1)"},
 	{"enter", enter_main, "a shell inside a found NixOS (like nixos-enter)"},
 	{"init", init_main, "PID 1"},

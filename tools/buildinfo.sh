@@ -31,3 +31,11 @@ awk -F'\t' '
 	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
 	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko' | wc -l) modules)|"
 echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19)"
+
+if [ -f "$build/installer/INFO" ]; then
+	echo
+	echo "# installer (its own cpio segment after the main archive of initrd.img)"
+	cat "$build/installer/INFO"
+	seg=$(stat -c %s "$build/installer.cpio.zst")
+	echo "segment $seg bytes (zstd -3); initrd.img without it: $(( $(stat -c %s "$out/initrd.img") - seg )) bytes"
+fi

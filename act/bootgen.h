@@ -1,0 +1,44 @@
+/* Booting a generation that discovery found: pick it from the scan report, mount the file
+ * system holding its store read-only in a private mount namespace, and open its kernel and
+ * initrd inside that root. With initrd secrets, systemd-boot's copy on the ESP is used. */
+#ifndef LB_BOOTGEN_H
+#define LB_BOOTGEN_H
+
+#include <stddef.h>
+
+#include "act/bootplan.h"
+#include "discover/report.h"
+
+#define SCAN_REPORT_PATH "/run/lifeboat/scan"
+
+struct gen_select {
+	const char *system;         /* id, host name, UUID=, LABEL=, or a device path */
+	const char *generation;     /* number; NULL: the profile's current one */
+	const char *profile;        /* NULL: "system" */
+	const char *specialisation; /* NULL: the base configuration */
+};
+
+/* Find the system and generation records sel names. Returns 0 with their indexes, or -errno
+ * with a sentence for the user in why. */
+int gen_find(const struct report *rep, const struct gen_select *sel, int *sys, int *gen,
+	     char *why, size_t whysize);
+
+/* A systemd-boot entry (loader/entries/NAME.conf): linux, initrd lines, options. */
+struct boot_entry {
+	char *linux;
+	char *initrd[4];
+	int n_initrd;
+	char *options;
+};
+int boot_entry_parse(const char *text, struct boot_entry *e);
+void boot_entry_free(struct boot_entry *e);
+/* The entry file systemd-boot's NixOS builder writes for this generation (malloc'd). */
+char *boot_entry_name(const char *profile, long long number, const char *specialisation);
+
+/* Is there a saved scan report, or must plan_generation scan (which takes a while)? */
+int scan_report_saved(void);
+/* Fill p for the generation sel names: reads the scan report (running `lifeboat scan` when
+ * there is none), mounts, opens. Returns 0, or -errno with a sentence for the user in why. */
+int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize);
+
+#endif

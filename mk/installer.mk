@@ -1,0 +1,43 @@
+# The bundled installer: its own cpio segment (/installer/{kernel,initrd,cmdline,name}) appended
+# to initrd.img after the main, reproducible archive. Chosen with INSTALLER=DIR|TARBALL, or
+# INSTALLER_KERNEL= INSTALLER_INITRD= INSTALLER_CMDLINE=; a demo installer otherwise.
+INSTALLER ?=
+INSTALLER_KERNEL ?=
+INSTALLER_INITRD ?=
+INSTALLER_CMDLINE ?=
+export INSTALLER INSTALLER_KERNEL INSTALLER_INITRD INSTALLER_CMDLINE
+
+INSTALLER_INPUTS := $(wildcard $(INSTALLER) $(INSTALLER)/* $(INSTALLER)/kexec/* $(INSTALLER_KERNEL) $(INSTALLER_INITRD))
+INITRD_SEGMENTS += $(BUILD)/installer.cpio.zst
+
+# Rebuild when the choice changes, not only when files do.
+$(BUILD)/installer.choice: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' "$$INSTALLER" "$$INSTALLER_KERNEL" "$$INSTALLER_INITRD" "$$INSTALLER_CMDLINE" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+.PHONY: FORCE
+FORCE:
+
+# The run-script parser, built for the host from the sources the unit tests cover.
+$(BUILD)/installer-cmdline: tools/installer-cmdline.c act/kexec_cmdline.c init/cmdline.c lib/util.c $(HDRS)
+	@mkdir -p $(BUILD)
+	gcc $(WARN) -O1 -I. -o $@ tools/installer-cmdline.c act/kexec_cmdline.c init/cmdline.c lib/util.c
+
+$(BUILD)/installer/INFO: $(BUILD)/installer.choice tools/installer.sh tools/mkpayload.sh $(BUILD)/installer-cmdline \
+		$(BUILD)/payload-init $(BUILD)/kernel/.done $(INSTALLER_INPUTS)
+	tools/installer.sh $(BUILD)/installer $(BUILD)/payload-init $(BUILD)/kernel/bzImage $(BUILD)/installer-cmdline
+
+$(BUILD)/installer.cpio: $(BUILD)/installer/INFO tools/mkinitramfs.py
+	{ echo "dir /installer 0700"; \
+	  for f in kernel initrd cmdline name; do \
+		[ -f $(BUILD)/installer/$$f ] && echo "file /installer/$$f 0600 $(BUILD)/installer/$$f"; \
+	  done; true; } > $(BUILD)/installer.spec
+	$(PYTHON) tools/mkinitramfs.py $(BUILD)/installer.spec -o $@
+
+# A zstd frame of its own: `zstd -dc initrd.img` reads both archives, and the kernel unpacks
+# them one after the other. Kernel and initrd inside are compressed already: a fast level will do.
+$(BUILD)/installer.cpio.zst: $(BUILD)/installer.cpio
+	zstd -q -3 -T1 -f $< -o $@
+
+$(OUT)/initrd.img: $(BUILD)/installer.cpio.zst tools/initrd-append.sh
+$(OUT)/BUILDINFO: $(BUILD)/installer.cpio.zst

@@ -104,5 +104,14 @@ def test_enter_split_by_default_action():
         assert re.search(r"(?m) on /srv/shared type ext4 ", out(vm, "mount"))
         vm.sendline("exit")
         vm.expect("Choose", timeout=60)
+        # From the rescue shell: `lifeboat enter -c` runs one command inside and comes back.
+        vm.sendline("s")
+        vm.expect("lifeboat:/# ")
+        o = out(vm, "lifeboat enter --silent -c 'echo inside-$(cat /etc/hostname)'", timeout=90)
+        assert re.search(r"(?m)^inside-gamma$", o)
+        assert re.search(r"(?m)^LBDONE\d+ 0$", o)
+        assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
+        vm.sendline("exit")
+        vm.expect("Choose")
         vm.sendline("p")
         assert vm.wait_exit(timeout=60) == 0

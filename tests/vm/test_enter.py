@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from extra_initrd import initrd_with
 from vm import BUILD, VM, Disk, Timeout
 
 FIX = os.path.join(BUILD, "fixtures")
@@ -56,7 +57,9 @@ def check_inside(vm, host, mounts):
 
 
 def test_enter_inroot_from_the_menu_twice():
-    with VM(disks=[fixture("inroot")]) as vm:
+    # The rescue system gets a resolv.conf of its own, which the entered system must see.
+    resolv = "nameserver 198.51.100.7\n"
+    with VM(disks=[fixture("inroot")], initrd=initrd_with({"/etc/resolv.conf": resolv})) as vm:
         vm.expect("Choose", timeout=120)
         vm.sendline("1")
         vm.expect(r"alpha - NixOS")
@@ -66,6 +69,7 @@ def test_enter_inroot_from_the_menu_twice():
         check_inside(vm, "alpha", [("/dev/vda2", "/", "ext4"), ("/dev/vda1", "/boot", "vfat")])
         with pytest.raises(Timeout):  # the twin: a wrong host never shows
             vm.expect(r"(?m)^beta$", timeout=2)
+        assert "nameserver 198.51.100.7" in out(vm, "cat /etc/resolv.conf")
         vm.shell("echo written-inside > /root/lifeboat-enter-test")
         vm.sendline("exit")
         vm.expect("left the system; its filesystems are unmounted", timeout=60)
@@ -87,7 +91,11 @@ def test_enter_inroot_from_the_menu_twice():
         vm.sendline("s")
         vm.expect("lifeboat:/# ")
         assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
-        assert "written-inside" in out(vm, "mount -o ro /dev/vda2 /mnt && cat /mnt/root/lifeboat-enter-test; umount /mnt")
+        o = out(vm, "mount -o ro /dev/vda2 /mnt && cat /mnt/root/lifeboat-enter-test; "
+                    "cat /mnt/nix/store/*-etc/etc/resolv.conf </dev/null; umount /mnt")
+        assert "written-inside" in o
+        # Our name server was bound over the system's file, never written into it.
+        assert "198.51.100.7" not in o.split("written-inside", 1)[1]
         vm.sendline("exit")
         vm.expect("Choose")
         vm.sendline("p")

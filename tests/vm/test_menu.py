@@ -117,3 +117,4 @@ def test_boot_a_generation_with_an_edited_command_line():
         assert m.group(1).strip().endswith("lifeboat.fixture=alpha.3 lifeboat.edited=1")
         with pytest.raises(Timeout):  # the twin: another generation's payload never shows
             vm.expect("lifeboat-payload: alpha generation 4 reached", timeout=2)
+

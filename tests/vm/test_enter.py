@@ -123,3 +123,41 @@ def test_enter_split_by_default_action():
         vm.expect("Choose")
         vm.sendline("p")
         assert vm.wait_exit(timeout=60) == 0
+
+
+def test_enter_tmpfs_and_btrfs_one_after_the_other():
+    """Two systems on two disks: the tmpfs-root one (etc/NIXOS created, a bind from /persist)
+    and the btrfs-subvolume one, entered in turn from one boot."""
+    with VM(disks=[fixture("tmpfs"), fixture("btrfs")]) as vm:
+        vm.expect("Choose", timeout=120)
+        vm.sendline("1")
+        vm.expect(r"epsilon - NixOS")
+        vm.expect("Choose")
+        vm.sendline("e")
+        vm.expect(r"\[root@epsilon:~\]# ", timeout=90)
+        m = out(vm, "mount; ls /etc/NIXOS; cat /etc/hostname")
+        assert re.search(r"(?m)^tmpfs on / type tmpfs ", m)
+        assert re.search(r"(?m)^/dev/vda2 on /nix type ext4 ", m)
+        assert re.search(r"(?m)^/dev/vda3 on /etc/nixos type ext4 ", m)  # the fstab's bind
+        assert re.search(r"(?m)^/etc/NIXOS$", m) and re.search(r"(?m)^epsilon$", m)
+        vm.sendline("exit")
+        vm.expect("Choose", timeout=60)
+        vm.sendline("m")
+        vm.expect("Choose")
+        vm.sendline("2")
+        vm.expect(r"delta - NixOS")
+        vm.expect("Choose")
+        vm.sendline("e")
+        vm.expect(r"\[root@delta:~\]# ", timeout=90)
+        m = out(vm, "mount; cat /etc/hostname")
+        assert re.search(r"(?m)^/dev/vdb1 on / type btrfs .*subvol=/@\)", m)
+        assert re.search(r"(?m)^/dev/vdb1 on /nix type btrfs .*subvol=/@nix\)", m)
+        assert re.search(r"(?m)^delta$", m)
+        with pytest.raises(Timeout):  # the twin: the other system's name is not here
+            vm.expect(r"(?m)^epsilon$", timeout=2)
+        vm.sendline("exit")
+        vm.expect("Choose", timeout=60)
+        vm.sendline("m")
+        vm.expect("Choose")
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0

@@ -30,9 +30,10 @@ def initrd_with(files):
     os.makedirs(os.path.join(BUILD, "vmtest"), exist_ok=True)
     path = os.path.join(BUILD, "vmtest", "initrd-%s.img" % key)
     if not os.path.exists(path):
-        with open(path + ".tmp", "wb") as f:
+        tmp = "%s.%d.tmp" % (path, os.getpid())  # parallel workers may build the same one
+        with open(tmp, "wb") as f:
             f.write(base)
             f.write(b"\0" * (-len(base) % 4))
             f.write(body)
-        os.rename(path + ".tmp", path)
+        os.rename(tmp, path)
     return path

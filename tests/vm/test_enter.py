@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from extra_initrd import initrd_with
 from vm import BUILD, VM, Disk, Timeout
 
 FIX = os.path.join(BUILD, "fixtures")
@@ -56,7 +57,9 @@ def check_inside(vm, host, mounts):
 
 
 def test_enter_inroot_from_the_menu_twice():
-    with VM(disks=[fixture("inroot")]) as vm:
+    # The rescue system gets a resolv.conf of its own, which the entered system must see.
+    resolv = "nameserver 198.51.100.7\n"
+    with VM(disks=[fixture("inroot")], initrd=initrd_with({"/etc/resolv.conf": resolv})) as vm:
         vm.expect("Choose", timeout=120)
         vm.sendline("1")
         vm.expect(r"alpha - NixOS")
@@ -66,6 +69,7 @@ def test_enter_inroot_from_the_menu_twice():
         check_inside(vm, "alpha", [("/dev/vda2", "/", "ext4"), ("/dev/vda1", "/boot", "vfat")])
         with pytest.raises(Timeout):  # the twin: a wrong host never shows
             vm.expect(r"(?m)^beta$", timeout=2)
+        assert "nameserver 198.51.100.7" in out(vm, "cat /etc/resolv.conf")
         vm.shell("echo written-inside > /root/lifeboat-enter-test")
         vm.sendline("exit")
         vm.expect("left the system; its filesystems are unmounted", timeout=60)
@@ -87,7 +91,11 @@ def test_enter_inroot_from_the_menu_twice():
         vm.sendline("s")
         vm.expect("lifeboat:/# ")
         assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
-        assert "written-inside" in out(vm, "mount -o ro /dev/vda2 /mnt && cat /mnt/root/lifeboat-enter-test; umount /mnt")
+        o = out(vm, "mount -o ro /dev/vda2 /mnt && cat /mnt/root/lifeboat-enter-test; "
+                    "cat /mnt/nix/store/*-etc/etc/resolv.conf </dev/null; umount /mnt")
+        assert "written-inside" in o
+        # Our name server was bound over the system's file, never written into it.
+        assert "198.51.100.7" not in o.split("written-inside", 1)[1]
         vm.sendline("exit")
         vm.expect("Choose")
         vm.sendline("p")
@@ -104,5 +112,52 @@ def test_enter_split_by_default_action():
         assert re.search(r"(?m) on /srv/shared type ext4 ", out(vm, "mount"))
         vm.sendline("exit")
         vm.expect("Choose", timeout=60)
+        # From the rescue shell: `lifeboat enter -c` runs one command inside and comes back.
+        vm.sendline("s")
+        vm.expect("lifeboat:/# ")
+        o = out(vm, "lifeboat enter --silent -c 'echo inside-$(cat /etc/hostname)'", timeout=90)
+        assert re.search(r"(?m)^inside-gamma$", o)
+        assert re.search(r"(?m)^LBDONE\d+ 0$", o)
+        assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
+        vm.sendline("exit")
+        vm.expect("Choose")
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0
+
+
+def test_enter_tmpfs_and_btrfs_one_after_the_other():
+    """Two systems on two disks: the tmpfs-root one (etc/NIXOS created, a bind from /persist)
+    and the btrfs-subvolume one, entered in turn from one boot."""
+    with VM(disks=[fixture("tmpfs"), fixture("btrfs")]) as vm:
+        vm.expect("Choose", timeout=120)
+        vm.sendline("1")
+        vm.expect(r"epsilon - NixOS")
+        vm.expect("Choose")
+        vm.sendline("e")
+        vm.expect(r"\[root@epsilon:~\]# ", timeout=90)
+        m = out(vm, "mount; ls /etc/NIXOS; cat /etc/hostname")
+        assert re.search(r"(?m)^tmpfs on / type tmpfs ", m)
+        assert re.search(r"(?m)^/dev/vda2 on /nix type ext4 ", m)
+        assert re.search(r"(?m)^/dev/vda3 on /etc/nixos type ext4 ", m)  # the fstab's bind
+        assert re.search(r"(?m)^/etc/NIXOS$", m) and re.search(r"(?m)^epsilon$", m)
+        vm.sendline("exit")
+        vm.expect("Choose", timeout=60)
+        vm.sendline("m")
+        vm.expect("Choose")
+        vm.sendline("2")
+        vm.expect(r"delta - NixOS")
+        vm.expect("Choose")
+        vm.sendline("e")
+        vm.expect(r"\[root@delta:~\]# ", timeout=90)
+        m = out(vm, "mount; cat /etc/hostname")
+        assert re.search(r"(?m)^/dev/vdb1 on / type btrfs .*subvol=/@\)", m)
+        assert re.search(r"(?m)^/dev/vdb1 on /nix type btrfs .*subvol=/@nix\)", m)
+        assert re.search(r"(?m)^delta$", m)
+        with pytest.raises(Timeout):  # the twin: the other system's name is not here
+            vm.expect(r"(?m)^epsilon$", timeout=2)
+        vm.sendline("exit")
+        vm.expect("Choose", timeout=60)
+        vm.sendline("m")
+        vm.expect("Choose")
         vm.sendline("p")
         assert vm.wait_exit(timeout=60) == 0

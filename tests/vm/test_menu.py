@@ -2,6 +2,7 @@
 seam, passed to PID 1 as an environment variable on the kernel command line): the lines for two
 systems, keys and arrows, escaping of a hostile host name, the countdown and lifeboat.default."""
 import os
+import re
 
 import pytest
 
@@ -88,3 +89,32 @@ def test_timeout_zero_acts_at_once():
         vm.expect_not("lifeboat.default: shell", within=2)
         vm.sendline("p")
         assert vm.wait_exit(timeout=60) == 0
+
+
+def test_boot_a_generation_with_an_edited_command_line():
+    """Generation 3 of the inroot fixture, chosen by its key, booted by kexec with a replaced
+    command line: the generation's payload reports the line it got."""
+    import json
+    from vm import BUILD, Disk
+    img = os.path.join(BUILD, "fixtures", "inroot.img")
+    if not os.path.exists(img):
+        pytest.skip("run `make fixtures`")
+    exp = json.load(open(os.path.join(BUILD, "fixtures", "inroot.expect.json")))
+    g3 = [g for g in exp["systems"][0]["generations"] if g["number"] == 3][0]
+    with VM(disks=[Disk(img, snapshot=True)], mem=512) as vm:
+        vm.expect("Choose", timeout=120)
+        vm.sendline("1")
+        vm.expect("Choose")
+        vm.sendline("3")
+        vm.expect(r"(?m)^e\)   > enter alpha: a shell in generation 3$")
+        vm.expect("Choose")
+        vm.sendline("b")
+        vm.expect("Kernel command line of generation 3:\n" + re.escape(g3["cmdline"]) + "\n")
+        vm.expect("Press Enter to boot with it")
+        vm.sendline(g3["cmdline"] + " lifeboat.edited=1")
+        vm.expect(f"lifeboat-payload: {g3['payload']} reached", timeout=120)
+        m = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
+        assert m.group(1).strip().endswith("lifeboat.fixture=alpha.3 lifeboat.edited=1")
+        with pytest.raises(Timeout):  # the twin: another generation's payload never shows
+            vm.expect("lifeboat-payload: alpha generation 4 reached", timeout=2)
+

@@ -1,9 +1,9 @@
 """Boot paths: the artifacts in out/ start lifeboat without QEMU's -kernel, the way a machine
 does: OVMF running the UKI as the removable-media loader, OVMF running systemd-boot with the
 entry `make install-boot-entry` installed, OVMF running Debian's GRUB with the 40_lifeboat
-snippet (PXE: see test_pxe.py). Each boot checks that the menu
-appears and that the kernel got the artifact's command line (both consoles). The ESP images are
-built once per session from out/.
+snippet (PXE: see test_pxe.py). Each boot checks that the menu appears and that the kernel
+got the artifact's command line (both consoles). The ESP images are built once per session
+from out/.
 
 Twins: a boot from an ESP without the entry must not reach the menu, and every boot checks a
 marker that never appears times out (the harness can fail on these boots too)."""
@@ -18,7 +18,8 @@ from vm import BUILD, OUT, ROOT, VM, Disk, Timeout, esp_image, ovmf_args
 
 CMDLINE = "console=tty0 console=ttyS0,115200"
 MENU = r"Choose \(key then Enter"
-ESPDIR = os.path.join(BUILD, "esp")
+# One folder per pytest-xdist worker: each worker builds its own images (seconds), none races.
+ESPDIR = os.path.join(BUILD, "esp", os.environ.get("PYTEST_XDIST_WORKER", "main"))
 SDBOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 
 

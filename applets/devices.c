@@ -61,6 +61,9 @@ int devices_main(int argc, char **argv)
 	int have_tree = 0, loaded = 0;
 	if (opt.nomodules) {
 		log_info("lifeboat.nomodules: loading no modules");
+	} else if (access("/proc/modules", F_OK) < 0 && errno == ENOENT) {
+		/* A kernel built without module support (KERNEL=source): nothing is missing. */
+		log_info("kernel without loadable modules: every driver is built in");
 	} else {
 		int r = modtree_open_running(&t);
 		if (r < 0)
@@ -78,8 +81,8 @@ int devices_main(int argc, char **argv)
 			loaded += r;
 		/* efivarfs needs its module on modular kernels; mount it once it is there. */
 		modtree_load(&t, "efivarfs");
-		mounts_efivarfs();
 	}
+	mounts_efivarfs();
 	log_info("coldplug done: %d modules loaded", loaded);
 
 	long long deadline = start + opt.settle_ms, last = now_ms();

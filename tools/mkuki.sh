@@ -24,4 +24,11 @@ for s in ".osrel:$osrel" ".cmdline:$cmdline" ".linux:$kernel" ".initrd:$initrd";
 	at=$(align $((at + $(stat -c %s "$file"))))
 done
 objcopy "${args[@]}" "$stub" "$out.tmp"
+# objcopy stamps the PE header with the current time (and a checksum over it): put the
+# commit's time there instead and clear the checksum (UEFI does not check it), so the same
+# inputs give the same UKI.
+pe=$(od -An -tu4 -j60 -N4 "$out.tmp" | tr -d ' ')
+le32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+le32 "${SOURCE_DATE_EPOCH:-0}" | dd of="$out.tmp" bs=1 seek=$((pe + 8)) conv=notrunc status=none
+le32 0 | dd of="$out.tmp" bs=1 seek=$((pe + 24 + 64)) conv=notrunc status=none
 mv "$out.tmp" "$out"

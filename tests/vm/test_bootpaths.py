@@ -39,11 +39,13 @@ def esps():
     imgs = {}
     imgs["uki"] = esp_image(os.path.join(ESPDIR, "uki.img"),
                             {"EFI/BOOT/BOOTX64.EFI": os.path.join(OUT, "lifeboat.efi")})
-    # systemd-boot: the ESP gets exactly what `make install-boot-entry` puts there.
+    # systemd-boot: the ESP gets exactly what `make install-boot-entry` puts there. KERNEL is
+    # passed on so that a stale file never makes this rebuild the image with another kernel.
     staged = tempfile.mkdtemp(dir=ESPDIR)
     try:
         subprocess.run(["make", "-s", "--no-print-directory", "install-boot-entry", "ESP=" + staged,
-                        "OUT=" + OUT, "BUILD=" + BUILD], cwd=ROOT, check=True)
+                        "OUT=" + OUT, "BUILD=" + BUILD, "KERNEL=" + os.environ.get("KERNEL", "debian")],
+                       cwd=ROOT, check=True)
         installed = files_under(staged)
         assert sorted(installed) == ["lifeboat/bzImage", "lifeboat/initrd.img",
                                      "loader/entries/lifeboat.conf"]

@@ -11,6 +11,8 @@
 #include "applets/applets.h"
 #include "init/cmdline.h"
 #include "init/coldplug.h"
+#include "init/console.h"
+#include "init/fsmodules.h"
 #include "init/modules.h"
 #include "init/mounts.h"
 #include "lib/log.h"
@@ -18,7 +20,16 @@
 
 /* Devices count as settled once no uevent arrived for this long after coldplug. Driver probes
  * announce their devices with uevents, so a quiet socket means nothing is pending. */
-#define QUIET_MS 300
+#define QUIET_MS 500
+/* USB mass storage waits (usb_storage.delay_use, 1 s by default) before it scans for disks, in
+ * silence: a new USB storage interface keeps the wait open this much longer. */
+#define USB_STORAGE_MS 2500
+
+/* Interface class 8 (mass storage) in a USB modalias: "usb:v...ic08isc06ip50in00". */
+static int is_usb_storage(const char *modalias)
+{
+	return startswith(modalias, "usb:") && strstr(modalias, "ic08isc") != NULL;
+}
 
 static void load_extra(struct modtree *t, const char *list)
 {
@@ -42,12 +53,30 @@ static void notify_settled(int fd, int loaded, long long start)
 	}
 }
 
+/* With lifeboat.debug every line goes to the consoles too, as PID 1's do. */
+static void debug_consoles(void)
+{
+	struct console c[MAX_CONSOLES];
+	int fds[MAX_CONSOLES], nf = 0;
+	int n = consoles_from_env(getenv("LIFEBOAT_CONSOLES"), c, MAX_CONSOLES);
+	for (int i = 0; i < n; i++) {
+		int fd = console_open(&c[i]);
+		if (fd >= 0)
+			fds[nf++] = fd;
+	}
+	log_set_consoles(fds, nf);
+}
+
 int devices_main(int argc, char **argv)
 {
 	struct lb_options opt;
 	log_open(getppid() != 1);
-	cmdline_load(&opt);
+	char *line;
+	cmdline_read(&line);
+	cmdline_parse(line, &opt);
 	log_set_debug(opt.debug);
+	if (opt.debug && getppid() == 1)
+		debug_consoles();
 	const char *nfd = getenv("LIFEBOAT_NOTIFY_FD");
 	int notify = nfd ? atoi(nfd) : -1;
 	long long start = now_ms();
@@ -72,6 +101,9 @@ int devices_main(int argc, char **argv)
 			have_tree = 1;
 	}
 	if (have_tree) {
+		t.cmdline = line;
+		line = NULL;
+		t.blacklist = opt.blacklist ? xstrdup(opt.blacklist) : NULL;
 		if (opt.modules)
 			load_extra(&t, opt.modules);
 		int r = coldplug_walk(&t, "/sys/devices");
@@ -79,42 +111,66 @@ int devices_main(int argc, char **argv)
 			log_err("cannot walk /sys/devices: %s", strerror(-r));
 		else
 			loaded += r;
-		/* efivarfs needs its module on modular kernels; mount it once it is there. */
-		modtree_load(&t, "efivarfs");
+		/* efivarfs needs its module on modular kernels. */
+		if (access("/sys/firmware/efi", F_OK) == 0)
+			modtree_load(&t, "efivarfs");
 	}
-	mounts_efivarfs();
+	free(line);
+	int e = mounts_efivarfs();
+	if (e < 0)
+		log_warn("cannot mount efivarfs: %s", strerror(-e));
 	log_info("coldplug done: %d modules loaded", loaded);
 
-	long long deadline = start + opt.settle_ms, last = now_ms();
+	long long deadline = start + opt.settle_ms, last = now_ms(), quiet_until = last + QUIET_MS;
 	int settled = 0;
 	for (;;) {
 		long long now = now_ms();
-		if (!settled && (now - last >= QUIET_MS || now >= deadline || ufd < 0)) {
-			if (now >= deadline && now - last < QUIET_MS)
+		if (!settled && (now >= quiet_until || now >= deadline || ufd < 0)) {
+			if (now >= deadline && now < quiet_until)
 				log_warn("devices still appearing after lifeboat.settle=%d s; going on",
 					 opt.settle_ms / 1000);
+			/* File system drivers once the disks are there, so a plain `mount` knows them. */
+			if (have_tree)
+				loaded += fsmodules_coldplug(&t, "/sys/class/block");
 			notify_settled(notify, loaded, start);
 			settled = 1;
 		}
 		if (ufd < 0)
 			pause();
 		struct pollfd p = {ufd, POLLIN, 0};
-		int timeout = settled ? -1 : (int)(QUIET_MS - (now - last));
-		if (timeout < 0 && !settled)
-			timeout = 0;
+		long long until = quiet_until < deadline ? quiet_until : deadline;
+		int timeout = settled ? -1 : until > now ? (int)(until - now) : 0;
 		if (poll(&p, 1, timeout) < 0 && errno != EINTR)
 			return 1;
 		struct uevent ev;
 		int r;
 		while ((r = uevent_read(ufd, &ev)) != 0) {
+			if (r == -ENOBUFS && have_tree) {
+				/* The socket overflowed and events were lost: walk sysfs again instead. */
+				log_warn("uevents were lost; looking at every device again");
+				int n = coldplug_walk(&t, "/sys/devices");
+				if (n > 0)
+					loaded += n;
+			}
 			if (r < 0)
 				continue;
 			last = now_ms();
+			if (last + QUIET_MS > quiet_until)
+				quiet_until = last + QUIET_MS;
 			log_debug("uevent %s %s %s %s", ev.action, ev.subsystem, ev.devname, ev.modalias);
+			if (!strcmp(ev.action, "add") && is_usb_storage(ev.modalias) && last + USB_STORAGE_MS > quiet_until)
+				quiet_until = last + USB_STORAGE_MS;
 			if (have_tree && !strcmp(ev.action, "add") && ev.modalias[0]) {
 				int n = modtree_load_alias(&t, ev.modalias);
 				if (n > 0)
 					loaded += n;
+			}
+			/* A disk plugged in later: its file system's driver (the boot's are loaded at settle). */
+			if (have_tree && settled && !strcmp(ev.action, "add") && !strcmp(ev.subsystem, "block") &&
+			    ev.devname[0]) {
+				char dev[128];
+				snprintf(dev, sizeof(dev), "/dev/%s", ev.devname);
+				loaded += fsmodule_load_for(&t, dev);
 			}
 		}
 	}

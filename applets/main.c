@@ -17,6 +17,8 @@ static const struct applet applets[] = {
 	{"devices", devices_main, "load drivers for present and new devices (run by PID 1)"},
 	{"init", init_main, "PID 1"},
 	{"menu", menu_main, "the console menu (run by PID 1)"},
+	{"modprobe", modprobe_main, "load kernel modules by name or alias (the kernel's module helper)"},
+	{"scan", scan_main, "find every NixOS on the disks, writing nothing (--human: a table)"},
 };
 
 static void usage(void)

@@ -13,6 +13,7 @@ struct lb_options {
 	char *modules;        /* lifeboat.modules=a,b,c extra modules to load */
 	int settle_ms;        /* lifeboat.settle=SECONDS: longest wait for block devices */
 	int nomodules;        /* lifeboat.nomodules: load no modules at all */
+	char *blacklist;      /* modprobe.blacklist= and module_blacklist=: modules never loaded */
 	int n_warnings;
 	char *warnings[16];   /* messages about unknown or malformed options */
 };
@@ -24,7 +25,13 @@ void cmdline_split(const char *line, void (*fn)(const char *key, const char *val
 /* Parse lifeboat.* options out of a command line into opt (defaults filled in first). */
 void cmdline_parse(const char *line, struct lb_options *opt);
 void cmdline_free(struct lb_options *opt);
-/* Read /proc/cmdline (or $LIFEBOAT_CMDLINE, for tests and the shell) and parse it. */
+/* Read /proc/cmdline (or $LIFEBOAT_CMDLINE, for tests and the shell) into a malloc'd string
+ * (empty on failure, with -errno returned). */
+int cmdline_read(char **line);
+/* Read the command line and parse it; -errno when it could not be read (defaults are set). */
 int cmdline_load(struct lb_options *opt);
+/* Parameters the command line gives a loadable module ("usb_storage.delay_use=0" gives
+ * "delay_use=0" for usb_storage), as modprobe passes them to finit_module. Malloc'd, maybe "". */
+char *cmdline_module_params(const char *line, const char *module);
 
 #endif

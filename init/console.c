@@ -24,11 +24,13 @@ static void fill(struct console *c, const char *name)
 	c->term = c->serial ? "vt102" : "linux";
 }
 
-int consoles_find(const char *sysfs_active, struct console *out, int max)
+int consoles_find(const char *class_tty, struct console *out, int max)
 {
 	char *text = NULL;
 	int n = 0;
-	if (read_file_at(AT_FDCWD, sysfs_active, 4096, &text) >= 0) {
+	char *active = xasprintf("%s/console/active", class_tty);
+	char *tty0 = xasprintf("%s/tty0/active", class_tty);
+	if (read_file_at(AT_FDCWD, active, 4096, &text) >= 0) {
 		char *save;
 		for (char *w = strtok_r(text, " \t\n", &save); w && n < max; w = strtok_r(NULL, " \t\n", &save)) {
 			char name[32];
@@ -36,7 +38,7 @@ int consoles_find(const char *sysfs_active, struct console *out, int max)
 			if (!strcmp(name, "tty0")) {
 				/* tty0 is "whichever VT is in front": talk to that VT itself. */
 				char *vt = NULL;
-				if (read_file_at(AT_FDCWD, "/sys/class/tty/tty0/active", 64, &vt) >= 0) {
+				if (read_file_at(AT_FDCWD, tty0, 64, &vt) >= 0) {
 					snprintf(name, sizeof(name), "%s", rstrip(vt));
 					free(vt);
 				} else {
@@ -51,6 +53,8 @@ int consoles_find(const char *sysfs_active, struct console *out, int max)
 		}
 		free(text);
 	}
+	free(active);
+	free(tty0);
 	if (n == 0 && max > 0) {
 		snprintf(out[0].path, sizeof(out[0].path), "/dev/console");
 		out[0].serial = 0;

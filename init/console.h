@@ -11,9 +11,10 @@ struct console {
 	const char *term; /* TERM for programs started on it */
 };
 
-/* Find the active consoles (from sysfs_active, normally /sys/class/tty/console/active).
- * Falls back to /dev/console when none is listed. Returns the count. */
-int consoles_find(const char *sysfs_active, struct console *out, int max);
+/* Find the active consoles from class_tty (normally /sys/class/tty): console/active lists them,
+ * tty0 stands for the VT named in tty0/active. Falls back to /dev/console when none is listed.
+ * Returns the count. */
+int consoles_find(const char *class_tty, struct console *out, int max);
 /* Apply lifeboat's terminal settings to an open console fd (cooked mode, CR->NL, NL->CRNL). */
 int console_setup(int fd, int serial);
 /* Open a console for reading and writing without making it the controlling tty. */

@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "init/cmdline.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -155,6 +156,8 @@ void modtree_free(struct modtree *t)
 	free(t->mods);
 	free(t->builtin);
 	free(t->dir);
+	free(t->cmdline);
+	free(t->blacklist);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -179,12 +182,12 @@ int modtree_match(const struct modtree *t, const char *modalias,
 	return n;
 }
 
-static int default_load_file(const char *path)
+static int default_load_file(const char *path, const char *params)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int r = (int)syscall(SYS_finit_module, fd, "", 0);
+	int r = (int)syscall(SYS_finit_module, fd, params, 0);
 	int e = errno;
 	close(fd);
 	if (r < 0)
@@ -192,7 +195,7 @@ static int default_load_file(const char *path)
 	return 1;
 }
 
-int (*modules_load_file)(const char *path) = default_load_file;
+int (*modules_load_file)(const char *path, const char *params) = default_load_file;
 
 static struct moddep *find_mod(struct modtree *t, const char *name)
 {
@@ -210,6 +213,18 @@ static int is_builtin(const struct modtree *t, const char *name)
 	return 0;
 }
 
+int modtree_blacklisted(const struct modtree *t, const char *name)
+{
+	if (!t->blacklist)
+		return 0;
+	char *copy = xstrdup(t->blacklist);
+	int hit = 0;
+	for (char *save = NULL, *w = strtok_r(copy, ", ", &save); w && !hit; w = strtok_r(NULL, ", ", &save))
+		hit = !strcmp(modname_normalize(w), name);
+	free(copy);
+	return hit;
+}
+
 int modtree_load(struct modtree *t, const char *want)
 {
 	char *name = modname_normalize(xstrdup(want));
@@ -224,6 +239,12 @@ int modtree_load(struct modtree *t, const char *want)
 		r = m->state < 0 ? m->state : 0;
 		goto out;
 	}
+	if (modtree_blacklisted(t, name)) {
+		/* As modprobe does: a blacklisted module is never loaded, not even as a dependency. */
+		log_info("module %s is blacklisted on the command line; not loading it", name);
+		r = m->state = -EPERM;
+		goto out;
+	}
 	m->state = 1;
 	for (int i = 0; i < m->n_deps; i++) {
 		int d = modtree_load(t, m->deps[i]);
@@ -231,12 +252,16 @@ int modtree_load(struct modtree *t, const char *want)
 			log_debug("module %s: dependency %s: %s", name, m->deps[i], strerror(-d));
 	}
 	char *path = xasprintf("%s/%s", t->dir, m->path);
-	r = modules_load_file(path);
-	free(path);
+	char *params = cmdline_module_params(t->cmdline ? t->cmdline : "", name);
+	r = modules_load_file(path, params);
 	if (r > 0) {
 		t->loaded++;
-		log_debug("loaded module %s", name);
+		log_info("loaded module %s%s%s", name, *params ? " " : "", params);
+	} else if (r == 0) {
+		log_debug("module %s was already loaded", name);
 	}
+	free(params);
+	free(path);
 	m->state = r < 0 ? r : 2;
 	if (r > 0)
 		r = 0;

@@ -26,6 +26,8 @@ struct modtree {
 	char **builtin;
 	int n_builtin;
 	int loaded;  /* how many modules this tree loaded */
+	char *cmdline;   /* malloc'd kernel command line: module parameters (mod.param=value) */
+	char *blacklist; /* malloc'd comma list of modules never to load, or NULL */
 };
 
 /* Load modules.alias, modules.dep and modules.builtin from dir. */
@@ -43,10 +45,13 @@ int modtree_load(struct modtree *t, const char *name);
 /* Load every module matching modalias; returns how many were newly loaded or -errno of the
  * first failure (others are still attempted). */
 int modtree_load_alias(struct modtree *t, const char *modalias);
+/* Is name (normalized) on the tree's blacklist? */
+int modtree_blacklisted(const struct modtree *t, const char *name);
 /* Normalize a module name in place (dashes to underscores). */
 char *modname_normalize(char *s);
 
-/* The load hook; tests replace it. Default: finit_module(fd of path, "", 0). */
-extern int (*modules_load_file)(const char *path);
+/* The load hook; tests replace it. Default: finit_module(fd of path, params, 0); returns 1 when
+ * loaded, 0 when it was already there, -errno. */
+extern int (*modules_load_file)(const char *path, const char *params);
 
 #endif

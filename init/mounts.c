@@ -47,6 +47,8 @@ int mounts_basic(void)
 			log_err("cannot mount %s on %s: %s", basic[i].type, basic[i].target, strerror(-r));
 			if (!first)
 				first = r;
+		} else {
+			log_info("mounted %s on %s", basic[i].type, basic[i].target);
 		}
 	}
 	/* devtmpfs lacks the conventional links that shells and scripts expect. */
@@ -67,7 +69,8 @@ int mounts_efivarfs(void)
 	if (access("/sys/firmware/efi", F_OK) < 0)
 		return 0;
 	if (mount("efivarfs", "/sys/firmware/efi/efivars", "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0 && errno != EBUSY)
-		return -errno;
+		  NULL) < 0)
+		return errno == EBUSY ? 1 : -errno;
+	log_info("mounted efivarfs on /sys/firmware/efi/efivars");
 	return 1;
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/reboot.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,12 +25,12 @@ const char *shutdown_name(enum shutdown_kind k)
 	}
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+/* mountinfo and /proc/swaps escape space, tab, newline and backslash as \ooo. */
 static void unescape_octal(char *s)
 {
 	char *w = s;
 	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' &&
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
 		    r[3] >= '0' && r[3] <= '7') {
 			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
 			r += 3;
@@ -41,34 +41,40 @@ static void unescape_octal(char *s)
 	*w = 0;
 }
 
-struct mnt {
-	char *target;
-	int block;
-};
-
-static int read_mounts(struct mnt **out)
+/* The rescue system's own trees: they hold no user data and the shell keeps using them. */
+static int own_tree(const char *t)
 {
-	char *text;
-	ssize_t r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 4 << 20, &text);
-	if (r < 0)
-		return (int)r;
+	static const char *own[] = {"/proc", "/sys", "/dev", "/run", "/tmp"};
+	if (!strcmp(t, "/"))
+		return 1;
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		size_t n = strlen(own[i]);
+		if (!strncmp(t, own[i], n) && (t[n] == 0 || t[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+int mountinfo_parse(char *text, struct mnt **out)
+{
 	int n = 0;
 	struct mnt *m = NULL;
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		/* id parent maj:min root target opts [optional...] - fstype source superopts */
-		char *f[6], *s2;
+		char *f[6], *s2 = NULL, *w;
 		int i = 0;
-		for (char *w = strtok_r(line, " ", &s2); w && i < 6; w = strtok_r(NULL, " ", &s2))
-			f[i++] = w;
+		for (; i < 6 && (w = strtok_r(i ? NULL : line, " ", &s2)); i++)
+			f[i] = w;
 		if (i < 6)
 			continue;
-		char *rest = strstr(s2 ? s2 : "", "- ");
+		/* Optional fields run up to a lone "-"; the file system type and source follow it. */
 		char *fstype = NULL, *source = NULL;
-		if (rest) {
-			char *s3;
-			fstype = strtok_r(rest + 2, " ", &s3);
-			source = strtok_r(NULL, " ", &s3);
+		while ((w = strtok_r(NULL, " ", &s2)) && strcmp(w, "-"))
+			;
+		if (w) {
+			fstype = strtok_r(NULL, " ", &s2);
+			source = fstype ? strtok_r(NULL, " ", &s2) : NULL;
 		}
 		unsigned maj = (unsigned)strtoul(f[2], NULL, 10);
 		m = xrealloc(m, sizeof(*m) * (size_t)(n + 1));
@@ -77,56 +83,93 @@ static int read_mounts(struct mnt **out)
 		/* btrfs reports an anonymous device number, so the source path counts too. */
 		m[n].block = maj != 0 || (source && startswith(source, "/dev/")) ||
 			     (fstype && !strcmp(fstype, "btrfs"));
+		m[n].own = own_tree(m[n].target) && !m[n].block;
 		n++;
 	}
-	free(text);
 	*out = m;
 	return n;
 }
 
-int unmount_block_filesystems(void)
+static int read_mounts(struct mnt **out)
+{
+	char *text;
+	ssize_t r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 4 << 20, &text);
+	if (r < 0)
+		return (int)r;
+	int n = mountinfo_parse(text, out);
+	free(text);
+	return n;
+}
+
+static void free_mounts(struct mnt *m, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(m[i].target);
+	free(m);
+}
+
+/* Swap on a disk keeps it busy; a swap file keeps its file system busy. */
+static void swaps_off(shutdown_report_fn report, void *ctx)
+{
+	char *text;
+	if (read_file_at(AT_FDCWD, "/proc/swaps", 1 << 20, &text) < 0)
+		return;
+	char *save = NULL, *line = strtok_r(text, "\n", &save); /* the header */
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *sp = strpbrk(line, " \t");
+		if (sp)
+			*sp = 0;
+		unescape_octal(line);
+		int r = swapoff(line) < 0 ? -errno : 0;
+		if (report)
+			report(line, "swap off", r, ctx);
+	}
+	free(text);
+}
+
+int unmount_filesystems(shutdown_report_fn report, void *ctx)
 {
 	sync();
-	int left = 0;
-	/* Unmounting one mount can uncover another: go round until nothing more moves. */
-	for (int round = 0; round < 4; round++) {
+	swaps_off(report, ctx);
+	/* Newest first, round after round: unmounting one mount lets its parent go next. */
+	for (int round = 0; round < 16; round++) {
 		struct mnt *m = NULL;
 		int n = read_mounts(&m);
 		if (n < 0)
 			return n;
-		int busy = 0, done = 0;
+		int done = 0, todo = 0;
 		for (int i = n - 1; i >= 0; i--) {
-			if (!m[i].block || !strcmp(m[i].target, "/"))
+			if (m[i].own)
 				continue;
-			if (umount2(m[i].target, 0) == 0) {
-				log_info("unmounted %s", m[i].target);
+			if (!m[i].block && own_tree(m[i].target))
+				continue;
+			todo++;
+			if (umount2(m[i].target, UMOUNT_NOFOLLOW) == 0) {
 				done++;
-			} else if (errno == EBUSY) {
-				busy++;
-			} else if (errno != EINVAL && errno != ENOENT) {
-				log_warn("cannot unmount %s: %s", m[i].target, strerror(errno));
+				if (report)
+					report(m[i].target, "unmounted", 0, ctx);
 			}
 		}
-		if (busy && !done) {
-			left = 0;
-			for (int i = n - 1; i >= 0; i--) {
-				if (!m[i].block || !strcmp(m[i].target, "/"))
-					continue;
-				if (mount(NULL, m[i].target, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
-					log_warn("%s is busy: remounted read-only", m[i].target);
-				} else {
-					log_err("%s is busy and cannot be made read-only: %s", m[i].target,
-						strerror(errno));
-					left++;
-				}
-			}
-		}
-		for (int i = 0; i < n; i++)
-			free(m[i].target);
-		free(m);
-		if (!busy || !done)
+		free_mounts(m, n);
+		if (!todo || !done)
 			break;
 	}
+	/* What is still mounted is busy: read-only at least keeps it consistent. */
+	int left = 0;
+	struct mnt *m = NULL;
+	int n = read_mounts(&m);
+	if (n < 0)
+		return n;
+	for (int i = n - 1; i >= 0; i--) {
+		if (!m[i].block || !strcmp(m[i].target, "/"))
+			continue;
+		int r = mount(NULL, m[i].target, NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 ? -errno : 0;
+		if (r < 0)
+			left++;
+		if (report)
+			report(m[i].target, "remounted read-only", r, ctx);
+	}
+	free_mounts(m, n);
 	sync();
 	return left;
 }

@@ -1,5 +1,5 @@
 /* The one way lifeboat ends: reboot, halt, power-off and kexec all stop every process, sync,
- * unmount block-backed file systems in reverse order (remounting read-only what will not
+ * unmount file systems newest first (remounting read-only the block-backed ones that will not
  * unmount), and then call reboot(2) from a child. */
 #ifndef LB_SHUTDOWN_H
 #define LB_SHUTDOWN_H
@@ -7,9 +7,21 @@
 enum shutdown_kind { SHUTDOWN_NONE, SHUTDOWN_REBOOT, SHUTDOWN_HALT, SHUTDOWN_POWEROFF, SHUTDOWN_KEXEC };
 
 const char *shutdown_name(enum shutdown_kind k);
-/* Sync and unmount every block-backed file system in reverse mount order, remounting read-only
- * those that stay busy. Returns how many could be neither. Used by PID 1 and by tests. */
-int unmount_block_filesystems(void);
+
+struct mnt {
+	char *target;
+	int block; /* backed by a block device: holds data that must reach the disk */
+	int own;   /* one of the rescue system's own trees (/proc, /sys, /dev, /run, /tmp) */
+};
+/* Parse /proc/self/mountinfo text (modified in place) into a malloc'd array; returns the count. */
+int mountinfo_parse(char *text, struct mnt **out);
+
+/* Told about each step: target, what ("unmounted", "remounted read-only", "swap off"), and 0 or
+ * the -errno it failed with. */
+typedef void (*shutdown_report_fn)(const char *target, const char *what, int err, void *ctx);
+/* Swap off, then unmount everything but the rescue system's own trees, newest first, and remount
+ * read-only the block-backed file systems that stay busy. Returns how many could be neither. */
+int unmount_filesystems(shutdown_report_fn report, void *ctx);
 /* From a child: reboot(2) with the command for k. Only returns on failure (-errno). */
 int shutdown_reboot_syscall(enum shutdown_kind k);
 

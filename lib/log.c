@@ -3,11 +3,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int log_fd = -1, kmsg_fd = -1, echo_stderr = 1, debug;
+static int log_fd = -1, kmsg_fd = -1, echo_stderr = 1, debug, early;
 static int console_fds[8], n_consoles;
+
+/* Lines logged by PID 1 before /run and /dev exist, written out once they do. */
+static struct {
+	int level;
+	long long ms;
+	char msg[160];
+} held[24];
+static int n_held;
+
+static void emit(int level, long long ms, const char *msg, int n);
+
+void log_early(void)
+{
+	early = 1;
+	echo_stderr = 0;
+}
 
 void log_open(int to_stderr)
 {
@@ -18,6 +35,10 @@ void log_open(int to_stderr)
 	}
 	if (kmsg_fd < 0)
 		kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	early = 0;
+	for (int i = 0; i < n_held; i++)
+		emit(held[i].level, held[i].ms, held[i].msg, (int)strlen(held[i].msg));
+	n_held = 0;
 }
 
 void log_set_debug(int on) { debug = on; }
@@ -31,20 +52,20 @@ void log_set_consoles(const int *fds, int n)
 	n_consoles = n;
 }
 
-void log_msg(int level, const char *fmt, ...)
+/* The kernel prints kmsg lines below its console loglevel on every console itself; printing
+ * them again would show each twice. */
+static int kernel_echoes(int level)
 {
-	if (level == LOG_DEBUG && !debug)
-		return;
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	long long ms = now_ms();
+	char *s = NULL;
+	if (kmsg_fd < 0 || read_file_at(AT_FDCWD, "/proc/sys/kernel/printk", 64, &s) < 0)
+		return 0;
+	int console_level = atoi(s);
+	free(s);
+	return level < console_level;
+}
+
+static void emit(int level, long long ms, const char *msg, int n)
+{
 	const char *tag = level <= LOG_ERR ? "error: " : level == LOG_WARN ? "warning: " : "";
 	char line[1200];
 	int l = snprintf(line, sizeof(line), "[%5lld.%03lld] %s%s\n", ms / 1000, ms % 1000, tag, msg);
@@ -54,18 +75,17 @@ void log_msg(int level, const char *fmt, ...)
 		write_all(log_fd, line, (size_t)l);
 	if (kmsg_fd >= 0) {
 		char k[1200];
-		/* Debug lines go to kmsg at debug level so a quiet kernel does not print them twice. */
 		int kl = snprintf(k, sizeof(k), "<%d>lifeboat[%d]: %s%s\n", level, (int)getpid(), tag, msg);
 		if (kl > (int)sizeof(k) - 1)
 			kl = sizeof(k) - 1;
 		write_all(kmsg_fd, k, (size_t)kl);
 	}
-	if (echo_stderr || (debug && level == LOG_DEBUG)) {
+	if (echo_stderr) {
 		write_all(2, "lifeboat: ", 10);
 		write_all(2, tag, strlen(tag));
 		write_all(2, msg, (size_t)n);
 		write_all(2, "\n", 1);
-	} else if (level <= LOG_WARN) {
+	} else if ((level <= LOG_WARN || debug) && !kernel_echoes(level)) {
 		for (int i = 0; i < n_consoles; i++) {
 			write_all(console_fds[i], "lifeboat: ", 10);
 			write_all(console_fds[i], tag, strlen(tag));
@@ -73,4 +93,34 @@ void log_msg(int level, const char *fmt, ...)
 			write_all(console_fds[i], "\r\n", 2);
 		}
 	}
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	if (level == LOG_DEBUG && !debug)
+		return;
+	int saved = errno;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (early && log_fd < 0) {
+		if (n_held < (int)ARRAY_SIZE(held)) {
+			held[n_held].level = level;
+			held[n_held].ms = now_ms();
+			size_t c = (size_t)n < sizeof(held[n_held].msg) ? (size_t)n : sizeof(held[n_held].msg) - 1;
+			memcpy(held[n_held].msg, msg, c);
+			held[n_held].msg[c] = 0;
+			n_held++;
+		}
+		errno = saved;
+		return;
+	}
+	emit(level, now_ms(), msg, n);
+	errno = saved;
 }

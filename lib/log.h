@@ -7,12 +7,15 @@
 
 enum { LOG_ERR = 3, LOG_WARN = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
 
+/* PID 1 before its file systems exist: hold lines until log_open() can write them. */
+void log_early(void);
 /* Open the log file and /dev/kmsg; called by PID 1 once /run exists, and by children that
  * want their lines in the shared log. to_stderr: also print every line on stderr. */
 void log_open(int to_stderr);
 void log_set_debug(int on);
 int log_debug_enabled(void);
-/* Consoles that receive errors and warnings (fds owned by the caller). */
+/* Consoles that receive errors and warnings, and every line with lifeboat.debug (fds owned by
+ * the caller). Lines the kernel already echoes from /dev/kmsg are not printed twice. */
 void log_set_consoles(const int *fds, int n);
 void log_msg(int level, const char *fmt, ...) LB_PRINTF(2, 3);
 

@@ -136,3 +136,18 @@ const char *status_str(int status, char *buf, int size)
 		snprintf(buf, (size_t)size, "stopped (status 0x%x)", status);
 	return buf;
 }
+
+void stdio_ensure(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int n = open("/dev/console", O_RDWR | O_NOCTTY);
+		if (n < 0)
+			n = open("/dev/null", O_RDWR);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}

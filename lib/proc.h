@@ -22,6 +22,9 @@ void child_reset_signals(void);
 /* Wait for pid up to timeout_ms (-1: forever); on timeout SIGKILL it. Returns the wait status,
  * or -ETIMEDOUT (after killing and reaping it) or -errno. */
 int wait_timeout(pid_t pid, int timeout_ms);
+/* Make sure fds 0, 1 and 2 are open (on /dev/console, else /dev/null), so no file opened later
+ * lands on them: PID 1 and kernel helpers can start with none. */
+void stdio_ensure(void);
 /* Describe a wait status: "exited with status 1", "killed by signal 11 (Segmentation fault)". */
 const char *status_str(int status, char *buf, int size);
 

@@ -39,6 +39,37 @@ static void test_split(void)
 	CHECK_STR(s.key[5], "init");
 }
 
+/* Cases worked through the kernel's next_arg() by hand: quotes toggle anywhere, a value's
+ * surrounding quotes go, a fully quoted "key=value" loses its closing quote too. */
+static void test_split_quirks(void)
+{
+	struct seen s = {0};
+	cmdline_split("\"lifeboat.system=LABEL=a b\" x=\"1 2\"3 \ty=\"\" =z \"\" tail\n", collect, &s);
+	CHECK_INT(s.n, 6);
+	CHECK_STR(s.key[0], "lifeboat.system");
+	CHECK_STR(s.val[0], "LABEL=a b");
+	CHECK_STR(s.key[1], "x");
+	CHECK_STR(s.val[1], "1 2\"3");
+	CHECK_STR(s.key[2], "y");
+	CHECK_INT(s.has_val[2], 1);
+	CHECK_STR(s.val[2], "");
+	/* "=z": an '=' at the very start does not split (the kernel's equals==0 quirk). */
+	CHECK_STR(s.key[3], "=z");
+	CHECK_INT(s.has_val[3], 0);
+	CHECK_STR(s.key[4], "");
+	CHECK_STR(s.key[5], "tail");
+
+	struct seen e = {0};
+	cmdline_split("", collect, &e);
+	cmdline_split("   \t\n ", collect, &e);
+	cmdline_split("--", collect, &e);
+	CHECK_INT(e.n, 0);
+	/* An unterminated quote runs to the end of the line. */
+	cmdline_split("a=\"open quote b=c", collect, &e);
+	CHECK_INT(e.n, 1);
+	CHECK_STR(e.val[0], "open quote b=c");
+}
+
 static void test_options(void)
 {
 	struct lb_options o;
@@ -70,11 +101,60 @@ static void test_options(void)
 	CHECK_INT(o.shell, 1);
 	CHECK_INT(o.n_warnings, 0);
 	cmdline_free(&o);
+
+	/* Flags: bare, explicit on/off, and nonsense (warned, unchanged); later ones win. */
+	cmdline_parse("lifeboat.debug=0 lifeboat.shell=yes lifeboat.nomodules=maybe lifeboat.timeout=3 "
+		      "lifeboat.timeout=0", &o);
+	CHECK_INT(o.debug, 0);
+	CHECK_INT(o.shell, 1);
+	CHECK_INT(o.nomodules, 0);
+	CHECK_INT(o.timeout, 0);
+	CHECK_INT(o.n_warnings, 1);
+	CHECK(o.n_warnings == 1 && strstr(o.warnings[0], "lifeboat.nomodules=maybe"));
+	cmdline_free(&o);
+
+	/* Quoted values, dashes as underscores, empty values, and things that are not ours. */
+	cmdline_parse("lifeboat.system=\"LABEL=my disk\" lifeboat.nomodules lifeboat.generation= "
+		      "lifeboat.modules lifeboat.settle=600 lifeboat.settle=601 lifeboat lifeboatx.y=1 "
+		      "modprobe.blacklist=nouveau,uas module_blacklist=floppy "
+		      "-- lifeboat.bogus=after-dashes", &o);
+	CHECK_STR(o.system, "LABEL=my disk");
+	CHECK_INT(o.nomodules, 1);
+	CHECK(o.generation == NULL && o.modules == NULL);
+	CHECK_INT(o.settle_ms, 600000);
+	CHECK_STR(o.blacklist, "nouveau,uas,floppy");
+	CHECK_INT(o.n_warnings, 3);
+	cmdline_free(&o);
+
+	/* Many unknown options: the first 16 are kept, the rest dropped without harm. */
+	char many[2048] = "";
+	for (int i = 0; i < 40; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "lifeboat.x%d ", i);
+	cmdline_parse(many, &o);
+	CHECK_INT(o.n_warnings, 16);
+	cmdline_free(&o);
+}
+
+static void test_module_params(void)
+{
+	const char *line = "quiet usb-storage.delay_use=0 usb_storage.quirks=\"0bda:0159:u x\" "
+			   "usb_storage.x nvme.poll_queues=2 usb_storage=1 usb_storagex.y=1 .z=1";
+	char *p = cmdline_module_params(line, "usb_storage");
+	CHECK_STR(p, "delay_use=0 quirks=\"0bda:0159:u x\" x");
+	free(p);
+	p = cmdline_module_params(line, "nvme");
+	CHECK_STR(p, "poll_queues=2");
+	free(p);
+	p = cmdline_module_params(line, "ahci");
+	CHECK_STR(p, "");
+	free(p);
 }
 
 int main(void)
 {
 	test_split();
+	test_split_quirks();
 	test_options();
+	test_module_params();
 	return check_done("test_cmdline");
 }

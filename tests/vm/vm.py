@@ -41,7 +41,7 @@ class Disk:
 
 class VM:
     def __init__(self, disks=(), append="", mem=512, name=None, kernel=None, initrd=None,
-                 extra=(), machine="pc", boot=True, cmdline_replace=None, smp=1):
+                 extra=(), machine="pc", boot=True, cmdline_replace=None, smp=1, monitor=False):
         self.disks = list(disks)
         self.name = name or os.environ.get("PYTEST_CURRENT_TEST", "vm").split(" ")[0]
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name)[-120:]
@@ -49,6 +49,9 @@ class VM:
         self.initrd = initrd if initrd is not None else os.path.join(OUT, "initrd.img")
         self.append = cmdline_replace if cmdline_replace is not None else (BOOT_ARGS + " " + append).strip()
         self.mem, self.extra, self.machine, self.smp = mem, list(extra), machine, smp
+        # monitor=True: a QEMU human monitor on a unix socket, for vm.hmp("sendkey ctrl-alt-delete").
+        # (In /tmp: a unix socket path must stay under 108 bytes.)
+        self.monitor = f"/tmp/lifeboat-mon-{os.getpid()}-{id(self):x}.sock" if monitor else None
         self.buf = ""
         self.pos = 0          # expect() searches from here; a match moves it past the match
         self.lock = threading.Condition()
@@ -60,7 +63,8 @@ class VM:
     def argv(self):
         a = ["qemu-system-x86_64", "-machine", self.machine, "-accel", "tcg", "-m", str(self.mem),
              "-smp", str(self.smp), "-nographic", "-no-reboot", "-nodefaults",
-             "-serial", "stdio", "-monitor", "none", "-display", "none"]
+             "-serial", "stdio", "-display", "none",
+             "-monitor", f"unix:{self.monitor},server=on,wait=off" if self.monitor else "none"]
         if self.kernel:
             a += ["-kernel", self.kernel, "-append", self.append]
         if self.initrd:
@@ -97,6 +101,8 @@ class VM:
 
     def start(self):
         os.makedirs(LOGDIR, exist_ok=True)
+        if self.monitor and os.path.exists(self.monitor):
+            os.unlink(self.monitor)
         self.logpath = os.path.join(LOGDIR, self.name + ".log")
         self.log = open(self.logpath, "w", encoding="latin-1")
         self.log.write("# " + " ".join(shlex.quote(x) for x in self.argv()) + "\n")
@@ -201,6 +207,30 @@ class VM:
         m = self.expect(re.escape(tag) + r" (\d+)", timeout=timeout)
         return m
 
+    def hmp(self, command, timeout=10):
+        """Run one QEMU monitor command (VM(monitor=True)) and return its output."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout * SLOW)
+            sock.connect(self.monitor)
+            out = b""
+            while not out.endswith(b"(qemu) "):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+            sock.sendall(command.encode() + b"\n")
+            out = b""
+            try:
+                while not out.endswith(b"(qemu) "):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    out += chunk
+            except (socket.timeout, ConnectionResetError):
+                pass  # commands that end the VM close the socket
+            return ANSI.sub("", out.decode("latin-1"))
+
     # --- ending --------------------------------------------------------------------------
     def wait_exit(self, timeout=60):
         deadline = time.monotonic() + timeout * SLOW
@@ -219,6 +249,8 @@ class VM:
         if self.proc:
             self.reader.join(timeout=5)
             self.log.close()
+        if self.monitor and os.path.exists(self.monitor):
+            os.unlink(self.monitor)
 
     def __enter__(self):
         return self

@@ -1,0 +1,307 @@
+/* lifeboat scan: find every NixOS on the machine without writing to any disk, and print the
+ * scan report (docs/scan-report.md), or with --human a table for people. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "applets/applets.h"
+#include "discover/report.h"
+#include "discover/scan.h"
+#include "lib/escape.h"
+#include "lib/util.h"
+
+#define SCAN_SAVE_PATH "/run/lifeboat/scan"
+
+static const char *esc(const struct record *r, const char *key, char *buf, size_t size, int width)
+{
+	const char *v = record_get(r, key);
+	return term_escape(v && *v ? v : "-", buf, size, width);
+}
+
+static void human(FILE *o, const struct report *rep)
+{
+	char a[128], b[128], c[128], d[128], e[128], f[128];
+	fprintf(o, "DEVICES\n  %-16s %-8s %-24s %-38s %s\n", "device", "type", "label", "uuid", "size");
+	for (int i = report_next(rep, "device", -1); i >= 0; i = report_next(rep, "device", i)) {
+		const struct record *r = &rep->r[i];
+		fprintf(o, "  %-16s %-8s %-24s %-38s %lld MiB\n", esc(r, "path", a, sizeof(a), 16),
+			esc(r, "type", b, sizeof(b), 8), esc(r, "label", c, sizeof(c), 24),
+			esc(r, "uuid", d, sizeof(d), 38), record_int(r, "size", 0) >> 20);
+	}
+	for (int i = report_next(rep, "system", -1); i >= 0; i = report_next(rep, "system", i)) {
+		const struct record *s = &rep->r[i];
+		const char *id = record_get(s, "id");
+		fprintf(o, "\nSYSTEM %s: %s  NixOS %s  (%s; / on %s%s%s, /nix on %s)\n", esc(s, "id", a, sizeof(a), 4),
+			esc(s, "host", b, sizeof(b), 40), esc(s, "version", c, sizeof(c), 40),
+			esc(s, "layout", d, sizeof(d), 8), esc(s, "root", e, sizeof(e), 20),
+			record_get(s, "rootsubvol") && *record_get(s, "rootsubvol") ? " subvol " : "",
+			record_get(s, "rootsubvol") && *record_get(s, "rootsubvol")
+				? esc(s, "rootsubvol", f, sizeof(f), 20) : "",
+			esc(s, "nix", f, sizeof(f), 20));
+		fprintf(o, "  %-3s %-10s %-5s %-10s %-20s %-24s %s\n", "", "profile", "gen", "status", "date",
+			"version", "specialisation/reason");
+		for (int j = report_next(rep, "generation", -1); j >= 0; j = report_next(rep, "generation", j)) {
+			const struct record *g = &rep->r[j];
+			if (strcmp(record_get(g, "system") ? record_get(g, "system") : "", id))
+				continue;
+			char date[32] = "-";
+			time_t t = (time_t)record_int(g, "date", 0);
+			struct tm tm;
+			if (t && gmtime_r(&t, &tm))
+				strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+			const char *st = record_get(g, "status");
+			const char *spec = record_get(g, "specialisation");
+			fprintf(o, "  %-3s %-10s %-5s %-10s %-20s %-24s %s\n",
+				record_int(g, "current", 0) ? "*" : "", esc(g, "profile", a, sizeof(a), 10),
+				esc(g, "number", b, sizeof(b), 5), esc(g, "status", c, sizeof(c), 10), date,
+				esc(g, "version", d, sizeof(d), 24),
+				spec && *spec ? esc(g, "specialisation", e, sizeof(e), 30)
+				: st && strcmp(st, "ok") ? esc(g, "reason", e, sizeof(e), 60) : "");
+		}
+		fprintf(o, "  mount plan:\n");
+		for (int j = report_next(rep, "mount", -1); j >= 0; j = report_next(rep, "mount", j)) {
+			const struct record *m = &rep->r[j];
+			if (strcmp(record_get(m, "system") ? record_get(m, "system") : "", id))
+				continue;
+			fprintf(o, "    %-20s %-14s %-8s %-14s %s\n", esc(m, "target", a, sizeof(a), 20),
+				esc(m, "status", b, sizeof(b), 14), esc(m, "type", c, sizeof(c), 8),
+				esc(m, "source", d, sizeof(d), 14), esc(m, "spec", e, sizeof(e), 60));
+		}
+	}
+	int np = 0;
+	for (int i = report_next(rep, "problem", -1); i >= 0; i = report_next(rep, "problem", i)) {
+		const struct record *p = &rep->r[i];
+		if (!np++)
+			fprintf(o, "\nPROBLEMS\n");
+		fprintf(o, "  %-16s %-10s %s\n", esc(p, "path", a, sizeof(a), 16), esc(p, "what", b, sizeof(b), 10),
+			esc(p, "msg", c, sizeof(c), 100));
+	}
+	int di = report_next(rep, "done", -1);
+	if (di < 0)
+		fprintf(o, "\n(the scan was cut short)\n");
+	else
+		fprintf(o, "\n%lld devices, %lld systems, %lld problems, %lld ms\n",
+			record_int(&rep->r[di], "devices", 0), record_int(&rep->r[di], "systems", 0),
+			record_int(&rep->r[di], "problems", 0), record_int(&rep->r[di], "ms", 0));
+}
+
+/* JSON strings must be UTF-8: bytes that are not (a label in latin-1, garbage) become \u00XX,
+ * as if latin-1, so the output always parses. */
+static void json_string(FILE *o, const char *v)
+{
+	fputc('"', o);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		size_t l = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+			 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+		for (size_t i = 1; i < l; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				l = 0;
+		if (l > 1) {
+			fwrite(p, 1, l, o);
+			p += l - 1;
+		} else if (*p == '"' || *p == '\\') {
+			fprintf(o, "\\%c", *p);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			fprintf(o, "\\u%04x", *p);
+		} else {
+			fputc(*p, o);
+		}
+	}
+	fputc('"', o);
+}
+
+static int numeric_key(const char *k)
+{
+	static const char *const keys[] = {"size", "id", "number", "current", "generations", "date",
+					   "bootspec", "secrets", "devices", "systems", "problems", "ms"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(k, keys[i]))
+			return 1;
+	return 0;
+}
+
+/* One record as a JSON object, left open for more members; skip is a key left out (the system
+ * id of a generation listed inside its system). */
+static void json_fields(FILE *o, const struct record *r, const char *skip)
+{
+	fputc('{', o);
+	int first = 1;
+	for (int i = 0; i < r->n; i++) {
+		if (skip && !strcmp(r->key[i], skip))
+			continue;
+		fprintf(o, "%s", first ? "" : ", ");
+		first = 0;
+		json_string(o, r->key[i]);
+		fputs(": ", o);
+		const char *v = r->val[i];
+		char *end;
+		if (!*v)
+			fputs("null", o);
+		else if (numeric_key(r->key[i]) && (strtoll(v, &end, 10), !*end) && strspn(v, "-0123456789") == strlen(v))
+			fputs(v, o);
+		else
+			json_string(o, v);
+	}
+}
+
+static void json_record(FILE *o, const struct record *r, const char *skip)
+{
+	json_fields(o, r, skip);
+	fputc('}', o);
+}
+
+static void json_list(FILE *o, const struct report *rep, const char *kind, const char *sysid,
+		      const char *indent)
+{
+	int first = 1;
+	fputc('[', o);
+	for (int i = report_next(rep, kind, -1); i >= 0; i = report_next(rep, kind, i)) {
+		const char *s = record_get(&rep->r[i], "system");
+		if (sysid ? !s || strcmp(s, sysid) : s && *s && strcmp(kind, "device"))
+			continue;
+		fprintf(o, "%s\n%s  ", first ? "" : ",", indent);
+		first = 0;
+		json_record(o, &rep->r[i], sysid ? "system" : NULL);
+	}
+	fprintf(o, "%s]", first ? "" : "\n");
+	if (!first)
+		fputs(indent, o);
+}
+
+/* The same report as one JSON document: devices, systems (each with its generations, mounts
+ * and problems), the problems of no system, and done (null when the scan was cut short). */
+static void json(FILE *o, const struct report *rep)
+{
+	fputs("{\"devices\": ", o);
+	json_list(o, rep, "device", NULL, "");
+	fputs(",\n\"systems\": [", o);
+	int first = 1;
+	for (int i = report_next(rep, "system", -1); i >= 0; i = report_next(rep, "system", i)) {
+		const struct record *s = &rep->r[i];
+		const char *id = record_get(s, "id");
+		fprintf(o, "%s\n  ", first ? "" : ",");
+		first = 0;
+		json_fields(o, s, NULL);
+		fputs(", \"generations\": ", o);
+		json_list(o, rep, "generation", id ? id : "", "    ");
+		fputs(", \"mounts\": ", o);
+		json_list(o, rep, "mount", id ? id : "", "    ");
+		fputs(", \"problems\": ", o);
+		json_list(o, rep, "problem", id ? id : "", "    ");
+		fputc('}', o);
+	}
+	fprintf(o, "%s],\n\"problems\": ", first ? "" : "\n");
+	json_list(o, rep, "problem", NULL, "");
+	fputs(",\n\"done\": ", o);
+	int di = report_next(rep, "done", -1);
+	if (di >= 0)
+		json_record(o, &rep->r[di], NULL);
+	else
+		fputs("null", o);
+	fputs("}\n", o);
+}
+
+static int save(const char *text, size_t len)
+{
+	if (mkdir_p("/run/lifeboat", 0755) < 0)
+		return -errno;
+	const char *tmp = SCAN_SAVE_PATH ".tmp";
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	int bad = fwrite(text, 1, len, f) != len;
+	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, SCAN_SAVE_PATH) < 0) {
+		int e = errno ? errno : EIO;
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
+static void usage(FILE *o)
+{
+	fprintf(o, "usage: lifeboat scan [--human|--json] [--save] [--links|--no-links] [--timeout SECONDS]\n"
+		   "  Find every NixOS on this machine's disks, writing nothing to them.\n"
+		   "  --human     a readable table instead of the report lines\n"
+		   "  --json      the same report as one JSON document\n"
+		   "  --save      also write the report to " SCAN_SAVE_PATH " (atomically)\n"
+		   "  --links     create /dev/disk/by-{uuid,label,partuuid,partlabel} links (default in\n"
+		   "              the lifeboat image, never elsewhere)\n"
+		   "  --timeout   seconds allowed to inspect one device (default 20)\n");
+}
+
+int scan_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"human", no_argument, NULL, 'H'},   {"save", no_argument, NULL, 'S'},
+		{"links", no_argument, NULL, 'l'},   {"no-links", no_argument, NULL, 'L'},
+		{"timeout", required_argument, NULL, 't'}, {"sysfs", required_argument, NULL, 's'},
+		{"inspect-dir", required_argument, NULL, 'i'}, {"fault", required_argument, NULL, 'F'},
+		{"no-blkro", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'J'},
+		{NULL, 0, NULL, 0},
+	};
+	/* In the booted image (PID 1 sets LIFEBOAT_CONSOLES; the release file exists only there) the
+	 * scan stands in for udev's /dev/disk links; on any other machine it must not touch /dev. */
+	int in_image = getenv("LIFEBOAT_CONSOLES") && access("/etc/lifeboat-release", F_OK) == 0;
+	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
+	struct scan_opts o = {"/sys", "/run/lifeboat/inspect", NULL, 20000, in_image,
+			      getenv("LIFEBOAT_SCAN_FAULT"), in_image};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': want_human = 1; break;
+		case 'J': want_json = 1; break;
+		case 'S': want_save = 1; break;
+		case 'l': links = 1; break;
+		case 'L': links = 0; break;
+		case 't': o.timeout_ms = atoi(optarg) * 1000; break;
+		case 's': o.sysroot = optarg; break;
+		case 'i': o.inspect_dir = optarg; break;
+		case 'F': o.fault = optarg; break;
+		case 'R': o.blkro = 0; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (o.timeout_ms <= 0)
+		o.timeout_ms = 20000;
+	if (links)
+		o.links_dir = "/dev/disk";
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m) {
+		fprintf(stderr, "lifeboat scan: %s\n", strerror(errno));
+		return 1;
+	}
+	int r = scan_run(m, &o);
+	fclose(m);
+	int rc = r < 0 ? 1 : 0;
+	if (want_save) {
+		int s = save(text, len);
+		if (s < 0) {
+			fprintf(stderr, "lifeboat scan: cannot save %s: %s\n", SCAN_SAVE_PATH, strerror(-s));
+			rc = 1;
+		}
+	}
+	if (want_human || want_json) {
+		struct report rep;
+		report_parse(&rep, text);
+		if (want_json)
+			json(stdout, &rep);
+		else
+			human(stdout, &rep);
+		report_free(&rep);
+	} else {
+		fwrite(text, 1, len, stdout);
+	}
+	free(text);
+	return fflush(stdout) == 0 ? rc : 1;
+}

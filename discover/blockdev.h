@@ -1,0 +1,48 @@
+/* Block devices: listed from sysfs, probed with libblkid. There is no udev in lifeboat, so this
+ * table is also what resolves fstab names (UUID=, /dev/disk/by-label/...). */
+#ifndef LB_BLOCKDEV_H
+#define LB_BLOCKDEV_H
+
+#include <stddef.h>
+
+struct blockdev {
+	char name[64];       /* vda2 */
+	char path[80];       /* /dev/vda2 */
+	char disk[80];       /* /dev/vda (same as path for a whole disk) */
+	unsigned long long size; /* bytes */
+	int partition;
+	char type[32], uuid[64], label[256], partuuid[64], partlabel[256];
+	int ambiguous;       /* two signatures: never mounted, never chosen */
+	int probe_err;       /* -errno when the probe failed */
+};
+
+struct devtab {
+	struct blockdev *d;
+	int n;
+};
+
+/* List block devices from sysroot/class/block ("/sys" in the image; a fake tree in tests),
+ * skipping ram, zram, rpmb, mmc boot partitions, loop devices without a backing file and
+ * zero-size devices. Sorted by name (vda2 before vda10). Returns the count or -errno. */
+int blockdev_list(const char *sysroot, struct devtab *t);
+/* Probe one device with libblkid (TYPE, UUID, LABEL, PARTUUID, PARTLABEL). */
+void blockdev_probe(struct blockdev *d);
+void devtab_free(struct devtab *t);
+
+/* The device an fstab spec names: UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*,
+ * /dev/NAME. Returns the device, or NULL; *locked = 1 for /dev/mapper/ names (need an unlock),
+ * *ambiguous = 1 when two devices answer to the name and neither or both are on prefer_disk
+ * (the disk the system was found on; NULL for none). */
+const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
+				      const char *prefer_disk, int *locked, int *ambiguous);
+/* udev's name encoding for /dev/disk/by-* links: bytes outside [A-Za-z0-9#+-.:=@_] and
+ * outside valid UTF-8 become \xNN (a space is \x20, '/' is \x2f). Writes into out. */
+void udev_encode(const char *s, char *out, size_t size);
+/* Decode \xNN escapes (udev links) in place. */
+char *udev_decode(char *s);
+/* Create dir/by-uuid, by-label, by-partuuid, by-partlabel links ("../../vda2"). Existing links
+ * are kept (the first device with a name wins, as with udev's priority ties). Returns the
+ * number created or -errno. */
+int disk_links_create(const char *dir, const struct devtab *t);
+
+#endif

@@ -1,0 +1,268 @@
+#include "discover/scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "discover/blockdev.h"
+#include "discover/child.h"
+#include "discover/inspect.h"
+#include "discover/report.h"
+#include "init/modules.h"
+#include "lib/escape.h"
+#include "lib/util.h"
+
+struct counts {
+	int devices, systems, problems;
+};
+
+static void problem(FILE *out, struct counts *c, const char *dev, const char *what,
+		    const char *msg, const char *sys)
+{
+	report_put(out, "problem", "path", dev, "what", what, "msg", msg, "system", sys, NULL);
+	c->problems++;
+}
+
+/* Re-emit a child's record, with its system key replaced by the final id. */
+static void record_put(FILE *out, const struct record *r, const char *sysid)
+{
+	fputs(r->kind, out);
+	for (int i = 0; i < r->n; i++) {
+		const char *v = !strcmp(r->key[i], "system") && sysid ? sysid : r->val[i];
+		char *e = escape_value(v ? v : "");
+		fprintf(out, " %s=%s", r->key[i], *e ? e : "-");
+		free(e);
+	}
+	fputc('\n', out);
+}
+
+static const struct blockdev *by_path(const struct devtab *t, const char *path)
+{
+	for (int i = 0; path && i < t->n; i++)
+		if (!strcmp(t->d[i].path, path))
+			return &t->d[i];
+	return NULL;
+}
+
+/* One found system from a child's report: the system record, then its records. */
+static void emit_system(FILE *out, const struct report *rep, int fi, const struct devtab *devs,
+			struct counts *c)
+{
+	const struct record *f = &rep->r[fi];
+	const char *cand = record_get(f, "cand");
+	const char *where = record_get(f, "where");
+	const char *subvol = record_get(f, "subvol");
+	const struct blockdev *dev = by_path(devs, record_get(f, "dev"));
+	if (!cand || !where)
+		return; /* not a line our child writes: ignore it */
+	char id[16];
+	snprintf(id, sizeof(id), "%d", ++c->systems);
+	const struct blockdev *root = NULL;
+	const char *layout, *rootsubvol = NULL;
+	char msg[200] = "";
+	int btrfs_sub = subvol && *subvol;
+	if (!strcmp(where, "top")) {
+		root = dev;
+		rootsubvol = subvol;
+		layout = btrfs_sub ? "btrfs" : "inroot";
+	} else if (record_int(f, "planroottmpfs", 0)) {
+		layout = "tmpfs";
+	} else {
+		layout = btrfs_sub ? "btrfs" : "split";
+		root = by_path(devs, record_get(f, "planroot"));
+		rootsubvol = record_get(f, "planrootsubvol");
+		if (!root)
+			snprintf(msg, sizeof(msg), "%s",
+				 record_int(f, "planrootlisted", 0)
+					 ? "the root filesystem named in the generation's fstab is not among the devices"
+					 : "the generation's fstab names no root filesystem");
+	}
+	report_put(out, "system", "id", id, "host", record_get(f, "host"), "version",
+		   record_get(f, "version"), "layout", layout, "root", root ? root->path : NULL,
+		   "rootuuid", root ? root->uuid : NULL, "rootlabel", root ? root->label : NULL,
+		   "roottype", root ? root->type : !strcmp(layout, "tmpfs") ? "tmpfs" : NULL,
+		   "rootsubvol", rootsubvol, "nix", dev ? dev->path : NULL, "nixsubvol", subvol,
+		   "nixprefix", record_get(f, "nixprefix"), "current", record_get(f, "current"),
+		   "generations", record_get(f, "generations"), "esp", record_get(f, "planboot"), NULL);
+	if (*msg)
+		problem(out, c, dev ? dev->path : NULL, "fstab", msg, id);
+	for (int i = 0; i < rep->n; i++) {
+		const struct record *r = &rep->r[i];
+		const char *s = record_get(r, "system");
+		if (!s || strcmp(s, cand) || !strcmp(r->kind, "found"))
+			continue;
+		record_put(out, r, id);
+		if (!strcmp(r->kind, "problem"))
+			c->problems++;
+	}
+}
+
+struct fault_args {
+	struct inspect_args *ia;
+	const char *fault;
+};
+
+static int inspect_with_fault(FILE *out, void *arg)
+{
+	struct fault_args *fa = arg;
+	if (fa->fault && !strcmp(fa->fault, "hang"))
+		for (;;)
+			pause();
+	if (fa->fault && !strcmp(fa->fault, "crash"))
+		raise(SIGSEGV);
+	return inspect_child(out, fa->ia);
+}
+
+static int set_ro(const char *path, int ro)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int old = 0;
+	int r = ioctl(fd, BLKROGET, &old) < 0 ? -errno : old;
+	if (r >= 0 && ioctl(fd, BLKROSET, &ro) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void inspect_one(FILE *out, struct blockdev *d, const struct devtab *t,
+			const struct scan_opts *o, struct counts *c)
+{
+	struct inspect_args ia = {d, t, o->inspect_dir, 1};
+	struct fault_args fa = {&ia, NULL};
+	char fault[128];
+	if (o->fault) {
+		snprintf(fault, sizeof(fault), "%s", o->fault);
+		char *colon = strchr(fault, ':');
+		if (colon) {
+			*colon = 0;
+			if (!strcmp(fault, d->name))
+				fa.fault = colon + 1;
+		}
+	}
+	/* The device is read-only for the kernel while a foreign driver looks at it: a write
+	 * attempt fails instead of reaching the disk. The old state is put back afterwards, so
+	 * that `lifeboat enter` can mount read-write. */
+	int was_ro = o->blkro ? set_ro(d->path, 1) : -1;
+	char *text = NULL, why[160];
+	enum child_result res = child_run(inspect_with_fault, &fa, o->timeout_ms, &text, why, sizeof(why));
+	if (was_ro == 0 && res != CHILD_LOST)
+		set_ro(d->path, 0);
+	char msg[300];
+	if (res == CHILD_TIMEOUT || res == CHILD_LOST) {
+		snprintf(msg, sizeof(msg), "inspection gave up: %s%s", why,
+			 res == CHILD_LOST && was_ro == 0 ? "; the device stays read-only" : "");
+		problem(out, c, d->path, "timeout", msg, NULL);
+		return;
+	}
+	if (res == CHILD_CRASH) {
+		snprintf(msg, sizeof(msg), "inspection crashed (%s)", why);
+		problem(out, c, d->path, "crash", msg, NULL);
+		free(text);
+		return;
+	}
+	if (res == CHILD_FAILED) {
+		snprintf(msg, sizeof(msg), "inspection failed (%s)", why);
+		problem(out, c, d->path, "inspect", msg, NULL);
+	}
+	struct report rep;
+	report_parse(&rep, text ? text : "");
+	free(text);
+	for (int i = 0; i < rep.n; i++)
+		if (!strcmp(rep.r[i].kind, "problem") && !record_get(&rep.r[i], "system")) {
+			record_put(out, &rep.r[i], NULL);
+			c->problems++;
+		}
+	for (int i = report_next(&rep, "found", -1); i >= 0; i = report_next(&rep, "found", i))
+		emit_system(out, &rep, i, t, c);
+	report_free(&rep);
+}
+
+/* No udev and no modprobe helper: the drivers of the filesystems present are loaded here, before
+ * the children mount. ext2 and ext3 are served by the ext4 driver. */
+static void load_fs_modules(const struct devtab *t)
+{
+	struct modtree mt;
+	if (modtree_open_running(&mt) < 0)
+		return;
+	/* The checksum drivers ext4 and btrfs ask the crypto API for; without a modprobe helper
+	 * nothing loads them on demand, and a mount then fails with ENOENT. */
+	static const char *const crypto[] = {"crc32c_generic", "crc32c_intel", "xxhash_generic",
+					     "blake2b_generic"};
+	for (size_t i = 0; i < ARRAY_SIZE(crypto); i++)
+		modtree_load(&mt, crypto[i]);
+	for (int i = 0; i < t->n; i++) {
+		const char *type = t->d[i].type;
+		if (t->d[i].ambiguous || !inspect_options(type))
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "%s", startswith(type, "ext") ? "ext4" : type);
+		modtree_load(&mt, name);
+	}
+	modtree_free(&mt);
+}
+
+int scan_run(FILE *out, const struct scan_opts *o)
+{
+	long long start = now_ms();
+	struct counts c = {0};
+	struct devtab t;
+	int r = blockdev_list(o->sysroot, &t);
+	if (r < 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "cannot list block devices in %s/class/block: %s", o->sysroot,
+			 strerror(-r));
+		problem(out, &c, NULL, "devices", msg, NULL);
+	}
+	for (int i = 0; i < t.n; i++) {
+		struct blockdev *d = &t.d[i];
+		blockdev_probe(d);
+		char size[24];
+		snprintf(size, sizeof(size), "%llu", d->size);
+		report_put(out, "device", "path", d->path, "disk", d->disk, "type", d->type, "uuid", d->uuid,
+			   "label", d->label, "partuuid", d->partuuid, "partlabel", d->partlabel, "size",
+			   size, NULL);
+		c.devices++;
+		if (d->ambiguous)
+			problem(out, &c, d->path, "ambiguous",
+				"more than one filesystem signature: not inspected, never chosen", NULL);
+		else if (!strcmp(d->type, "crypto_LUKS"))
+			problem(out, &c, d->path, "locked",
+				"encrypted (LUKS): unlock it (cryptsetup open) to look inside", NULL);
+		else if (d->probe_err) {
+			char msg[120];
+			snprintf(msg, sizeof(msg), "cannot probe: %s", strerror(-d->probe_err));
+			problem(out, &c, d->path, "probe", msg, NULL);
+		}
+	}
+	if (o->links_dir) {
+		int lr = disk_links_create(o->links_dir, &t);
+		if (lr < 0) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "cannot create %s links: %s", o->links_dir, strerror(-lr));
+			problem(out, &c, NULL, "links", msg, NULL);
+		}
+	}
+	fflush(out);
+	if (o->load_modules)
+		load_fs_modules(&t);
+	for (int i = 0; i < t.n; i++)
+		if (!t.d[i].ambiguous && inspect_options(t.d[i].type)) {
+			inspect_one(out, &t.d[i], &t, o, &c);
+			fflush(out);
+		}
+	char nd[16], ns[16], np[16], ms[24];
+	snprintf(nd, sizeof(nd), "%d", c.devices);
+	snprintf(ns, sizeof(ns), "%d", c.systems);
+	snprintf(np, sizeof(np), "%d", c.problems);
+	snprintf(ms, sizeof(ms), "%lld", now_ms() - start);
+	report_put(out, "done", "devices", nd, "systems", ns, "problems", np, "ms", ms, NULL);
+	devtab_free(&t);
+	return r < 0 ? r : c.systems;
+}

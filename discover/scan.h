@@ -1,0 +1,23 @@
+/* The whole scan: list and probe block devices, inspect each filesystem in a child with a time
+ * limit, pair separate /nix filesystems with their roots, and write the report
+ * (docs/scan-report.md). */
+#ifndef LB_SCAN_H
+#define LB_SCAN_H
+
+#include <stdio.h>
+
+struct scan_opts {
+	const char *sysroot;    /* "/sys" */
+	const char *inspect_dir; /* "/run/lifeboat/inspect" */
+	const char *links_dir;  /* "/dev/disk" to create by-* links, or NULL */
+	int timeout_ms;         /* per device */
+	int blkro;              /* set devices read-only (BLKROSET) while inspecting */
+	const char *fault;      /* test hook: "NAME:hang" or "NAME:crash" */
+	int load_modules;       /* load filesystem drivers first (in the image only) */
+};
+
+/* Returns the number of systems found, or -errno when devices cannot be listed at all (the
+ * report then holds a problem and done line). */
+int scan_run(FILE *out, const struct scan_opts *o);
+
+#endif

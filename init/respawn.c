@@ -1,0 +1,41 @@
+#include "init/respawn.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+enum respawn_action respawn_decide(struct respawn *r, int status, long long lived_ms, int *delay_ms)
+{
+	*delay_ms = 0;
+	/* 126/127: the menu could not be executed at all; trying again cannot help. */
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127)) {
+		r->streak = r->kills = 0;
+		return RESPAWN_EMERGENCY;
+	}
+	if (lived_ms >= RESPAWN_FAST_MS) {
+		r->streak = r->kills = 0;
+		return RESPAWN_NOW;
+	}
+	/* SIGKILL never comes from a bug in the menu itself: someone (a user, the OOM killer) sent
+	 * it. It ends a run of crashes and never leads to the emergency shell, but a flood of them
+	 * is paced so a kill loop cannot keep PID 1 busy. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		r->streak = 0;
+		r->kills++;
+		if (r->kills > RESPAWN_CRASH_LOOP) {
+			*delay_ms = 250;
+			return RESPAWN_LATER;
+		}
+		return RESPAWN_NOW;
+	}
+	/* A crash or an exit soon after starting, however it ended: count it. */
+	r->kills = 0;
+	r->streak++;
+	if (r->streak >= RESPAWN_CRASH_LOOP) {
+		r->streak = 0;
+		return RESPAWN_EMERGENCY;
+	}
+	if (r->streak == 1)
+		return RESPAWN_NOW;
+	*delay_ms = 250 * (r->streak - 1);
+	return RESPAWN_LATER;
+}

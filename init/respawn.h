@@ -1,0 +1,22 @@
+/* How PID 1 answers the menu's death: start it again at once, after a pause, or give up on it
+ * for now and let an emergency shell stand in. A pure function of the exit, for unit tests. */
+#ifndef LB_RESPAWN_H
+#define LB_RESPAWN_H
+
+/* A menu that ends sooner than this after it started did not really run. */
+#define RESPAWN_FAST_MS 2000
+/* This many quick failures in a row are a crash loop. */
+#define RESPAWN_CRASH_LOOP 5
+
+struct respawn {
+	int streak; /* quick failures of the menu itself, in a row */
+	int kills;  /* quick SIGKILLs from outside, in a row */
+};
+
+enum respawn_action { RESPAWN_NOW, RESPAWN_LATER, RESPAWN_EMERGENCY };
+
+/* Decide after the menu ended with wait status `status` having lived `lived_ms`. For
+ * RESPAWN_LATER, *delay_ms says how long to wait (a poll deadline in PID 1, never a sleep). */
+enum respawn_action respawn_decide(struct respawn *r, int status, long long lived_ms, int *delay_ms);
+
+#endif

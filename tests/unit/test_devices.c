@@ -1,0 +1,169 @@
+/* Device listing against a fake sysfs, and the timed inspection child. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "discover/blockdev.h"
+#include "discover/child.h"
+#include "tests/unit/check.h"
+#include "tests/unit/tree.h"
+
+static void blockdev(const char *name, const char *parent, const char *size, int partition)
+{
+	char dir[256], p[300];
+	if (parent)
+		snprintf(dir, sizeof(dir), "devices/pci/%s/%s", parent, name);
+	else
+		snprintf(dir, sizeof(dir), "devices/pci/%s", name);
+	snprintf(p, sizeof(p), "%s/size", dir);
+	tree_file(p, size);
+	if (partition) {
+		snprintf(p, sizeof(p), "%s/partition", dir);
+		tree_file(p, "1\n");
+	}
+	char target[300], link[300];
+	snprintf(target, sizeof(target), "../../%s", dir);
+	snprintf(link, sizeof(link), "class/block/%s", name);
+	tree_link(target, link);
+}
+
+static void test_sysfs(void)
+{
+	tree_new();
+	blockdev("vda", NULL, "2097152\n", 0);
+	blockdev("vda1", "vda", "2048\n", 1);
+	blockdev("vda10", "vda", "2048\n", 1);
+	blockdev("vda2", "vda", "2048\n", 1);
+	blockdev("nvme0n1", NULL, "100\n", 0);
+	blockdev("nvme0n1p1", "nvme0n1", "10\n", 1);
+	blockdev("ram0", NULL, "8192\n", 0);
+	blockdev("zram0", NULL, "8192\n", 0);
+	blockdev("loop0", NULL, "0\n", 0);
+	blockdev("loop1", NULL, "100\n", 0);
+	blockdev("loop2", NULL, "100\n", 0);
+	tree_file("devices/pci/loop2/loop/backing_file", "/images/disk.img\n");
+	blockdev("mmcblk0", NULL, "100\n", 0);
+	blockdev("mmcblk0boot0", NULL, "100\n", 0);
+	blockdev("mmcblk0rpmb", NULL, "100\n", 0);
+	blockdev("sr0", NULL, "0\n", 0);
+	blockdev("dm-0", NULL, "100\n", 0);
+	struct devtab t;
+	CHECK_INT(blockdev_list(tree_root, &t), 9);
+	const char *want[][2] = {{"dm-0", "/dev/dm-0"}, {"loop2", "/dev/loop2"},
+				 {"mmcblk0", "/dev/mmcblk0"}, {"nvme0n1", "/dev/nvme0n1"},
+				 {"nvme0n1p1", "/dev/nvme0n1"}, {"vda", "/dev/vda"},
+				 {"vda1", "/dev/vda"}, {"vda2", "/dev/vda"}, {"vda10", "/dev/vda"}};
+	for (int i = 0; i < t.n && i < 9; i++) {
+		CHECK_STR(t.d[i].name, want[i][0]);
+		CHECK_STR(t.d[i].disk, want[i][1]);
+	}
+	CHECK(t.n > 6 && t.d[6].partition && !t.d[5].partition);
+	CHECK(t.n > 5 && t.d[5].size == 2097152ULL * 512);
+	devtab_free(&t);
+	CHECK_INT(blockdev_list("/nonexistent", &t), -ENOENT);
+
+	/* /dev/disk links, in a folder of ours (never the host's /dev). */
+	struct blockdev d[2] = {{.name = "vda1", .uuid = "ABCD-1234", .label = "my disk",
+				 .partlabel = "EFI system partition"},
+				{.name = "vda2", .label = "my disk"}};
+	struct devtab dt = {d, 2};
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s/disk", tree_root);
+	CHECK_INT(disk_links_create(dir, &dt), 3);
+	char buf[64];
+	ssize_t n = readlink(tree_path("disk/by-label/my\\x20disk"), buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK_STR(buf, "../../vda1");
+	/* The link dangles outside /dev, but it exists. */
+	n = readlink(tree_path("disk/by-partlabel/EFI\\x20system\\x20partition"), buf, sizeof(buf) - 1);
+	CHECK(n > 0);
+	tree_free();
+}
+
+static int writes_and_exits(FILE *out, void *arg)
+{
+	for (int i = 0; i < 20000; i++)
+		fprintf(out, "generation number=%d padding=%s\n", i, (const char *)arg);
+	return 0;
+}
+
+static int hangs(FILE *out, void *arg)
+{
+	fprintf(out, "partial\n");
+	fflush(out);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int crashes(FILE *out, void *arg)
+{
+	fprintf(out, "problem what=before-crash\n");
+	fflush(out);
+	raise(SIGSEGV);
+	return 0;
+}
+
+static int fails(FILE *out, void *arg)
+{
+	return 3;
+}
+
+static void test_child(void)
+{
+	char *text, why[160];
+	/* More than a pipe holds: the parent reads while the child writes. */
+	CHECK_INT(child_run(writes_and_exits, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 10000, &text,
+			    why, sizeof(why)), CHILD_OK);
+	CHECK(text && strstr(text, "number=19999 "));
+	free(text);
+	long long t0 = now_ms();
+	CHECK_INT(child_run(hangs, NULL, 300, &text, why, sizeof(why)), CHILD_TIMEOUT);
+	CHECK(text == NULL);
+	CHECK(now_ms() - t0 < 5000);
+	CHECK_INT(child_run(crashes, NULL, 5000, &text, why, sizeof(why)), CHILD_CRASH);
+	CHECK(strstr(why, "signal 11") != NULL);
+	CHECK(text && strstr(text, "before-crash"));
+	free(text);
+	CHECK_INT(child_run(fails, NULL, 5000, &text, why, sizeof(why)), CHILD_FAILED);
+	free(text);
+}
+
+/* libblkid reads regular files as well as devices: an ext4 image probes as ext4, and one that
+ * also carries a FAT boot sector is ambiguous (never mounted, never chosen). */
+static void test_probe(void)
+{
+	tree_new();
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && truncate -s 8M a.img v.img && mkfs.ext4 -q -L 'my\tlabel' a.img && "
+		 "cp a.img e.img && mkfs.vfat v.img >/dev/null && "
+		 "dd if=v.img of=a.img bs=512 count=1 conv=notrunc 2>/dev/null",
+		 tree_root);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "  (mkfs.ext4/mkfs.vfat missing: probe test skipped)\n");
+		tree_free();
+		return;
+	}
+	struct blockdev d = {0};
+	snprintf(d.path, sizeof(d.path), "%.70s", tree_path("e.img"));
+	blockdev_probe(&d);
+	CHECK_STR(d.type, "ext4");
+	CHECK_STR(d.label, "my\tlabel");
+	CHECK(!d.ambiguous && strlen(d.uuid) == 36);
+	struct blockdev a = {0};
+	snprintf(a.path, sizeof(a.path), "%.70s", tree_path("a.img"));
+	blockdev_probe(&a);
+	CHECK(a.ambiguous);
+	CHECK_STR(a.type, "");
+	tree_free();
+}
+
+int main(void)
+{
+	test_sysfs();
+	test_probe();
+	test_child();
+	return check_done("test_devices");
+}

@@ -1,0 +1,197 @@
+"""Discovery in the booted image: `lifeboat scan` over every fixture layout finds what each
+fixture's expect.json says, finds nothing on the non-NixOS, garbage and empty disks, shows hostile
+strings escaped, and writes not one byte to any disk (checked by hashing every image around one
+boot that scans, shows the menu and powers off from it)."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from scanreport import compare, kind, parse
+from vm import BUILD, VM, Disk, Timeout
+
+FIXDIR = os.path.join(BUILD, "fixtures")
+LAYOUTS = ["inroot", "split", "btrfs", "tmpfs", "twosys", "notnixos", "garbage", "empty", "dirty"]
+EVIL_LABEL = "\x1b[2Jevil"
+
+
+def run(vm, cmd, timeout=60):
+    """Run cmd in the rescue shell; return what it printed. The output starts after a marker the
+    shell prints (the echoed command line, wrapped by the terminal, shows it quoted)."""
+    with vm.lock:
+        start = len(vm.buf)
+    m = vm.shell(f"echo LBST''ART; {cmd}", timeout=timeout)
+    with vm.lock:
+        text = vm.buf[start:]
+    text = text[:text.rfind(m.group(0))]
+    begin = text.find("LBSTART\n")
+    return text[begin + len("LBSTART\n"):] if begin >= 0 else ""
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_hostile(path, tmp):
+    """A NixOS-looking ext4 whose links try to leave the disk and whose strings carry terminal
+    escapes: profile links to /../../etc/passwd, a version linked to the rescue system's release
+    file, a loop, a host name with escape sequences."""
+    tree = os.path.join(tmp, "hostile")
+    store = os.path.join(tree, "nix/store")
+    prof = os.path.join(tree, "nix/var/nix/profiles")
+    top = os.path.join(store, "0" * 32 + "-nixos-system-evil-1")
+    os.makedirs(os.path.join(top, "etc"))
+    os.makedirs(prof)
+    with open(os.path.join(top, "etc/hostname"), "w") as f:
+        f.write("ev\x1b]0;pwned\x07il\n")
+    os.symlink("/../../../etc/lifeboat-release", os.path.join(top, "nixos-version"))
+    os.symlink("../../../../../../../../init", os.path.join(top, "kernel"))
+    os.symlink("/proc/self/root/init", os.path.join(top, "initrd"))
+    os.symlink("/../../etc/passwd", os.path.join(top, "init"))
+    os.symlink("/nix/store/" + os.path.basename(top), os.path.join(prof, "system-1-link"))
+    os.symlink("/../../etc/passwd", os.path.join(prof, "system-2-link"))
+    os.symlink("loop-b", os.path.join(prof, "loop-a"))
+    os.symlink("loop-a", os.path.join(prof, "loop-b"))
+    os.symlink("/nix/var/nix/profiles/loop-a", os.path.join(prof, "system-3-link"))
+    os.symlink("system-1-link", os.path.join(prof, "system"))
+    subprocess.run(["truncate", "-s", "16M", path], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", EVIL_LABEL, "-d", tree, path], check=True)
+
+
+@pytest.fixture(scope="module")
+def disks(tmp_path_factory):
+    for n in LAYOUTS:
+        if not os.path.exists(os.path.join(FIXDIR, n + ".img")):
+            pytest.skip("fixtures missing: run make fixtures")
+    tmp = str(tmp_path_factory.mktemp("discover"))
+    imgs = []
+    for n in LAYOUTS:
+        # Copies: the zero-write proof attaches them writable, and other tests share the originals.
+        dst = os.path.join(tmp, n + ".img")
+        subprocess.run(["cp", "--sparse=always", os.path.join(FIXDIR, n + ".img"), dst], check=True)
+        imgs.append(dst)
+    hostile = os.path.join(tmp, "hostile.img")
+    make_hostile(hostile, tmp)
+    imgs.append(hostile)
+    # Two signatures (ext4 with a FAT boot sector over it): ambiguous, never mounted.
+    amb, fat = os.path.join(tmp, "ambiguous.img"), os.path.join(tmp, "fat.img")
+    subprocess.run(["truncate", "-s", "8M", amb, fat], check=True)
+    subprocess.run(["mkfs.ext4", "-q", amb], check=True)
+    subprocess.run(["mkfs.vfat", fat], check=True, stdout=subprocess.DEVNULL)
+    with open(fat, "rb") as f, open(amb, "r+b") as g:
+        g.write(f.read(512))
+    imgs.append(amb)
+    scratch = os.path.join(tmp, "scratch.img")
+    subprocess.run(["truncate", "-s", "1M", scratch], check=True)
+    imgs.append(scratch)
+    return imgs
+
+
+def test_scan_finds_every_layout_and_writes_nothing(disks):
+    names = LAYOUTS + ["hostile", "ambiguous", "scratch"]
+    letter = {n: "vd" + chr(ord("a") + i) for i, n in enumerate(names)}
+    before = {p: sha256(p) for p in disks}
+    # Attached writable, no snapshot: a single byte written by the scan would change a hash.
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=180)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        # Kernel messages (mount notices) would land in the middle of the lines we read.
+        run(vm, "dmesg -n 1")
+        out = run(vm, "lifeboat scan --save >/dev/null; cat /run/lifeboat/scan", timeout=120)
+        recs = parse(out)
+        human = run(vm, "lifeboat scan --human", timeout=120)
+        links = run(vm, "ls /dev/disk/by-label/", timeout=30)
+        as_json = run(vm, "lifeboat scan --json", timeout=120)
+        # Inspection marks each device read-only (BLKROSET) and puts it back: every device is
+        # writable again afterwards, so `enter` can mount read-write. The twin: a device set
+        # read-only does read 1 here.
+        ro = run(vm, "cat /sys/class/block/vd*/ro | sort | uniq -c", timeout=30)
+        ro_twin = run(vm, f"blockdev --setro /dev/{letter['scratch']}; "
+                          f"cat /sys/class/block/{letter['scratch']}/ro; "
+                          f"blockdev --setrw /dev/{letter['scratch']}", timeout=30)
+        # The twin of the escaping check: a raw escape sequence does show up in what we read.
+        raw = run(vm, "printf 'RAW\\033[2JRAW\\n'", timeout=30)
+        # A hung inspection and a crashing one cost their own device only.
+        hung = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['inroot']}2:hang lifeboat scan --timeout 2",
+                         timeout=120))
+        crashed = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['split']}4:crash lifeboat scan",
+                            timeout=120))
+        # The twin of the zero-write proof: a write through the same attachment shows up.
+        vm.shell(f"echo written > /dev/{letter['scratch']}; sync",
+                 timeout=30)
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+
+    after = {p: sha256(p) for p in disks}
+    changed = [os.path.basename(p) for p in disks if before[p] != after[p]]
+    assert changed == ["scratch.img"], f"images changed by the boot: {changed}"
+
+    assert kind(recs, "done"), "the report has no done line:\n" + out[-2000:]
+    for n in LAYOUTS:
+        with open(os.path.join(FIXDIR, n + ".expect.json")) as f:
+            expect = json.load(f)
+        compare(recs, expect, letter[n])
+    # Nothing on the disks that hold no NixOS, and no crash or timeout anywhere.
+    found_on = {s["nix"] for s in kind(recs, "system")}
+    assert kind(recs, "problem", path=f"/dev/{letter['ambiguous']}", what="ambiguous")
+    assert kind(recs, "device", path=f"/dev/{letter['ambiguous']}", type="")
+    for n in ("notnixos", "garbage", "empty", "scratch", "ambiguous"):
+        assert not any(p.startswith("/dev/" + letter[n]) for p in found_on), n
+    assert not [p for p in kind(recs, "problem") if p["what"] in ("crash", "timeout")]
+
+    # The hostile disk: found, but nothing of the rescue system leaked in.
+    hv = letter["hostile"]
+    evil = [s for s in kind(recs, "system") if s["nix"] == f"/dev/{hv}"]
+    assert len(evil) == 1
+    assert evil[0]["host"] == "ev\x1b]0;pwned\x07il"
+    gens = {g["number"]: g for g in kind(recs, "generation", system=evil[0]["id"])}
+    assert gens["1"]["status"] == "corrupt" and gens["1"]["version"] == "", gens["1"]
+    assert gens["1"]["kernel"] == "" and gens["1"]["initrd"] == "" and gens["1"]["init"] == ""
+    assert gens["2"]["status"] == "dangling" and gens["3"]["status"] == "dangling"
+    assert "Too many levels" in gens["3"]["reason"] or "loop" in gens["3"]["reason"].lower(), gens["3"]
+    probs = [p for p in kind(recs, "problem") if p.get("system") == evil[0]["id"]]
+    assert any(p["what"] == "generation" and "outside /nix/store" in p["msg"] for p in probs), probs
+    assert any(p["what"] == "generation" and "current generation 1" in p["msg"] for p in probs), probs
+    assert re.search(r"^\s*\d+ 0$", ro, re.M) and not re.search(r"^\s*\d+ 1$", ro, re.M), ro
+    assert ro_twin.strip().splitlines()[0].strip() == "1", ro_twin
+    n_sys = len(kind(recs, "system"))
+    doc = json.loads(as_json)
+    assert len(doc["systems"]) == n_sys and doc["done"]["systems"] == n_sys
+    assert sorted(s["host"] for s in doc["systems"]) == sorted(s["host"] for s in kind(recs, "system"))
+    assert sum(len(s["generations"]) for s in doc["systems"]) == len(kind(recs, "generation"))
+    assert kind(hung, "problem", path=f"/dev/{letter['inroot']}2", what="timeout")
+    assert len(kind(hung, "system")) == n_sys - 1 and kind(hung, "done")
+    assert kind(crashed, "problem", path=f"/dev/{letter['split']}4", what="crash")
+    assert len(kind(crashed, "system")) == n_sys - 1 and kind(crashed, "done")
+    assert "\x1b[2J" in raw
+    # Escaped on the console: the raw escape never reaches the terminal, its \x form does.
+    assert "\x1b[2J" not in human and "\x1b]0" not in human
+    assert "\\x1b[2Jevil" in human and "ev\\x1b]0;pwned\\x07il" in human
+    # /dev/disk links exist in the image, with udev's escaping.
+    assert "nixos" in links and "\\x1b\\x5b2Jevil" in links, links
+
+
+def test_compare_can_fail():
+    """The twin of the layout check: a report that differs from expect.json must fail."""
+    exp_path = os.path.join(FIXDIR, "inroot.expect.json")
+    if not os.path.exists(exp_path):
+        pytest.skip("fixtures missing")
+    with open(exp_path) as f:
+        expect = json.load(f)
+    with pytest.raises(AssertionError):
+        compare([], expect, "vda")
+    wrong = json.loads(json.dumps(expect))
+    wrong["systems"][0]["host"] = "not-alpha"
+    with pytest.raises(AssertionError):
+        compare(parse("device path=/dev/vda2 type=ext4\n"), wrong, "vda")

@@ -1,0 +1,278 @@
+"""PID 1 in a booted VM: bring-up, drivers for every disk bus, a menu that survives 100 kills,
+Ctrl-Alt-Del from the QEMU monitor, and every way of ending (menu, busybox, signals) leaving a
+written ext4 file system clean."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from vm import VM, Disk, Timeout
+
+PROMPT = r"lifeboat:[^#\n]*# "
+
+KILL_LOOP = r"""cat > /tmp/kill.sh <<'EOF'
+# Kill the menu 100 times (SIGSEGV and SIGKILL in turn), each time waiting for PID 1 to start a
+# new one; a menu that does not come back within 10 s ends the loop.
+menu() { pgrep -f 'init menu' | head -n1; }
+i=0 last=
+while [ $i -le 100 ]; do
+  n=0 p=
+  while [ $n -lt 200 ]; do p=$(menu); [ -n "$p" ] && [ "$p" != "$last" ] && break; p=; usleep 50000; n=$((n+1)); done
+  [ -z "$p" ] && break
+  [ $i = 100 ] && break
+  if [ $((i % 2)) = 0 ]; then kill -SEGV $p; else kill -KILL $p; fi
+  last=$p i=$((i+1))
+done
+zombies() { cat /proc/[0-9]*/stat 2>/dev/null | grep -c '^[0-9]* ([^)]*) Z'; }
+# The twin: an orphan whose parent never reaps leaves a zombie the count must see, and that PID 1
+# must reap once the orphan is gone.
+( sh -c 'true & exec sleep 2' & )
+usleep 500000; t=$(zombies); usleep 2500000
+echo "KILLS $i BACK ${p:-none} TWIN $t ZOMBIES $(zombies) DEATHS $(grep -c 'the menu killed by signal' /run/lifeboat/log) EMERGENCY $(grep -c emergency /run/lifeboat/log)"
+EOF"""
+
+
+def ext4(path, size_mb=32):
+    subprocess.run(["truncate", "-s", f"{size_mb}M", path], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "lbtest", path], check=True)
+    return path
+
+
+def fs_state(path):
+    """'clean' when ext4 was unmounted properly: the superblock says clean and the journal needs no
+    recovery (a journaled ext4 marks a live mount with the needs_recovery feature, not the state)."""
+    out = subprocess.run(["dumpe2fs", "-h", path], capture_output=True, text=True).stdout
+    m = re.search(r"^Filesystem state:\s*(.+)$", out, re.M)
+    f = re.search(r"^Filesystem features:\s*(.+)$", out, re.M)
+    if not m or not f:
+        return None
+    return "not clean" if "needs_recovery" in f.group(1).split() else m.group(1).strip()
+
+
+def fsck_clean(path):
+    return subprocess.run(["e2fsck", "-n", "-f", path], capture_output=True).returncode == 0
+
+
+def to_shell(vm):
+    vm.expect(r"Choose \(key then Enter", timeout=120)
+    vm.sendline("s")
+    vm.expect(PROMPT)
+
+
+def out(vm, cmd, timeout=60):
+    """Run cmd in the shell; return what it printed (one line per line, no CR)."""
+    tag = "LBOUT%d" % (abs(hash(cmd)) % 100000)
+    vm.sendline(f"echo {tag[:3]}''{tag[3:]}-begin; {cmd}; echo {tag[:3]}''{tag[3:]}-end")
+    m = vm.expect("(?s)" + re.escape(tag) + r"-begin\n(.*?)" + re.escape(tag) + "-end", timeout=timeout)
+    return m.group(1)
+
+
+def write_and_check_dirty(vm, img, fstype=None):
+    """Mount the ext4 disk read-write from the shell and write to it; while mounted the image is
+    'not clean' - the twin that proves fs_state() can tell. Without fstype, a plain `mount` works
+    only because the device worker loaded ext4 for the disk it found; with -t ext4 the kernel asks
+    lifeboat's module helper for "fs-ext4" (either may log lines in between)."""
+    t = f"-t {fstype} " if fstype else ""
+    got = out(vm, f"mount {t}/dev/vda /mnt && echo data > /mnt/file && sync && echo MOUNTED")
+    assert re.search(r"^MOUNTED$", got, re.M), got
+    assert fs_state(img) == "not clean"
+
+
+def test_drivers_kills_and_ctrl_alt_del(tmp_path):
+    data = ext4(str(tmp_path / "data.img"))
+    blank = str(tmp_path / "blank.img")
+    subprocess.run(["truncate", "-s", "16M", blank], check=True)
+    disks = [Disk(data, "virtio"), Disk(blank, "ahci", snapshot=True),
+             Disk(blank, "nvme", snapshot=True), Disk(blank, "scsi", snapshot=True),
+             Disk(blank, "usb", snapshot=True)]
+    with VM(disks=disks, monitor=True) as vm:
+        to_shell(vm)
+        # Every bus has its disk, through modules lifeboat loaded (initstate exists only for
+        # loadable modules), named in its log.
+        blk = out(vm, "for b in /sys/block/*; do echo $(basename $b) $(cat $b/device/vendor 2>/dev/null); done")
+        assert re.search(r"^vda\b", blk, re.M), blk
+        assert re.search(r"^nvme0n1\s*$", blk, re.M), blk
+        assert re.search(r"^sd[a-z] ATA\s*$", blk, re.M), blk
+        assert re.search(r"^sd[a-z] QEMU\s*$", blk, re.M), blk
+        # The USB disk is there before devices count as settled (usb-storage scans only after
+        # a silent second), so the first menu already knows it.
+        usb = out(vm, "for b in /sys/block/sd*; do case $(readlink -f $b) in *usb*) basename $b;; esac; done").split()
+        assert len(usb) == 1, usb
+        order = out(vm, f"dmesg | grep -e '\\[{usb[0]}\\] Attached SCSI' -e 'lifeboat\\[1\\]: devices settled'")
+        assert re.search(rf"\[{usb[0]}\] Attached SCSI.*\n.*lifeboat\[1\]: devices settled", order), order
+        mods = out(vm, "for m in virtio_blk ahci nvme virtio_scsi sd_mod mptsas; do "
+                       "echo $m $(cat /sys/module/$m/initstate 2>/dev/null || echo absent) "
+                       "$(grep -c \"loaded module $m\\$\" /run/lifeboat/log); done")
+        for m in ("virtio_blk", "ahci", "nvme", "virtio_scsi", "sd_mod"):
+            assert re.search(rf"^{m} live 1\s*$", mods, re.M), mods
+        # The twin: a driver in the image for hardware this machine lacks stays unloaded.
+        assert re.search(r"^mptsas absent 0\s*$", mods, re.M), mods
+
+        # Bring-up: the mounts, the /dev links, a real tty with sane modes, a timestamped log
+        # that dmesg shows in full (the /dev/kmsg rate limit would drop most of it).
+        mounts = out(vm, "cut -d' ' -f2,3 /proc/mounts")
+        for m in ("/proc proc", "/sys sysfs", "/dev devtmpfs", "/dev/pts devpts", "/dev/shm tmpfs",
+                  "/run tmpfs", "/tmp tmpfs"):
+            assert re.search(rf"^{m}$", mounts, re.M), mounts
+        assert "efivarfs" not in mounts  # booted by BIOS: the twin of the UEFI test
+        assert out(vm, "for l in fd stdin stdout stderr; do readlink /dev/$l; done").split() == [
+            "/proc/self/fd", "/proc/self/fd/0", "/proc/self/fd/1", "/proc/self/fd/2"]
+        assert out(vm, "tty; echo $TERM").split() == ["/dev/ttyS0", "vt102"]
+        modes = out(vm, "stty -a").split()
+        assert "icrnl" in modes and "onlcr" in modes and "-icrnl" not in modes
+        assert re.search(r"^\[\s*\d+\.\d{3}\] mounted proc on /proc$",
+                         out(vm, "head -n1 /run/lifeboat/log"), re.M)
+        n = int(out(vm, "dmesg | grep -c 'lifeboat\\[[0-9]*\\]: '").strip())
+        assert n >= int(out(vm, "wc -l < /run/lifeboat/log").strip()), n
+
+        assert "/dev/vda holds ext4: loaded its driver" in out(vm, "cat /run/lifeboat/log")
+        write_and_check_dirty(vm, data)
+
+        # The shell killed: the menu comes back (the menu's own, or a new one when the hangup of
+        # the shell's tty ended the old menu too).
+        vm.sendline("kill -SEGV $$")
+        to_shell(vm)
+
+        # The menu killed 100 times in one boot: back every time, no zombies, PID 1 alive (a
+        # dying PID 1 panics and ends the VM, and every expect then fails).
+        vm.sendline(KILL_LOOP)
+        vm.expect(PROMPT)
+        vm.sendline("sh /tmp/kill.sh")
+        m = vm.expect(r"KILLS (\d+) BACK (\S+) TWIN (\d+) ZOMBIES (\d+) DEATHS (\d+) EMERGENCY (\d+)", timeout=240)
+        kills, back, twin, zombies, deaths, emergency = m.groups()
+        assert kills == "100" and back != "none" and int(twin) >= 1, m.group(0)
+        assert zombies == "0" and int(deaths) >= 50 and emergency == "0", m.group(0)
+
+        # Ctrl-Alt-Del on the keyboard, from the QEMU monitor: a clean reboot, which -no-reboot
+        # turns into QEMU exiting.
+        vm.hmp("sendkey ctrl-alt-delete")
+        vm.expect(r"signal 2 from pid 0: reboot", timeout=30)
+        vm.expect(r"unmounted /mnt", timeout=30)
+        vm.expect(r"reboot now", timeout=30)
+        assert vm.wait_exit(60) == 0
+    assert fs_state(data) == "clean"
+    assert fsck_clean(data)
+
+
+def test_cmdline_boot_shell_debug_and_busybox_poweroff(tmp_path):
+    data = ext4(str(tmp_path / "data.img"))
+    ns = ext4(str(tmp_path / "ns.img"))
+    append = 'lifeboat.shell lifeboat.debug lifeboat.bogus=1 "lifeboat.settle=4"'
+    with VM(disks=[Disk(data, "virtio"), Disk(ns, "virtio")], append=append) as vm:
+        vm.expect(r"unknown option lifeboat\.bogus ignored", timeout=120)
+        vm.expect(r"lifeboat\.shell was given")
+        vm.expect(PROMPT)
+        # Before anything else: no drivers loaded, no menu.
+        assert out(vm, "[ -e /sys/block/vda ] && echo vda || echo none; "
+                       "pgrep -f 'init (menu|devices)' || echo nothing").split() == ["none", "nothing"]
+        assert "Choose" not in vm.text()
+        # A driver by hand: the disk appears, but a plain mount cannot know ext4 yet (the twin of
+        # the device worker loading file system drivers, below).
+        out(vm, "lifeboat modprobe virtio_pci virtio_blk")
+        assert re.search(r"^yes$", out(vm, "usleep 500000; [ -e /dev/vda ] && echo yes"), re.M)
+        assert not re.search(r"^MOUNTED$", out(vm, "mount /dev/vda /mnt && echo MOUNTED"), re.M)
+        vm.sendline("exit")
+        # Debug lines reach the console; the drivers load; the menu follows.
+        vm.expect(r"lifeboat: (debug: )?uevent add", timeout=60)
+        to_shell(vm)
+        assert out(vm, "cat /sys/module/virtio_blk/initstate").strip() == "live"
+        write_and_check_dirty(vm, data)
+        # A file system mounted in a private mount namespace (as a chroot into a found system may
+        # be) by a process that ignores SIGTERM: PID 1 cannot see that mount; killing the last
+        # process of the namespace is what unmounts it, cleanly.
+        vm.sendline("unshare -m sh -c 'mkdir -p /tmp/ns && mount /dev/vdb /tmp/ns && echo x > /tmp/ns/f && "
+                    "sync && trap \"\" TERM HUP && echo NS''READY && exec sleep 1000' &")
+        vm.expect("NSREADY")
+        assert fs_state(ns) == "not clean"
+        vm.sendline("poweroff")
+        vm.expect(r"signal 12 from pid \d+: power-off", timeout=30)
+        vm.expect(r"still running after 3000 ms: killing them", timeout=30)
+        vm.expect(r"unmounted /mnt", timeout=30)
+        assert vm.wait_exit(60) == 0
+    assert fs_state(data) == "clean" and fsck_clean(data)
+    assert fs_state(ns) == "clean" and fsck_clean(ns)
+
+
+def test_menu_reboot_after_writing(tmp_path):
+    data = ext4(str(tmp_path / "data.img"))
+    with VM(disks=[Disk(data, "virtio")]) as vm:
+        to_shell(vm)
+        write_and_check_dirty(vm, data, fstype="ext4")
+        # A second, nested mount and a shell sitting inside the disk: still unmounted, inner first.
+        out(vm, "mkdir -p /mnt/sub && mount -t tmpfs none /mnt/sub && cd /mnt/sub")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter")
+        vm.sendline("r")
+        vm.expect(r"unmounted /mnt/sub\n(.*\n)*.*unmounted /mnt\n", timeout=30)
+        assert vm.wait_exit(60) == 0
+    assert fs_state(data) == "clean" and fsck_clean(data)
+
+
+CRASH_LOOP = r"""cat > /tmp/crash.sh <<'EOF'
+# A menu that crashes as soon as it starts, again and again: a crash loop. Counts the crashes
+# until PID 1 stops starting menus (none within ~3 s).
+i=0 last=
+while [ $i -lt 10 ]; do
+  n=0 p=
+  while [ $n -lt 30 ]; do p=$(pgrep -f 'init menu' | head -n1); [ -n "$p" ] && [ "$p" != "$last" ] && break; p=; usleep 100000; n=$((n+1)); done
+  [ -z "$p" ] && break
+  kill -SEGV $p; last=$p i=$((i+1))
+done
+echo "CRASHED $i"
+EOF"""
+
+
+def test_crash_loop_emergency_shell_and_busybox_halt(tmp_path):
+    with VM() as vm:
+        to_shell(vm)
+        # Five quick crashes: PID 1 paces the restarts, then an emergency shell stands in.
+        vm.sendline(CRASH_LOOP)
+        vm.expect(PROMPT)
+        # Run it detached and leave this shell, so the emergency shell is alone on the console.
+        vm.sendline("setsid sh /tmp/crash.sh > /tmp/crash.log 2>&1 < /dev/null & exit")
+        vm.expect(r"starting it again in 250 ms", timeout=30)
+        vm.expect(r"this is an emergency shell", timeout=30)
+        vm.expect(PROMPT)
+        # At most five quick deaths (the hangup that ended our shell may end a menu too).
+        got = out(vm, "timeout 20 sh -c 'until grep -q CRASHED /tmp/crash.log; do usleep 100000; done'; "
+                      "cat /tmp/crash.log", timeout=40).strip()
+        assert re.fullmatch(r"CRASHED [345]", got), got
+        # Leaving the emergency shell gives the menu another chance.
+        vm.sendline("exit")
+        to_shell(vm)
+        # A kexec with no kernel loaded is refused before anything is stopped: this shell lives on.
+        vm.sendline("kill -40 1")
+        vm.expect(r"signal 40 from pid \d+: kexec", timeout=30)
+        vm.expect(r"no kernel is loaded \(kexec -l first\); nothing stopped", timeout=30)
+        assert out(vm, "echo still here").strip().endswith("still here")
+        vm.sendline("halt")
+        vm.expect(r"signal 10 from pid \d+: halt", timeout=30)
+        vm.expect(r"System halted", timeout=30)
+        # Halted, not gone: PID 1 did not die (that would panic and end QEMU at once).
+        with pytest.raises(Timeout):
+            vm.wait_exit(3)
+
+
+OVMF = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+
+
+@pytest.mark.skipif(not os.path.exists(OVMF), reason="no OVMF firmware (Debian package ovmf)")
+def test_uefi_efivarfs_screen_console_and_sigpwr(tmp_path):
+    vars_ = tmp_path / "vars.fd"
+    subprocess.run(["cp", "/usr/share/OVMF/OVMF_VARS_4M.fd", str(vars_)], check=True)
+    extra = ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF}",
+             "-drive", f"if=pflash,format=raw,unit=1,file={vars_}"]
+    # console=tty0 too: the menu must also run on the foreground virtual terminal (tty1).
+    with VM(extra=extra, append="console=tty0") as vm:
+        to_shell(vm)
+        assert re.search(r"^/sys/firmware/efi/efivars efivarfs$",
+                         out(vm, "cut -d' ' -f2,3 /proc/mounts"), re.M)
+        assert re.search(r"/dev/ttyS0:s", out(vm, "echo $LIFEBOAT_CONSOLES"))
+        assert re.search(r"/dev/tty1:v", out(vm, "echo $LIFEBOAT_CONSOLES"))
+        assert re.search(r"console /dev/tty1 \(screen, TERM=linux\)", out(vm, "cat /run/lifeboat/log"))
+        vm.sendline("kill -PWR 1")
+        vm.expect(r"signal 30 from pid \d+: power-off", timeout=30)
+        assert vm.wait_exit(60) == 0
+
+

@@ -28,6 +28,8 @@ if [ ! -e "$src/.done" ]; then
 	dpkg-deb --fsys-tarfile "$src"/deb/*.deb | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
 		tar -xJ -C "$src"
 	mv "$src"/linux-source-* "$src/tree"
+	# The unpacked tree is what later builds use; the 140 MB package is not needed again.
+	rm -rf "$src/deb"
 	touch "$src/.done"
 fi
 

@@ -88,7 +88,8 @@ $(OUT)/BUILDINFO: $(OUT)/initrd.img $(OUT)/bzImage tools/buildinfo.sh
 	tools/buildinfo.sh $(BUILD) $(OUT) "$(VERSION)" > $@
 
 $(OUT)/SHA256SUMS: $(OUT)/BUILDINFO
-	cd $(OUT) && sha256sum $$(ls | grep -v '^SHA256SUMS$$' | sort) > SHA256SUMS
+	cd $(OUT) && find . -type f ! -name SHA256SUMS ! -name '*.tmp' | sed 's|^\./||' | LC_ALL=C sort | \
+		xargs sha256sum > SHA256SUMS
 
 # Unit tests: host gcc with ASan and UBSan, linking the same sources as the image.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

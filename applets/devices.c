@@ -90,6 +90,9 @@ int devices_main(int argc, char **argv)
 	int have_tree = 0, loaded = 0;
 	if (opt.nomodules) {
 		log_info("lifeboat.nomodules: loading no modules");
+	} else if (access("/proc/modules", F_OK) < 0 && errno == ENOENT) {
+		/* A kernel built without module support (KERNEL=source): nothing is missing. */
+		log_info("kernel without loadable modules: every driver is built in");
 	} else {
 		int r = modtree_open_running(&t);
 		if (r < 0)

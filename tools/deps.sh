@@ -12,7 +12,7 @@ PKGS="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev kmod
  patchelf python3 python3-pytest python3-pytest-xdist
  libblkid-dev pkg-config
  clang libclang-rt-14-dev
- systemd-boot-efi grub-efi-amd64-bin
+ systemd-boot-efi grub-efi-amd64-bin pxelinux syslinux-common
  bc bison flex libelf-dev libssl-dev"
 
 have_src() {

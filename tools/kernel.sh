@@ -1,6 +1,8 @@
 #!/bin/bash
 # Provide the kernel lifeboat boots with and the modules it carries.
 #   tools/kernel.sh debian CACHE DEST MODLIST   Debian's current linux-image-amd64 (default)
+#   tools/kernel.sh source CACHE DEST MODLIST   built from Debian's linux-source with the fragments
+#                                               in kernel-config/, no modules (tools/kernel-source.sh)
 #   tools/kernel.sh DIR    CACHE DEST MODLIST   a user's tree: DIR/bzImage (or vmlinuz*) and
 #                                               DIR/lib/modules/<version>/ (modules optional)
 # Writes DEST/bzImage, DEST/version, DEST/SOURCE and DEST/modules/lib/modules/<version>/ holding
@@ -10,6 +12,10 @@ set -eu
 kind=$1 cache=$2 dest=$3 modlist=$4
 
 log() { echo "kernel: $*" >&2; }
+
+if [ "$kind" = source ]; then
+	exec "$(dirname "$0")/kernel-source.sh" "$cache" "$dest"
+fi
 
 rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
 tree=

@@ -257,3 +257,44 @@ class VM:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# --- UEFI boots -------------------------------------------------------------------------------
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+
+
+def ovmf_args(vars_path):
+    """QEMU arguments for Debian's OVMF firmware. vars_path is a private copy of OVMF_VARS.fd
+    (made here when missing), since the firmware writes its variables there."""
+    if not os.path.exists(vars_path):
+        os.makedirs(os.path.dirname(vars_path) or ".", exist_ok=True)
+        with open(OVMF_VARS, "rb") as src, open(vars_path, "wb") as dst:
+            dst.write(src.read())
+    return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={vars_path}"]
+
+
+def esp_image(path, files, size_mb=None):
+    """Make a FAT disk image standing for an ESP, without root: files maps a path inside the
+    image ("EFI/BOOT/BOOTX64.EFI") to a host file. The image is a bare filesystem (no partition
+    table), which OVMF accepts as a removable medium. Returns path."""
+    need = sum(os.path.getsize(src) for src in files.values()) // (1 << 20)
+    size_mb = size_mb or need + 8
+    tmp = path + ".tmp"
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    subprocess.run(["mkfs.vfat", "-C", "-n", "LBESP", tmp, str(size_mb * 1024)], check=True,
+                   stdout=subprocess.DEVNULL)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    made = set()
+    for dst in sorted(files):
+        parts = dst.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in made:
+                subprocess.run(["mmd", "-i", tmp, "::" + d], check=True, env=env)
+                made.add(d)
+        subprocess.run(["mcopy", "-i", tmp, files[dst], "::" + dst], check=True, env=env)
+    os.replace(tmp, path)
+    return path

@@ -2,6 +2,8 @@
  * when devices have settled, then keep loading drivers for devices that appear later. Loading a
  * module runs driver code that can hang or oops; doing it here keeps PID 1 out of harm's way. */
 #include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,33 @@
 #define USB_STORAGE_MS 2500
 
 /* Interface class 8 (mass storage) in a USB modalias: "usb:v...ic08isc06ip50in00". */
+/* Is there a mass-storage interface whose disk has not appeared yet? */
+static int usb_storage_pending(const char *usbdir)
+{
+	char pat[256];
+	glob_t g;
+	int pending = 0;
+	snprintf(pat, sizeof(pat), "%s/*/bInterfaceClass", usbdir);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc && !pending; i++) {
+		char *cls = NULL;
+		if (read_file_at(AT_FDCWD, g.gl_pathv[i], 16, &cls) > 0 && !strcmp(rstrip(cls), "08")) {
+			char dir[256], blk[300];
+			snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
+			*strrchr(dir, '/') = 0;
+			glob_t b;
+			snprintf(blk, sizeof(blk), "%s/host*/target*/*/block/*", dir);
+			pending = glob(blk, 0, NULL, &b) != 0;
+			if (!pending)
+				globfree(&b);
+		}
+		free(cls);
+	}
+	globfree(&g);
+	return pending;
+}
+
 static int is_usb_storage(const char *modalias)
 {
 	return startswith(modalias, "usb:") && strstr(modalias, "ic08isc") != NULL;
@@ -122,6 +151,12 @@ int devices_main(int argc, char **argv)
 	log_info("coldplug done: %d modules loaded", loaded);
 
 	long long deadline = start + opt.settle_ms, last = now_ms(), quiet_until = last + QUIET_MS;
+	/* USB storage found by the kernel before we listened (built-in drivers, or the interface was
+	 * there before usb_storage loaded) sends no event while it waits to scan: wait for it too. */
+	if (usb_storage_pending("/sys/bus/usb/devices")) {
+		log_info("a USB storage device is still being scanned; waiting for its disks");
+		quiet_until = last + USB_STORAGE_MS;
+	}
 	int settled = 0;
 	for (;;) {
 		long long now = now_ms();

@@ -235,12 +235,18 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		if (sv && *sv)
 			snprintf(data, sizeof(data), "subvol=%s", sv);
 		sayf(say, "the fstab's root is not usable; mounting %s as /", s->root);
-	} else {
-		/* No root device at all (tmpfs root, or not found): a fresh tmpfs stands in. */
+	} else if (!strcmp(get(s->rec, "layout"), "tmpfs")) {
+		/* Only /nix persists: a fresh tmpfs is what this system boots with, too. */
 		src = "tmpfs", type = "tmpfs";
 		snprintf(data, sizeof(data), "mode=755");
-		if (!(root && !strcmp(record_get(root, "status"), "tmpfs")))
-			sayf(say, "no root filesystem found; / is an empty tmpfs");
+	} else {
+		/* Entering an empty tmpfs would look like success and hide the user's files. */
+		char d[64];
+		sayf(say, "cannot enter: the root filesystem was not found (fstab: %s, %s); mount it "
+			  "yourself and use `lifeboat enter --root DIR`",
+		     term_escape(root ? get(root, "spec") : "no / line", d, sizeof(d), 40),
+		     root ? get(root, "status") : "missing");
+		return -ENODEV;
 	}
 	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
 	if (mount(src, dir, type && *type ? type : NULL, flags, *data ? data : NULL) < 0) {

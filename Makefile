@@ -20,7 +20,7 @@ WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-par
 DEFS    := -DLB_VERSION='"$(VERSION)"'
 TP      := $(BUILD)/tp
 
-.PHONY: all deps image check unit vmtest fuzz demo bench clean distclean
+.PHONY: all deps image check unit vmtest repro fuzz demo bench clean distclean
 all: image
 
 deps: $(BUILD)/.deps
@@ -37,9 +37,16 @@ $(TP)/kheaders.dir: tools/musl-kheaders.sh | $(BUILD)/.deps
 	@mkdir -p $(TP)
 	tools/musl-kheaders.sh $(CACHE) > $@.tmp && mv $@.tmp $@
 
+# The version and timestamp baked into the image; rewritten only when they change, so that a
+# new commit rebuilds what carries them and nothing else.
+$(BUILD)/.version: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION) $(SOURCE_DATE_EPOCH)' | cmp -s - $@ || echo '$(VERSION) $(SOURCE_DATE_EPOCH)' > $@
+.PHONY: FORCE
+
 # The lifeboat program: static, musl, no ELF interpreter.
 MUSL_OBJS := $(SRCS:%.c=$(BUILD)/musl/%.o)
-$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/kheaders.dir
+$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/kheaders.dir $(BUILD)/.version
 	@mkdir -p $(dir $@)
 	musl-gcc $(WARN) $(DEFS) -O2 -I. -isystem $$(cat $(TP)/kheaders.dir) \
 		-I$$(cat $(TP)/blkid.dir)/include -ffile-prefix-map=$(CURDIR)/= -c $< -o $@
@@ -58,7 +65,7 @@ $(BUILD)/busybox.spec: $(TP)/busybox.dir
 		awk '{ n = split($$0, p, "/"); up = ""; for (i = 1; i < n; i++) up = up "../"; \
 		       if ($$0 != "bin/sh" && $$0 != "bin/busybox") print "slink /" $$0 " " up "bin/busybox" }' > $@
 
-$(BUILD)/release: $(BUILD)/lifeboat
+$(BUILD)/release: $(BUILD)/lifeboat $(BUILD)/.version
 	echo "lifeboat $(VERSION)" > $@
 
 image: $(OUT)/bzImage $(OUT)/initrd.img $(OUT)/BUILDINFO $(OUT)/SHA256SUMS
@@ -67,7 +74,7 @@ $(OUT)/bzImage: $(BUILD)/kernel/.done
 	@mkdir -p $(OUT)
 	cp $(BUILD)/kernel/bzImage $@
 
-$(OUT)/initrd.img: initramfs/spec $(BUILD)/busybox.spec $(TP)/kexec.dir $(BUILD)/lifeboat $(BUILD)/release $(BUILD)/kernel/.done tools/mkinitramfs.py $(wildcard initramfs/etc/*)
+$(OUT)/initrd.img: $(BUILD)/.version initramfs/spec $(BUILD)/busybox.spec $(TP)/kexec.dir $(BUILD)/lifeboat $(BUILD)/release $(BUILD)/kernel/.done tools/mkinitramfs.py $(wildcard initramfs/etc/*)
 	@mkdir -p $(OUT)
 	$(PYTHON) tools/mkinitramfs.py initramfs/spec $(BUILD)/busybox.spec -o $(BUILD)/initrd.cpio \
 		--sizes $(BUILD)/initrd.sizes \
@@ -99,7 +106,7 @@ unit: $(UNIT:tests/unit/%.c=$(BUILD)/unit/%) | $(BUILD)/.deps
 vmtest: image | $(BUILD)/.deps
 	$(PYTHON) -m pytest -q -n 2 tests/vm
 
-check: unit vmtest
+check: unit repro vmtest
 
 demo: image | $(BUILD)/.deps
 	tools/demo.sh $(OUT) $(BUILD)
@@ -118,3 +125,11 @@ $(BUILD)/payload-init: tools/payload-init.c $(TP)/kheaders.dir
 	@mkdir -p $(BUILD)
 	musl-gcc -static -Os -Wall -Wextra -Werror -isystem $$(cat $(TP)/kheaders.dir) -o $@ $<
 	strip $@
+
+# Reproducibility: a second build from scratch in another folder must give the same bytes.
+repro: image
+	rm -rf $(BUILD)/repro
+	$(MAKE) --no-print-directory image BUILD=$(BUILD)/repro/build OUT=$(BUILD)/repro/out >/dev/null
+	cmp $(OUT)/initrd.img $(BUILD)/repro/out/initrd.img
+	cmp $(OUT)/bzImage $(BUILD)/repro/out/bzImage
+	@echo "repro: two builds give the same initrd.img: $$(sha256sum < $(OUT)/initrd.img | cut -c1-16)"

@@ -1,0 +1,32 @@
+# NixOS-shaped disk images for the VM tests and the demo (tests/fixtures/README.md).
+# `make fixtures` writes $(FIXDIR)/<name>.img and <name>.expect.json; each image is rebuilt only
+# when the generator or one of its inputs changes. Needs root (loop mounts for btrfs and dirty).
+
+FIXDIR   := $(BUILD)/fixtures
+FIXTURES := inroot split btrfs tmpfs twosys notnixos garbage empty dirty
+FIXGEN   := tests/fixtures/mkfixtures.py
+# What a NixOS fixture is made of: the generator, the kernel every generation boots (the
+# image's own) and the payload initrd that reports its command line after a kexec.
+FIXINPUTS := $(FIXGEN) tools/mkpayload.sh tools/mkinitramfs.py $(OUT)/bzImage $(BUILD)/payload-init
+FIXIMGS  := $(FIXTURES:%=$(FIXDIR)/%.img)
+
+.PHONY: fixtures fixtures-check
+fixtures: $(FIXIMGS)
+
+# Random and zero disks need neither kernel nor payload.
+$(FIXDIR)/garbage.img $(FIXDIR)/empty.img: $(FIXGEN) | $(BUILD)/.deps
+	@mkdir -p $(FIXDIR)
+	$(PYTHON) $(FIXGEN) --out $(FIXDIR) --kernel /dev/null --payload-init /dev/null $(basename $(notdir $@))
+
+$(FIXDIR)/%.img: $(FIXINPUTS) | $(BUILD)/.deps
+	@mkdir -p $(FIXDIR)
+	$(PYTHON) $(FIXGEN) --out $(FIXDIR) --kernel $(OUT)/bzImage --payload-init $(BUILD)/payload-init $*
+
+# Structural checks of the images (no VM): part of `make check`.
+fixtures-check: fixtures
+	$(PYTHON) -m pytest -q tests/fixtures
+
+check: fixtures-check
+vmtest: fixtures
+# The demo needs only its own disk.
+demo: $(FIXDIR)/split.img

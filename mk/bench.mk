@@ -4,7 +4,7 @@
 BENCH_RUNS ?= 3
 BB := $(BUILD)/bench
 
-bench: image $(BB)/floor.img $(BB)/bbscript.img $(BB)/debian-initrd.img $(BB)/disks/.done | $(BUILD)/.deps
+bench: image fixtures $(BB)/floor.img $(BB)/bbscript.img $(BB)/debian-initrd.img $(BB)/disks/.done | $(BUILD)/.deps
 	$(PYTHON) bench/run --runs $(BENCH_RUNS)
 
 # (a) the floor: the same kernel with an init that prints one line.

@@ -1,0 +1,29 @@
+# `make bench`: lifeboat against a trivial init, Debian's initramfs-tools and a busybox script, on
+# the same kernel; prints a table and writes bench/results.md. Not part of `make check`.
+# BENCH_RUNS=1 (or bench/run --quick) for a quick look while developing.
+BENCH_RUNS ?= 3
+BB := $(BUILD)/bench
+
+bench: image fixtures $(BB)/floor.img $(BB)/bbscript.img $(BB)/debian-initrd.img $(BB)/disks/.done | $(BUILD)/.deps
+	$(PYTHON) bench/run --runs $(BENCH_RUNS)
+
+# (a) the floor: the same kernel with an init that prints one line.
+$(BB)/floor.img: $(BUILD)/payload-init tools/mkpayload.sh
+	@mkdir -p $(BB)
+	tools/mkpayload.sh $(BUILD)/payload-init floor $@
+
+# (b) Debian's initramfs-tools initrd for the same kernel (the unpacked .deb in the cache).
+$(BB)/debian-initrd.img: bench/debian-initrd.sh $(BUILD)/kernel/.done
+	@mkdir -p $(BB)
+	set -- $$(cat $(BUILD)/kernel/SOURCE); \
+	bench/debian-initrd.sh $(CACHE)/kernel/$$2-$$3/root $$(cat $(BUILD)/kernel/version) $@
+
+# (c) a busybox script doing the NixOS wiki's chroot job by hand.
+$(BB)/bbscript.img: bench/mkbbscript.sh bench/bbscript-init $(BUILD)/busybox.spec $(BUILD)/kernel/.done
+	@mkdir -p $(BB)
+	set -- $$(cat $(BUILD)/kernel/SOURCE); \
+	bench/mkbbscript.sh $(BUILD) $(CACHE)/kernel/$$2-$$3/root $@
+
+$(BB)/disks/.done: bench/mkdisks.py
+	$(PYTHON) bench/mkdisks.py $(BB)/disks
+	touch $@

@@ -81,7 +81,9 @@ $(OUT)/initrd.img: $(BUILD)/.version initramfs/spec $(BUILD)/busybox.spec $(TP)/
 		-D LIFEBOAT=$(BUILD)/lifeboat -D BUSYBOX=$$(cat $(TP)/busybox.dir)/bin/busybox \
 		-D KEXEC=$$(cat $(TP)/kexec.dir)/sbin/kexec -D RELEASE=$(BUILD)/release \
 		-D MODULES=$(BUILD)/kernel/modules/lib/modules
-	zstd -q -19 -T1 -f $(BUILD)/initrd.cpio -o $@
+	# A 1 MiB window: the kernel allocates the window while unpacking, so a small one lets the
+	# menu come up in less RAM (8 MiB at level 19 otherwise), for 3% more image.
+	zstd -q -19 -T1 --zstd=wlog=20 -f $(BUILD)/initrd.cpio -o $@
 	tools/initrd-append.sh $@ $(INITRD_SEGMENTS)
 
 $(OUT)/BUILDINFO: $(OUT)/initrd.img $(OUT)/bzImage tools/buildinfo.sh

@@ -30,7 +30,7 @@ awk -F'\t' '
 	{ printf "%-10s %s\n", $1, $2 }
 	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
 	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko' | wc -l) modules)|"
-echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19)"
+echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19, 1 MiB window)"
 
 if [ -f "$build/installer/INFO" ]; then
 	echo

@@ -7,7 +7,10 @@ INSTALLER_INITRD ?=
 INSTALLER_CMDLINE ?=
 export INSTALLER INSTALLER_KERNEL INSTALLER_INITRD INSTALLER_CMDLINE
 
-INSTALLER_INPUTS := $(wildcard $(INSTALLER) $(INSTALLER)/* $(INSTALLER)/kexec/* $(INSTALLER_KERNEL) $(INSTALLER_INITRD))
+# Only when set: an empty INSTALLER would make "$(INSTALLER)/*" mean every entry of / (and the
+# initrd would be rebuilt whenever /tmp changes, even while tests read it).
+INSTALLER_INPUTS := $(wildcard $(if $(INSTALLER),$(INSTALLER) $(INSTALLER)/* $(INSTALLER)/kexec/*) \
+	$(INSTALLER_KERNEL) $(INSTALLER_INITRD))
 INITRD_SEGMENTS += $(BUILD)/installer.cpio.zst
 
 # Rebuild when the choice changes, not only when files do.

@@ -20,6 +20,7 @@
 #include "act/bootplan.h"
 #include "act/kexec.h"
 #include "applets/applets.h"
+#include "lib/log.h"
 #include "lib/escape.h"
 #include "lib/util.h"
 
@@ -172,6 +173,8 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 
 int boot_main(int argc, char **argv)
 {
+	/* Into the shared log and dmesg; echoed on stderr only when a person is reading it. */
+	log_open(isatty(2));
 	static const struct option opts[] = {
 		{"installer", no_argument, NULL, 'I'},
 		{"system", required_argument, NULL, 's'},

@@ -11,6 +11,7 @@
 
 #include "act/enter.h"
 #include "applets/applets.h"
+#include "lib/log.h"
 #include "lib/escape.h"
 #include "present/found.h"
 #include "present/getreport.h"
@@ -37,6 +38,8 @@ static void usage(FILE *o)
 
 int enter_main(int argc, char **argv)
 {
+	/* Into the shared log and dmesg; echoed on stderr only when a person is reading it. */
+	log_open(isatty(2));
 	static const struct option longopts[] = {
 		{"root", required_argument, NULL, 'r'},   {"system", required_argument, NULL, 's'},
 		{"command", required_argument, NULL, 'c'}, {"silent", no_argument, NULL, 'q'},

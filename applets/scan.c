@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
+#include "lib/log.h"
 #include "discover/report.h"
 #include "discover/scan.h"
 #include "lib/escape.h"
@@ -238,6 +239,8 @@ static void usage(FILE *o)
 
 int scan_main(int argc, char **argv)
 {
+	/* Into the shared log and dmesg; echoed on stderr only when a person is reading it. */
+	log_open(isatty(2));
 	static const struct option longopts[] = {
 		{"human", no_argument, NULL, 'H'},   {"save", no_argument, NULL, 'S'},
 		{"links", no_argument, NULL, 'l'},   {"no-links", no_argument, NULL, 'L'},

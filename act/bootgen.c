@@ -1,4 +1,5 @@
 #include "act/bootgen.h"
+#include "discover/getreport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 #include "lib/proc.h"
 #include "lib/util.h"
 
-#define SCAN_TIMEOUT_MS 120000
 
 static int fail(char *why, size_t size, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int fail(char *why, size_t size, int err, const char *fmt, ...)
@@ -216,54 +216,18 @@ static char *make_dir(const char *what)
 	return d;
 }
 
-/* Run `lifeboat scan` and take its stdout. */
-static int run_scan(char **out)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		return -e;
-	}
-	if (pid == 0) {
-		child_reset_signals();
-		dup2(p[1], 1);
-		execl(LIFEBOAT_BIN, LIFEBOAT_BIN, "scan", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	ssize_t n = read_fd(p[0], 16 << 20, out);
-	close(p[0]);
-	int st = wait_timeout(pid, SCAN_TIMEOUT_MS);
-	if (n < 0)
-		return (int)n;
-	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		free(*out);
-		return st == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
-	}
-	return 0;
-}
-
 int scan_report_saved(void)
 {
-	return getenv("LIFEBOAT_SCAN_REPORT") || access(SCAN_REPORT_PATH, R_OK) == 0;
+	return getenv("LIFEBOAT_SCAN_REPORT") || access(REPORT_SAVED, R_OK) == 0;
 }
 
 static int load_report(struct boot_plan *p, struct report *rep, char *why, size_t whysize)
 {
 	char *text = NULL;
-	const char *path = getenv("LIFEBOAT_SCAN_REPORT");
-	int r = (int)read_file_at(AT_FDCWD, path ? path : SCAN_REPORT_PATH, 16 << 20, &text);
-	if (r < 0 && !path) {
-		r = run_scan(&text);
-		if (r < 0)
-			return fail(why, whysize, -r, "cannot scan the disks for NixOS systems (%s).", strerror(-r));
-	} else if (r < 0) {
-		return fail(why, whysize, -r, "cannot read the scan report %s: %s.", path, strerror(-r));
+	int r = getreport_saved(&text);
+	if (r < 0 && r != -ETIMEDOUT) {
+		free(text);
+		return fail(why, whysize, -r, "cannot get the scan report (%s).", strerror(-r));
 	}
 	report_parse(rep, text);
 	free(text);

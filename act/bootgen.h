@@ -9,7 +9,6 @@
 #include "act/bootplan.h"
 #include "discover/report.h"
 
-#define SCAN_REPORT_PATH "/run/lifeboat/scan"
 
 struct gen_select {
 	const char *system;         /* id, host name, UUID=, LABEL=, or a device path */

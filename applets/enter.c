@@ -14,7 +14,7 @@
 #include "lib/log.h"
 #include "lib/escape.h"
 #include "present/found.h"
-#include "present/getreport.h"
+#include "discover/getreport.h"
 
 static void say(const char *line)
 {

@@ -21,7 +21,7 @@
 #include "present/default.h"
 #include "present/found.h"
 #include "present/menu.h"
-#include "present/getreport.h"
+#include "discover/getreport.h"
 #include "present/term.h"
 
 /* Once the default action ran, a restarted menu must not run it again. */

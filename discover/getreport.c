@@ -1,4 +1,4 @@
-#include "present/getreport.h"
+#include "discover/getreport.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -228,13 +228,16 @@ static int save(const char *text, size_t len)
 static void usage(FILE *o)
 {
 	fprintf(o, "usage: lifeboat scan [--human|--json] [--save] [--links|--no-links] [--timeout SECONDS]\n"
+		   "                    [--jobs N]\n"
 		   "  Find every NixOS on this machine's disks, writing nothing to them.\n"
 		   "  --human     a readable table instead of the report lines\n"
 		   "  --json      the same report as one JSON document\n"
 		   "  --save      also write the report to " SCAN_SAVE_PATH " (atomically)\n"
 		   "  --links     create /dev/disk/by-{uuid,label,partuuid,partlabel} links (default in\n"
 		   "              the lifeboat image, never elsewhere)\n"
-		   "  --timeout   seconds allowed to inspect one device (default 20)\n");
+		   "  --timeout   seconds allowed to inspect one device (default 20)\n"
+		   "  --jobs      devices inspected at once (default %d; 1: one after another)\n",
+		SCAN_JOBS);
 }
 
 int scan_main(int argc, char **argv)
@@ -247,7 +250,7 @@ int scan_main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'}, {"sysfs", required_argument, NULL, 's'},
 		{"inspect-dir", required_argument, NULL, 'i'}, {"fault", required_argument, NULL, 'F'},
 		{"no-blkro", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
-		{"json", no_argument, NULL, 'J'},
+		{"json", no_argument, NULL, 'J'},    {"jobs", required_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	/* In the booted image (PID 1 sets LIFEBOAT_CONSOLES; the release file exists only there) the
@@ -255,7 +258,7 @@ int scan_main(int argc, char **argv)
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access("/etc/lifeboat-release", F_OK) == 0;
 	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
 	struct scan_opts o = {"/sys", "/run/lifeboat/inspect", NULL, 20000, in_image,
-			      getenv("LIFEBOAT_SCAN_FAULT"), in_image};
+			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -265,6 +268,7 @@ int scan_main(int argc, char **argv)
 		case 'l': links = 1; break;
 		case 'L': links = 0; break;
 		case 't': o.timeout_ms = atoi(optarg) * 1000; break;
+		case 'j': o.jobs = atoi(optarg); break;
 		case 's': o.sysroot = optarg; break;
 		case 'i': o.inspect_dir = optarg; break;
 		case 'F': o.fault = optarg; break;

@@ -131,49 +131,62 @@ static int set_ro(const char *path, int ro)
 	return r;
 }
 
-static void inspect_one(FILE *out, struct blockdev *d, const struct devtab *t,
-			const struct scan_opts *o, struct counts *c)
-{
-	struct inspect_args ia = {d, t, o->inspect_dir, 1};
-	struct fault_args fa = {&ia, NULL};
+/* One device's inspection: its arguments live here while the child runs. */
+struct inspection {
+	struct inspect_args ia;
+	struct fault_args fa;
 	char fault[128];
+	int was_ro;
+};
+
+static void inspection_prepare(struct inspection *in, struct child_job *job, struct blockdev *d,
+			       const struct devtab *t, const struct scan_opts *o)
+{
+	in->ia = (struct inspect_args){d, t, o->inspect_dir, 1};
+	in->fa = (struct fault_args){&in->ia, NULL};
 	if (o->fault) {
-		snprintf(fault, sizeof(fault), "%s", o->fault);
-		char *colon = strchr(fault, ':');
+		snprintf(in->fault, sizeof(in->fault), "%s", o->fault);
+		char *colon = strchr(in->fault, ':');
 		if (colon) {
 			*colon = 0;
-			if (!strcmp(fault, d->name))
-				fa.fault = colon + 1;
+			if (!strcmp(in->fault, d->name))
+				in->fa.fault = colon + 1;
 		}
 	}
 	/* The device is read-only for the kernel while a foreign driver looks at it: a write
 	 * attempt fails instead of reaching the disk. The old state is put back afterwards, so
 	 * that `lifeboat enter` can mount read-write. */
-	int was_ro = o->blkro ? set_ro(d->path, 1) : -1;
-	char *text = NULL, why[160];
-	enum child_result res = child_run(inspect_with_fault, &fa, o->timeout_ms, &text, why, sizeof(why));
-	if (was_ro == 0 && res != CHILD_LOST)
+	in->was_ro = o->blkro ? set_ro(d->path, 1) : -1;
+	*job = (struct child_job){.fn = inspect_with_fault, .arg = &in->fa, .timeout_ms = o->timeout_ms};
+}
+
+static void inspection_finish(FILE *out, struct inspection *in, struct child_job *job,
+			      const struct devtab *t, struct counts *c)
+{
+	const struct blockdev *d = in->ia.dev;
+	enum child_result res = job->res;
+	if (in->was_ro == 0 && res != CHILD_LOST)
 		set_ro(d->path, 0);
 	char msg[300];
 	if (res == CHILD_TIMEOUT || res == CHILD_LOST) {
-		snprintf(msg, sizeof(msg), "inspection gave up: %s%s", why,
-			 res == CHILD_LOST && was_ro == 0 ? "; the device stays read-only" : "");
+		snprintf(msg, sizeof(msg), "inspection gave up: %s%s", job->why,
+			 res == CHILD_LOST && in->was_ro == 0 ? "; the device stays read-only" : "");
 		problem(out, c, d->path, "timeout", msg, NULL);
 		return;
 	}
 	if (res == CHILD_CRASH) {
-		snprintf(msg, sizeof(msg), "inspection crashed (%s)", why);
+		snprintf(msg, sizeof(msg), "inspection crashed (%s)", job->why);
 		problem(out, c, d->path, "crash", msg, NULL);
-		free(text);
+		free(job->text);
 		return;
 	}
 	if (res == CHILD_FAILED) {
-		snprintf(msg, sizeof(msg), "inspection failed (%s)", why);
+		snprintf(msg, sizeof(msg), "inspection failed (%s)", job->why);
 		problem(out, c, d->path, "inspect", msg, NULL);
 	}
 	struct report rep;
-	report_parse(&rep, text ? text : "");
-	free(text);
+	report_parse(&rep, job->text ? job->text : "");
+	free(job->text);
 	for (int i = 0; i < rep.n; i++)
 		if (!strcmp(rep.r[i].kind, "problem") && !record_get(&rep.r[i], "system")) {
 			record_put(out, &rep.r[i], NULL);
@@ -182,6 +195,29 @@ static void inspect_one(FILE *out, struct blockdev *d, const struct devtab *t,
 	for (int i = report_next(&rep, "found", -1); i >= 0; i = report_next(&rep, "found", i))
 		emit_system(out, &rep, i, t, c);
 	report_free(&rep);
+}
+
+/* Inspections run side by side: under emulation and on real disks alike most of a mount is
+ * waiting for reads, so a few at once overlap that wait even on one CPU. Each keeps its own
+ * deadline, and the report keeps device order. */
+static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opts *o,
+			struct counts *c)
+{
+	struct inspection *in = xcalloc((size_t)t->n + 1, sizeof(*in));
+	struct child_job *jobs = xcalloc((size_t)t->n + 1, sizeof(*jobs));
+	int n = 0;
+	for (int i = 0; i < t->n; i++)
+		if (!t->d[i].ambiguous && inspect_options(t->d[i].type)) {
+			inspection_prepare(&in[n], &jobs[n], &t->d[i], t, o);
+			n++;
+		}
+	child_run_all(jobs, n, o->jobs > 0 ? o->jobs : SCAN_JOBS);
+	for (int i = 0; i < n; i++) {
+		inspection_finish(out, &in[i], &jobs[i], t, c);
+		fflush(out);
+	}
+	free(jobs);
+	free(in);
 }
 
 /* No udev and no modprobe helper: the drivers of the filesystems present are loaded here, before
@@ -252,11 +288,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 	fflush(out);
 	if (o->load_modules)
 		load_fs_modules(&t);
-	for (int i = 0; i < t.n; i++)
-		if (!t.d[i].ambiguous && inspect_options(t.d[i].type)) {
-			inspect_one(out, &t.d[i], &t, o, &c);
-			fflush(out);
-		}
+	inspect_all(out, &t, o, &c);
 	char nd[16], ns[16], np[16], ms[24];
 	snprintf(nd, sizeof(nd), "%d", c.devices);
 	snprintf(ns, sizeof(ns), "%d", c.systems);

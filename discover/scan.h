@@ -6,6 +6,10 @@
 
 #include <stdio.h>
 
+/* Inspections run at once by default: enough to overlap the reads of a few mounts, few enough
+ * that a machine with 128 MiB and dozens of partitions is not flooded. */
+#define SCAN_JOBS 4
+
 struct scan_opts {
 	const char *sysroot;    /* "/sys" */
 	const char *inspect_dir; /* "/run/lifeboat/inspect" */
@@ -14,6 +18,7 @@ struct scan_opts {
 	int blkro;              /* set devices read-only (BLKROSET) while inspecting */
 	const char *fault;      /* test hook: "NAME:hang" or "NAME:crash" */
 	int load_modules;       /* load filesystem drivers first (in the image only) */
+	int jobs;               /* inspections at once; 0: SCAN_JOBS */
 };
 
 /* Returns the number of systems found, or -errno when devices cannot be listed at all (the

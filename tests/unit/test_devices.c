@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "discover/blockdev.h"
@@ -130,6 +132,69 @@ static void test_child(void)
 	free(text);
 }
 
+/* A barrier in memory shared by the children: each waits until `want` of them are in. If the
+ * runner started them one after another, the first would wait alone until its deadline. */
+static volatile int *barrier;
+
+static int waits_for_siblings(FILE *out, void *arg)
+{
+	int want = *(int *)arg;
+	__atomic_add_fetch(barrier, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(barrier, __ATOMIC_SEQ_CST) < want)
+		usleep(1000);
+	fprintf(out, "in\n");
+	return 0;
+}
+
+static void test_child_all(void)
+{
+	barrier = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(barrier != MAP_FAILED);
+	if (barrier == MAP_FAILED)
+		return;
+	/* Seven jobs three at a time: the first six meet in two groups of three, a hanging one
+	 * ends at its own deadline and a crashing one costs only itself; results stay in order. */
+	int three = 3, six = 6;
+	struct child_job j[9] = {
+		{.fn = waits_for_siblings, .arg = &three, .timeout_ms = 20000},
+		{.fn = waits_for_siblings, .arg = &three, .timeout_ms = 20000},
+		{.fn = waits_for_siblings, .arg = &three, .timeout_ms = 20000},
+		{.fn = hangs, .timeout_ms = 200},
+		{.fn = waits_for_siblings, .arg = &six, .timeout_ms = 20000},
+		{.fn = crashes, .timeout_ms = 20000},
+		{.fn = waits_for_siblings, .arg = &six, .timeout_ms = 20000},
+		{.fn = waits_for_siblings, .arg = &six, .timeout_ms = 20000},
+		{.fn = fails, .timeout_ms = 20000},
+	};
+	child_run_all(j, 9, 3);
+	int waiters[] = {0, 1, 2, 4, 6, 7};
+	for (size_t i = 0; i < sizeof(waiters) / sizeof(*waiters); i++) {
+		struct child_job *w = &j[waiters[i]];
+		CHECK_INT(w->res, CHILD_OK);
+		CHECK(w->text && !strcmp(w->text, "in\n"));
+		free(w->text);
+	}
+	CHECK_INT(j[3].res, CHILD_TIMEOUT);
+	CHECK(j[3].text == NULL);
+	CHECK_INT(j[5].res, CHILD_CRASH);
+	CHECK(j[5].text && strstr(j[5].text, "before-crash"));
+	free(j[5].text);
+	CHECK_INT(j[8].res, CHILD_FAILED);
+	free(j[8].text);
+	/* One at a time, two that need each other never meet: both end at their deadline. */
+	*barrier = 0;
+	int two = 2;
+	struct child_job k[2] = {
+		{.fn = waits_for_siblings, .arg = &two, .timeout_ms = 300},
+		{.fn = waits_for_siblings, .arg = &two, .timeout_ms = 300},
+	};
+	child_run_all(k, 2, 1);
+	CHECK_INT(k[0].res, CHILD_TIMEOUT);
+	CHECK_INT(k[1].res, CHILD_OK); /* the first one's count stays: the second finds two */
+	free(k[1].text);
+	munmap((void *)barrier, 4096);
+}
+
 /* libblkid reads regular files as well as devices: an ext4 image probes as ext4, and one that
  * also carries a FAT boot sector is ambiguous (never mounted, never chosen). */
 static void test_probe(void)
@@ -165,5 +230,6 @@ int main(void)
 	test_sysfs();
 	test_probe();
 	test_child();
+	test_child_all();
 	return check_done("test_devices");
 }

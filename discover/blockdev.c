@@ -97,9 +97,15 @@ int blockdev_list(const char *sysroot, struct devtab *t)
 		snprintf(b.name, sizeof(b.name), "%.60s", n);
 		snprintf(b.path, sizeof(b.path), "/dev/%.60s", n);
 		b.size = sectors * 512;
+		/* The partition file holds its number (1 in a fake tree that has no number). */
 		p = xasprintf("%s/partition", n);
-		b.partition = faccessat(cfd, p, F_OK, 0) == 0;
+		r = read_file_at(cfd, p, 32, &buf);
 		free(p);
+		if (r >= 0) {
+			b.partition = atoi(buf) > 0 ? atoi(buf) : 1;
+			free(buf);
+		}
+		buf = NULL;
 		if (b.partition)
 			find_disk(cfd, n, b.disk, sizeof(b.disk));
 		else
@@ -121,7 +127,9 @@ static void value(blkid_probe pr, const char *name, char *out, size_t size)
 		snprintf(out, size, "%s", v);
 }
 
-void blockdev_probe(struct blockdev *d)
+/* One probe of a device. partitions: also read a partition table (whole disks) and, for a
+ * partition, its entry in the parent's table (PARTUUID, PARTLABEL). */
+static void probe(struct blockdev *d, int partitions)
 {
 	blkid_probe pr = blkid_new_probe_from_filename(d->path);
 	if (!pr) {
@@ -130,8 +138,9 @@ void blockdev_probe(struct blockdev *d)
 	}
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID | BLKID_SUBLKS_TYPE);
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	blkid_probe_enable_partitions(pr, partitions);
+	if (partitions)
+		blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
 	int r = blkid_do_safeprobe(pr);
 	if (r == -2) {
 		d->ambiguous = 1;
@@ -145,6 +154,67 @@ void blockdev_probe(struct blockdev *d)
 		value(pr, "PART_ENTRY_NAME", d->partlabel, sizeof(d->partlabel));
 	}
 	blkid_free_probe(pr);
+}
+
+void blockdev_probe(struct blockdev *d)
+{
+	probe(d, 1);
+}
+
+/* A disk's partition table, read once for all its partitions. */
+struct ptable {
+	blkid_probe pr;
+	blkid_partlist ls;
+};
+
+static int ptable_open(struct ptable *pt, const char *disk)
+{
+	pt->ls = NULL;
+	pt->pr = blkid_new_probe_from_filename(disk);
+	if (pt->pr)
+		pt->ls = blkid_probe_get_partitions(pt->pr);
+	return pt->ls ? 0 : -1;
+}
+
+static void ptable_close(struct ptable *pt)
+{
+	if (pt->pr)
+		blkid_free_probe(pt->pr);
+	pt->pr = NULL;
+	pt->ls = NULL;
+}
+
+void blockdev_probe_all(struct devtab *t)
+{
+	/* libblkid, asked for a partition's table entry, opens and parses its disk's whole table
+	 * each time: with 64 partitions that was most of the scan. The table is read once per
+	 * disk here instead, and each partition's own probe looks only for a filesystem. A
+	 * partition the table does not list (a nested BSD label, say) gets the full probe. */
+	struct ptable pt = {0};
+	char cur[sizeof(t->d[0].disk)] = "";
+	int have = 0;
+	for (int i = 0; i < t->n; i++) {
+		struct blockdev *d = &t->d[i];
+		if (!d->partition) {
+			probe(d, 1);
+			continue;
+		}
+		if (strcmp(cur, d->disk)) {
+			ptable_close(&pt);
+			snprintf(cur, sizeof(cur), "%s", d->disk);
+			have = ptable_open(&pt, d->disk) == 0;
+		}
+		blkid_partition par = have ? blkid_partlist_get_partition_by_partno(pt.ls, d->partition) : NULL;
+		if (!par) {
+			probe(d, 1);
+			continue;
+		}
+		probe(d, 0);
+		const char *u = blkid_partition_get_uuid(par), *nm = blkid_partition_get_name(par);
+		snprintf(d->partuuid, sizeof(d->partuuid), "%s", u ? u : "");
+		snprintf(d->partlabel, sizeof(d->partlabel), "%s", nm ? nm : "");
+	}
+	ptable_close(&pt);
 }
 
 void devtab_free(struct devtab *t)

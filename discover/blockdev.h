@@ -10,7 +10,7 @@ struct blockdev {
 	char path[80];       /* /dev/vda2 */
 	char disk[80];       /* /dev/vda (same as path for a whole disk) */
 	unsigned long long size; /* bytes */
-	int partition;
+	int partition;       /* its number in the disk's table; 0 for a whole disk */
 	char type[32], uuid[64], label[256], partuuid[64], partlabel[256];
 	int ambiguous;       /* two signatures: never mounted, never chosen */
 	int probe_err;       /* -errno when the probe failed */
@@ -27,6 +27,8 @@ struct devtab {
 int blockdev_list(const char *sysroot, struct devtab *t);
 /* Probe one device with libblkid (TYPE, UUID, LABEL, PARTUUID, PARTLABEL). */
 void blockdev_probe(struct blockdev *d);
+/* Probe every device of the table, reading each disk's partition table once. */
+void blockdev_probe_all(struct devtab *t);
 void devtab_free(struct devtab *t);
 
 /* The device an fstab spec names: UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*,

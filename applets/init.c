@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -27,6 +28,8 @@
 
 /* How long processes get between SIGTERM and SIGKILL at shutdown. */
 #define STOP_GRACE_MS 3000
+/* How long shutdown waits for its messages to leave the serial ports (115200 baud: ~11 KB/s). */
+#define CONSOLE_DRAIN_MS 1000
 /* A shell (boot or emergency) that ends sooner than this is not started again at once. */
 #define SHELL_FAST_MS 1000
 
@@ -100,6 +103,26 @@ static void say(const char *fmt, ...)
 			refresh_consoles();
 			write_all(st.cons_fd[i], buf, (size_t)n);
 		}
+}
+
+/* Wait (at most ms) until what we wrote to the consoles has left the UARTs. Needed before a
+ * session ends: when a session leader with a serial controlling tty exits, the kernel hangs the
+ * tty up and throws away output not yet sent, so a shutdown message written just before the
+ * menu is stopped could vanish. Bounded: a port stuck in flow control must not hold PID 1. */
+static void drain_consoles(int ms)
+{
+	long long end = now_ms() + ms;
+	for (;;) {
+		int pending = 0;
+		for (int i = 0; i < st.n_cons; i++) {
+			int n = 0;
+			if (st.cons_fd[i] >= 0 && ioctl(st.cons_fd[i], TIOCOUTQ, &n) == 0 && n > 0)
+				pending = 1;
+		}
+		if (!pending || now_ms() >= end)
+			return;
+		poll(NULL, 0, 10);
+	}
 }
 
 static void open_consoles(void)
@@ -311,6 +334,7 @@ static void do_shutdown(enum shutdown_kind k)
 	refresh_consoles();
 	say("lifeboat: %s: stopping processes, syncing and unmounting disks...", shutdown_name(k));
 	log_info("shutdown: %s", shutdown_name(k));
+	drain_consoles(CONSOLE_DRAIN_MS);
 	/* Interactive shells ignore SIGTERM but not SIGHUP; stopped processes need SIGCONT. */
 	kill(-1, SIGTERM);
 	kill(-1, SIGHUP);
@@ -325,6 +349,7 @@ static void do_shutdown(enum shutdown_kind k)
 	if (left)
 		say("lifeboat: warning: %d file system(s) could not be unmounted or made read-only", left);
 	say("lifeboat: file systems done; %s now.", shutdown_name(k));
+	drain_consoles(CONSOLE_DRAIN_MS);
 	log_info("calling reboot(2) for %s", shutdown_name(k));
 	/* reboot(2) from a child: PID 1 calling it can panic the kernel on some paths. */
 	pid_t pid = fork();

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ static void job_start(struct child_job *j)
 		return;
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(j->why, sizeof(j->why), "fork: %s", strerror(errno));
@@ -60,6 +62,10 @@ static void job_start(struct child_job *j)
 	if (pid == 0) {
 		close(p[0]);
 		child_reset_signals();
+		/* An inspection ends with its scan: its mounts vanish with its namespace. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		FILE *out = fdopen(p[1], "w");
 		if (!out)
 			_exit(125);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static int run_child(char **text, int timeout_ms)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -45,6 +47,11 @@ static int run_child(char **text, int timeout_ms)
 	}
 	if (pid == 0) {
 		child_reset_signals();
+		/* A scan dies with the menu that wanted it: a menu killed and restarted a hundred
+		 * times must not leave a hundred scans mounting disks behind it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		setsid();
 		int null = open("/dev/null", O_RDWR);
 		int err = open(LOG_PATH, O_WRONLY | O_APPEND | O_CREAT, 0644);

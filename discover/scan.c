@@ -1,5 +1,6 @@
 #include "discover/scan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -140,6 +141,78 @@ struct inspection {
 	int was_ro;
 };
 
+/* Which devices a scan made read-only, so that a scan killed before it could put them back (its
+ * menu was killed, say) does not leave them so: the next scan restores what a dead scan left.
+ * A device whose inspection is stuck in the kernel is marked "stuck" and stays read-only. */
+#define RO_MARK_DIR "/run/lifeboat/readonly"
+
+static void ro_mark(const char *name, const char *what)
+{
+	if (mkdir_p(RO_MARK_DIR, 0700) < 0)
+		return;
+	char *p = xasprintf(RO_MARK_DIR "/%s", name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		write_all(fd, what, strlen(what));
+		close(fd);
+	}
+	free(p);
+}
+
+static void ro_unmark(const char *name)
+{
+	char *p = xasprintf(RO_MARK_DIR "/%s", name);
+	unlink(p);
+	free(p);
+}
+
+/* "PID STARTTIME" of a process, from /proc/PID/stat; NULL when it is gone or a zombie (a scan
+ * killed in a shell stays a zombie until the shell reaps it). The start time tells a reused pid
+ * from the scan that wrote a mark. */
+static char *proc_identity(pid_t pid)
+{
+	char *p = xasprintf("/proc/%d/stat", (int)pid), *stat = NULL, *id = NULL;
+	if (read_file_at(AT_FDCWD, p, 4096, &stat) > 0) {
+		/* The name (field 2) may hold spaces and parentheses: fields start after the last ')'. */
+		char *f = strrchr(stat, ')');
+		char state = 0;
+		unsigned long long start = 0;
+		if (f && sscanf(f + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+				"%*s %*s %*s %llu", &state, &start) == 2 && state != 'Z' && state != 'X')
+			id = xasprintf("%d %llu", (int)pid, start);
+	}
+	free(stat);
+	free(p);
+	return id;
+}
+
+static void ro_recover(void)
+{
+	DIR *dir = opendir(RO_MARK_DIR);
+	if (!dir)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *p = xasprintf(RO_MARK_DIR "/%s", de->d_name), *who = NULL;
+		if (read_file_at(AT_FDCWD, p, 64, &who) > 0 && strcmp(rstrip(who), "stuck")) {
+			char *now = proc_identity((pid_t)atoi(who));
+			if (!now || strcmp(now, who)) {
+				char *dev = xasprintf("/dev/%s", de->d_name);
+				if (set_ro(dev, 0) >= 0)
+					log_info("%s was left read-only by a scan that was stopped; writable again", dev);
+				free(dev);
+				unlink(p);
+			}
+			free(now);
+		}
+		free(who);
+		free(p);
+	}
+	closedir(dir);
+}
+
 static void inspection_prepare(struct inspection *in, struct child_job *job, struct blockdev *d,
 			       const struct devtab *t, const struct scan_opts *o)
 {
@@ -157,7 +230,15 @@ static void inspection_prepare(struct inspection *in, struct child_job *job, str
 	/* The device is read-only for the kernel while a foreign driver looks at it: a write
 	 * attempt fails instead of reaching the disk. The old state is put back afterwards, so
 	 * that `lifeboat enter` can mount read-write. */
+	if (o->blkro) {
+		char *me = proc_identity(getpid());
+		if (me)
+			ro_mark(d->name, me);
+		free(me);
+	}
 	in->was_ro = o->blkro ? set_ro(d->path, 1) : -1;
+	if (o->blkro && in->was_ro != 0)
+		ro_unmark(d->name); /* read-only before us (or unknown): not ours to undo */
 	*job = (struct child_job){.fn = inspect_with_fault, .arg = &in->fa, .timeout_ms = o->timeout_ms};
 }
 
@@ -166,8 +247,12 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 {
 	const struct blockdev *d = in->ia.dev;
 	enum child_result res = job->res;
-	if (in->was_ro == 0 && res != CHILD_LOST)
+	if (in->was_ro == 0 && res != CHILD_LOST) {
 		set_ro(d->path, 0);
+		ro_unmark(d->name);
+	} else if (in->was_ro == 0) {
+		ro_mark(d->name, "stuck");
+	}
 	char msg[300];
 	if (res == CHILD_TIMEOUT || res == CHILD_LOST) {
 		snprintf(msg, sizeof(msg), "inspection gave up: %s%s", job->why,
@@ -250,6 +335,8 @@ int scan_run(FILE *out, const struct scan_opts *o)
 	long long start = now_ms();
 	struct counts c = {0};
 	struct devtab t;
+	if (o->blkro)
+		ro_recover();
 	int r = blockdev_list(o->sysroot, &t);
 	if (r < 0) {
 		char msg[200];

@@ -26,16 +26,19 @@ $(BUILD)/installer-cmdline: tools/installer-cmdline.c act/kexec_cmdline.c init/c
 	@mkdir -p $(BUILD)
 	gcc $(WARN) -O1 -I. -o $@ tools/installer-cmdline.c act/kexec_cmdline.c init/cmdline.c lib/util.c
 
+# The segment's contents do not depend on lifeboat's commit, and it is rebuilt only when they
+# change: its timestamps are a constant (with the commit's time, a build after a new commit and
+# a fresh build of that commit gave different images).
 $(BUILD)/installer/INFO: $(BUILD)/installer.choice tools/installer.sh tools/mkpayload.sh $(BUILD)/installer-cmdline \
 		$(BUILD)/payload-init $(BUILD)/kernel/.done $(INSTALLER_INPUTS)
-	tools/installer.sh $(BUILD)/installer $(BUILD)/payload-init $(BUILD)/kernel/bzImage $(BUILD)/installer-cmdline
+	SOURCE_DATE_EPOCH=0 tools/installer.sh $(BUILD)/installer $(BUILD)/payload-init $(BUILD)/kernel/bzImage $(BUILD)/installer-cmdline
 
 $(BUILD)/installer.cpio: $(BUILD)/installer/INFO tools/mkinitramfs.py
 	{ echo "dir /installer 0700"; \
 	  for f in kernel initrd cmdline name; do \
 		[ -f $(BUILD)/installer/$$f ] && echo "file /installer/$$f 0600 $(BUILD)/installer/$$f"; \
 	  done; true; } > $(BUILD)/installer.spec
-	$(PYTHON) tools/mkinitramfs.py $(BUILD)/installer.spec -o $@
+	SOURCE_DATE_EPOCH=0 $(PYTHON) tools/mkinitramfs.py $(BUILD)/installer.spec -o $@
 
 # A zstd frame of its own: `zstd -dc initrd.img` reads both archives, and the kernel unpacks
 # them one after the other. Kernel and initrd inside are compressed already: a fast level will do.

@@ -125,6 +125,15 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
                          timeout=120))
         crashed = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['split']}4:crash lifeboat scan",
                             timeout=120))
+        # A scan killed in the middle of an inspection (its device read-only) takes its
+        # inspection with it, and the next scan makes the device writable again.
+        dev = f"{letter['inroot']}2"
+        killed = run(vm, f"LIFEBOAT_SCAN_FAULT={dev}:hang lifeboat scan --timeout 100 >/dev/null 2>&1 & "
+                         f"for i in $(seq 60); do [ $(cat /sys/class/block/{dev}/ro) = 1 ] && break; sleep 1; done; "
+                         f"echo RO_DURING=$(cat /sys/class/block/{dev}/ro); kill -9 $!; sleep 1; "
+                         f"echo RO_KILLED=$(cat /sys/class/block/{dev}/ro) LEFT=$(ps | grep -c '[s]can --timeout 100'); "
+                         f"lifeboat scan >/dev/null 2>&1; echo RO_AFTER=$(cat /sys/class/block/{dev}/ro)",
+                     timeout=180)
         # The twin of the zero-write proof: a write through the same attachment shows up.
         vm.shell(f"echo written > /dev/{letter['scratch']}; sync",
                  timeout=30)
@@ -165,6 +174,7 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
     assert any(p["what"] == "generation" and "current generation 1" in p["msg"] for p in probs), probs
     assert re.search(r"^\s*\d+ 0$", ro, re.M) and not re.search(r"^\s*\d+ 1$", ro, re.M), ro
     assert ro_twin.strip().splitlines()[0].strip() == "1", ro_twin
+    assert "RO_DURING=1" in killed and "RO_KILLED=1 LEFT=0" in killed and "RO_AFTER=0" in killed, killed
     n_sys = len(kind(recs, "system"))
     doc = json.loads(as_json)
     assert len(doc["systems"]) == n_sys and doc["done"]["systems"] == n_sys

@@ -99,6 +99,19 @@ def test_lockdown_refusal_is_explained():
         assert out.split() == ["loaded=0", "cmdline", "initrd", "kernel", "name"], out
 
 
+def test_kexec_load_fallback_reaches_the_installer():
+    """Where kexec_file_load is missing (ENOSYS, here through the LIFEBOAT_KEXEC_FAULT seam), the
+    bundled kexec-tools loads the installer with kexec_load, and the jump reaches it with its
+    command line. Under lockdown the same fallback is never tried (the test above)."""
+    with VM() as vm:
+        shell(vm)
+        vm.sendline("LIFEBOAT_KEXEC_FAULT=enosys lifeboat boot --installer")
+        vm.expect(r"lifeboat boot: loaded with kexec-tools \(kexec_load\)\.", timeout=120)
+        vm.expect("lifeboat-payload: lifeboat demo installer reached", timeout=120)
+        vm.expect("lifeboat-payload cmdline: lifeboat.demo-installer console=ttyS0,115200")
+        assert vm.wait_exit(timeout=60) == 0
+
+
 def expected(fixture):
     with open(os.path.join(BUILD, "fixtures", fixture + ".expect.json")) as f:
         return json.load(f)["systems"][0]

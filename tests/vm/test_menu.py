@@ -118,3 +118,28 @@ def test_boot_a_generation_with_an_edited_command_line():
         with pytest.raises(Timeout):  # the twin: another generation's payload never shows
             vm.expect("lifeboat-payload: alpha generation 4 reached", timeout=2)
 
+
+
+
+def test_menu_on_screen_and_serial():
+    """The screen (tty0, a VGA card with a PS/2 keyboard) and the serial line are both consoles:
+    the first one where a key is pressed drives the menu, and a key on the other says where it
+    is in use. (Two serial ports cannot both be consoles: the kernel takes one console per
+    driver.)"""
+    vm = VM(initrd=initrd_with({"/menu-test.report": REPORT}), append=SEAM + " console=tty0",
+            extra=["-device", "VGA"], monitor=True)
+
+    def keys(*names):
+        for k in names:
+            vm.hmp(f"sendkey {k}")
+
+    with vm:
+        vm.expect(r"Choose \(key then Enter", timeout=120)
+        vm.expect_not("The menu is in use", within=1)
+        keys("1", "ret")  # typed on the screen's keyboard: the screen drives from now on
+        vm.expect(r"The menu is in use on /dev/tty1\.", timeout=30)
+        vm.send("m\r")
+        vm.expect(r"The menu is in use on /dev/tty1\.", timeout=30)
+        vm.expect_not(r"Choose \(key", within=2)  # the twin: the serial key did not act
+        keys("m", "ret", "p", "ret")  # back to the main page and power off, from the screen
+        assert vm.wait_exit(timeout=60) == 0

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "act/bootplan.h"
 #include "applets/applets.h"
 #include "init/cmdline.h"
 #include "lib/escape.h"
@@ -346,6 +347,10 @@ int menu_main(int argc, char **argv)
 		return 1;
 	}
 	terms_printf(&T, "\nlifeboat %s - NixOS rescue\n", LB_VERSION);
+	char *iname = NULL;
+	if (read_file_at(AT_FDCWD, INSTALLER_DIR "/name", 256, &iname) > 0)
+		menu_set_installer(rstrip(iname));
+	free(iname);
 	menu_init(&M, NULL, LB_VERSION);
 	scan();
 	run_default();

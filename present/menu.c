@@ -41,6 +41,18 @@ static const char *col(const char *s, int width, char *buf, size_t size)
 	return buf;
 }
 
+/* The bundled installer's name (/installer/name in the image), so that the entry says what it
+ * boots: the NixOS installer, or only the demo one when the image was built without one. */
+static char installer_name[48];
+
+void menu_set_installer(const char *name)
+{
+	if (name && *name)
+		term_escape(name, installer_name, sizeof(installer_name), 40);
+	else
+		installer_name[0] = 0;
+}
+
 static void build_main(struct menu *m)
 {
 	const struct found *f = m->f;
@@ -58,7 +70,7 @@ static void build_main(struct menu *m)
 		it->sys = i;
 		rstrip(it->text);
 	}
-	add(m, "i", ACT_INSTALLER, "boot the NixOS installer (kexec)");
+	add(m, "i", ACT_INSTALLER, "boot %s (kexec)", *installer_name ? installer_name : "the bundled installer");
 	add(m, "s", ACT_SHELL, "shell (busybox; type 'exit' to come back)");
 	add(m, "d", ACT_RESCAN, "scan the disks again");
 	add(m, "l", ACT_LOG, "show the log");

@@ -114,7 +114,15 @@ static void test_pages(const struct found *f)
 	CHECK(strstr(buf, "24.05.20240501.abcdef  gen 3     /dev/vda2\n") != NULL);
 	CHECK(strstr(buf, "\n2)     \\x1b[2Jevil\\x07... 23.11.7 ") != NULL);
 	CHECK(strstr(buf, "\\x1b[31mred") != NULL);
-	CHECK(strstr(buf, "\ni)     boot the NixOS installer") != NULL);
+	CHECK(strstr(buf, "\ni)     boot the bundled installer (kexec)") != NULL);
+	/* The entry names the installer the image carries, escaped like anything else. */
+	menu_set_installer("NixOS kexec installer\x1b[2J");
+	menu_build(&m);
+	menu_render(&m, buf, sizeof(buf));
+	CHECK(strstr(buf, "\ni)     boot NixOS kexec installer\\x1b[2J (kexec)\n") != NULL);
+	menu_set_installer(NULL);
+	menu_build(&m);
+	menu_render(&m, buf, sizeof(buf));
 	CHECK(strstr(buf, "\np)     power off\n") != NULL);
 	CHECK(strstr(buf, "\nChoose (key then Enter") != NULL);
 

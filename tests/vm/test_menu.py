@@ -27,7 +27,7 @@ def test_menu_keys_arrows_escaping():
         vm.expect(r"(?m)^1\)   > laptop +24\.05\.20240501\.abcdef  gen 3 +/dev/vda2$")
         # The hostile host name arrives escaped: no ESC byte reaches the console.
         vm.expect(r"(?m)^2\)     \\x1b\[2Jevil\\x07\.\.\. 23\.11\.7 +gen 7 +/dev/vdb1$")
-        vm.expect(r"(?m)^i\)     boot the NixOS installer")
+        vm.expect(r"(?m)^i\)     boot lifeboat demo installer \(kexec\)$")
         vm.expect(r"(?m)^p\)     power off$")
         vm.expect(r"Choose \(key then Enter")
         menu_out = vm.buf[vm.buf.index("Scanning disks..."):]  # SeaBIOS clears the screen itself

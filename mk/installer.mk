@@ -29,9 +29,24 @@ $(BUILD)/installer-cmdline: tools/installer-cmdline.c act/kexec_cmdline.c init/c
 # The segment's contents do not depend on lifeboat's commit, and it is rebuilt only when they
 # change: its timestamps are a constant (with the commit's time, a build after a new commit and
 # a fresh build of that commit gave different images).
+# The demo installer's kernel, built only when no installer is given: tinyconfig with
+# kernel-config/demo (about 1 MiB where the rescue kernel is 8 MiB; the demo installer used to
+# be a copy of it and doubled the image). Cached like KERNEL=source, by the hash of its config.
+# Where Debian's linux-source cannot be had, the rescue kernel stands in, with a warning.
+ifeq ($(INSTALLER)$(INSTALLER_KERNEL),)
+DEMO_KERNEL_DEP := $(BUILD)/demo-kernel/.done
+endif
+$(BUILD)/demo-kernel/.done: tools/kernel-source.sh $(wildcard kernel-config/demo/*.config) $(BUILD)/kernel/.done | $(BUILD)/.deps
+	SOURCE_DATE_EPOCH=0 tools/kernel-source.sh $(CACHE) $(BUILD)/demo-kernel kernel-config/demo || { \
+		echo "warning: the small demo installer kernel could not be built; using the rescue kernel" >&2; \
+		rm -rf $(BUILD)/demo-kernel && mkdir -p $(BUILD)/demo-kernel && \
+		cp $(BUILD)/kernel/bzImage $(BUILD)/demo-kernel/bzImage && \
+		echo "kernel (the rescue kernel: the demo kernel build failed)" > $(BUILD)/demo-kernel/SOURCE; }
+	touch $@
+
 $(BUILD)/installer/INFO: $(BUILD)/installer.choice tools/installer.sh tools/mkpayload.sh $(BUILD)/installer-cmdline \
-		$(BUILD)/payload-init $(BUILD)/kernel/.done $(INSTALLER_INPUTS)
-	SOURCE_DATE_EPOCH=0 tools/installer.sh $(BUILD)/installer $(BUILD)/payload-init $(BUILD)/kernel/bzImage $(BUILD)/installer-cmdline
+		$(BUILD)/payload-init $(DEMO_KERNEL_DEP) $(INSTALLER_INPUTS)
+	SOURCE_DATE_EPOCH=0 tools/installer.sh $(BUILD)/installer $(BUILD)/payload-init $(BUILD)/demo-kernel/bzImage $(BUILD)/installer-cmdline
 
 $(BUILD)/installer.cpio: $(BUILD)/installer/INFO tools/mkinitramfs.py
 	{ echo "dir /installer 0700"; \

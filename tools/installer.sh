@@ -62,7 +62,8 @@ else
 	"$top/tools/mkpayload.sh" "$payload_init" "lifeboat demo installer" "$out/initrd"
 	echo "lifeboat.demo-installer" > "$out/cmdline"
 	echo "lifeboat demo installer" > "$out/name"
-	source="demo (the lifeboat kernel and a payload initrd that says it was reached)"
+	ksrc=$(cat "$(dirname "$demo_kernel")/SOURCE" 2>/dev/null || echo "kernel $demo_kernel")
+	source="demo (a payload initrd that says it was reached; $ksrc)"
 fi
 
 {

@@ -1,13 +1,15 @@
 #!/bin/bash
 # Build lifeboat's own kernel from Debian's linux-source package and the fragments in
 # kernel-config/: everything built in, no modules.
-#   tools/kernel-source.sh CACHE DEST
+#   tools/kernel-source.sh CACHE DEST [FRAGMENT_DIR]
+# FRAGMENT_DIR (default kernel-config) holds the *.config fragments laid over tinyconfig;
+# kernel-config/demo is the demo installer's kernel.
 # Writes DEST/bzImage, DEST/version, DEST/SOURCE, DEST/config and an empty DEST/modules/lib/modules.
 # The built kernel is cached in CACHE/kernel-source/<hash>/, the hash taken over the source
 # package version, the base config and every fragment, so a second build is a copy.
 set -eu
-cache=$1 dest=$2
-frags=$(ls "$PWD"/kernel-config/*.config | sort)
+cache=$1 dest=$2 fragdir=${3:-kernel-config}
+frags=$(ls "$PWD/$fragdir"/*.config | sort)
 base=tinyconfig
 log() { echo "kernel-source: $*" >&2; }
 

@@ -69,3 +69,15 @@ def test_buildinfo_names_every_input():
         assert what in info, what
     sums = open(os.path.join(OUT, "SHA256SUMS")).read()
     assert "initrd.img" in sums and "bzImage" in sums
+
+
+def test_demo_installer_is_small(entries):
+    """Built without INSTALLER=, the bundled installer is the demo one, whose kernel is the small
+    one from kernel-config/demo: it must not carry a second copy of the 8 MiB rescue kernel."""
+    name = entries.get("installer/name")
+    if not name or name[5] != b"lifeboat demo installer\n":
+        pytest.skip("this image bundles a real installer")
+    kernel = entries["installer/kernel"][5]
+    rescue = open(os.path.join(OUT, "bzImage"), "rb").read()
+    assert kernel != rescue
+    assert len(kernel) < 2 << 20, f"demo installer kernel is {len(kernel)} bytes"

@@ -45,6 +45,21 @@ int fsmodule_load_for(struct modtree *t, const char *devnode)
 	return r > 0 ? r : 0;
 }
 
+/* Devices already probed by an earlier pass: the worker runs one pass right after coldplug and
+ * another at settle, and a probe costs ~6 ms a device under emulation. */
+static char **seen;
+static int n_seen;
+
+static int seen_before(const char *name)
+{
+	for (int i = 0; i < n_seen; i++)
+		if (!strcmp(seen[i], name))
+			return 1;
+	seen = xrealloc(seen, sizeof(*seen) * (size_t)(n_seen + 1));
+	seen[n_seen++] = xstrdup(name);
+	return 0;
+}
+
 int fsmodules_coldplug(struct modtree *t, const char *sysfs_block)
 {
 	DIR *d = opendir(sysfs_block);
@@ -53,7 +68,7 @@ int fsmodules_coldplug(struct modtree *t, const char *sysfs_block)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || seen_before(e->d_name))
 			continue;
 		char dev[300];
 		snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);

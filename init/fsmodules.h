@@ -12,7 +12,8 @@
 int fstype_probe(const char *devnode, char *type, size_t size);
 /* Load the module for devnode's file system, if it needs one. Returns modules newly loaded. */
 int fsmodule_load_for(struct modtree *t, const char *devnode);
-/* The same for every block device in sysfs_block (normally /sys/class/block). */
+/* The same for every block device in sysfs_block (normally /sys/class/block) that an earlier
+ * call of this process did not look at already. */
 int fsmodules_coldplug(struct modtree *t, const char *sysfs_block);
 
 #endif

@@ -37,7 +37,8 @@ ifeq ($(INSTALLER)$(INSTALLER_KERNEL),)
 DEMO_KERNEL_DEP := $(BUILD)/demo-kernel/.done
 endif
 $(BUILD)/demo-kernel/.done: tools/kernel-source.sh $(wildcard kernel-config/demo/*.config) $(BUILD)/kernel/.done | $(BUILD)/.deps
-	SOURCE_DATE_EPOCH=0 tools/kernel-source.sh $(CACHE) $(BUILD)/demo-kernel kernel-config/demo || { \
+	@echo "demo installer kernel: tools/kernel-source.sh $(CACHE) $(BUILD)/demo-kernel kernel-config/demo"
+	@SOURCE_DATE_EPOCH=0 tools/kernel-source.sh $(CACHE) $(BUILD)/demo-kernel kernel-config/demo || { \
 		echo "warning: the small demo installer kernel could not be built; using the rescue kernel" >&2; \
 		rm -rf $(BUILD)/demo-kernel && mkdir -p $(BUILD)/demo-kernel && \
 		cp $(BUILD)/kernel/bzImage $(BUILD)/demo-kernel/bzImage && \

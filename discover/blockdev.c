@@ -102,7 +102,8 @@ int blockdev_list(const char *sysroot, struct devtab *t)
 		r = read_file_at(cfd, p, 32, &buf);
 		free(p);
 		if (r >= 0) {
-			b.partition = atoi(buf) > 0 ? atoi(buf) : 1;
+			int num = atoi(buf);
+			b.partition = num > 0 ? num : 1;
 			free(buf);
 		}
 		buf = NULL;

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,9 +62,7 @@ static void job_start(struct child_job *j)
 		close(p[0]);
 		child_reset_signals();
 		/* An inspection ends with its scan: its mounts vanish with its namespace. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
+		child_die_with_parent(parent);
 		FILE *out = fdopen(p[1], "w");
 		if (!out)
 			_exit(125);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +48,7 @@ static int run_child(char **text, int timeout_ms)
 		child_reset_signals();
 		/* A scan dies with the menu that wanted it: a menu killed and restarted a hundred
 		 * times must not leave a hundred scans mounting disks behind it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
+		child_die_with_parent(parent);
 		setsid();
 		int null = open("/dev/null", O_RDWR);
 		int err = open(LOG_PATH, O_WRONLY | O_APPEND | O_CREAT, 0644);

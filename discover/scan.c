@@ -213,8 +213,9 @@ static void ro_recover(void)
 	closedir(dir);
 }
 
+/* me: this scan's proc_identity, written into the read-only marks (NULL: none are written). */
 static void inspection_prepare(struct inspection *in, struct child_job *job, struct blockdev *d,
-			       const struct devtab *t, const struct scan_opts *o)
+			       const struct devtab *t, const struct scan_opts *o, const char *me)
 {
 	in->ia = (struct inspect_args){d, t, o->inspect_dir, 1};
 	in->fa = (struct fault_args){&in->ia, NULL};
@@ -230,12 +231,8 @@ static void inspection_prepare(struct inspection *in, struct child_job *job, str
 	/* The device is read-only for the kernel while a foreign driver looks at it: a write
 	 * attempt fails instead of reaching the disk. The old state is put back afterwards, so
 	 * that `lifeboat enter` can mount read-write. */
-	if (o->blkro) {
-		char *me = proc_identity(getpid());
-		if (me)
-			ro_mark(d->name, me);
-		free(me);
-	}
+	if (o->blkro && me)
+		ro_mark(d->name, me);
 	in->was_ro = o->blkro ? set_ro(d->path, 1) : -1;
 	if (o->blkro && in->was_ro != 0)
 		ro_unmark(d->name); /* read-only before us (or unknown): not ours to undo */
@@ -291,12 +288,14 @@ static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opt
 {
 	struct inspection *in = xcalloc((size_t)t->n + 1, sizeof(*in));
 	struct child_job *jobs = xcalloc((size_t)t->n + 1, sizeof(*jobs));
+	char *me = o->blkro ? proc_identity(getpid()) : NULL;
 	int n = 0;
 	for (int i = 0; i < t->n; i++)
 		if (!t->d[i].ambiguous && inspect_options(t->d[i].type)) {
-			inspection_prepare(&in[n], &jobs[n], &t->d[i], t, o);
+			inspection_prepare(&in[n], &jobs[n], &t->d[i], t, o, me);
 			n++;
 		}
+	free(me);
 	child_run_all(jobs, n, o->jobs > 0 ? o->jobs : SCAN_JOBS);
 	for (int i = 0; i < n; i++) {
 		inspection_finish(out, &in[i], &jobs[i], t, c);

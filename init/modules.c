@@ -187,17 +187,12 @@ int modtree_match(const struct modtree *t, const char *modalias,
  * friends under emulation). A module still "coming" is left to finit_module, which waits. */
 static int module_live(const char *path)
 {
-	const char *base = strrchr(path, '/');
-	char name[128];
-	snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
-	char *dot = strstr(name, ".ko");
-	if (dot)
-		*dot = 0;
-	modname_normalize(name);
-	char *state = NULL, *p = xasprintf("/sys/module/%s/initstate", name);
+	char *name = name_from_path(path), *state = NULL;
+	char *p = xasprintf("/sys/module/%s/initstate", name);
 	int live = read_file_at(AT_FDCWD, p, 32, &state) > 0 && !strcmp(rstrip(state), "live");
 	free(state);
 	free(p);
+	free(name);
 	return live;
 }
 

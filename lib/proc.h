@@ -19,6 +19,9 @@ pid_t spawn(char *const argv[], const struct spawn_opts *o);
 pid_t spawn_fn(int (*fn)(void *), void *arg, const struct spawn_opts *o);
 /* Reset the signal state inherited from PID 1 (for forked children that do not exec). */
 void child_reset_signals(void);
+/* In a child just forked by parent: be killed (SIGKILL) when the parent dies, and exit at once
+ * if it already has. Risky work (a scan, an inspection) must not outlive whoever waits for it. */
+void child_die_with_parent(pid_t parent);
 /* Wait for pid up to timeout_ms (-1: forever); on timeout SIGKILL it. Returns the wait status,
  * or -ETIMEDOUT (after killing and reaping it) or -errno. */
 int wait_timeout(pid_t pid, int timeout_ms);

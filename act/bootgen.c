@@ -1,5 +1,6 @@
+#include "lib/layout.h"
 #include "act/bootgen.h"
-#include "discover/getreport.h"
+#include "report/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include "act/kexec.h"
-#include "applets/applets.h"
 #include "lib/inroot.h"
 #include "lib/proc.h"
 #include "lib/util.h"
@@ -207,8 +207,8 @@ static int mount_ro(const char *dev, const char *type, const char *subvol, const
 
 static char *make_dir(const char *what)
 {
-	mkdir_p("/run/lifeboat", 0755);
-	char *d = xasprintf("/run/lifeboat/boot-%s.XXXXXX", what);
+	mkdir_p(RUN_DIR, 0755);
+	char *d = xasprintf(RUN_DIR "/boot-%s.XXXXXX", what);
 	if (!mkdtemp(d)) {
 		free(d);
 		return NULL;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "act/bootplan.h"
-#include "discover/report.h"
+#include "report/record.h"
 
 
 struct gen_select {

@@ -6,8 +6,7 @@
 
 #include <sys/types.h>
 
-/* Where the build puts the bundled installer (its own cpio segment of the image). */
-#define INSTALLER_DIR "/installer"
+#include "lib/layout.h"
 
 struct boot_plan {
 	char *name;          /* for the user: "NixOS 24.05 generation 12 of host" */

@@ -1,3 +1,4 @@
+#include "lib/layout.h"
 #include "act/enter.h"
 
 #include <errno.h>

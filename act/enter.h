@@ -5,10 +5,10 @@
 #ifndef LB_ENTER_H
 #define LB_ENTER_H
 
-#include "present/found.h"
+#include "lib/layout.h"
+#include "report/found.h"
 
 #define ENTER_ACTIVATE_MS 120000
-#define ENTER_ROOTS "/run/lifeboat/enter"
 
 struct enter_opts {
 	const char *root_dir;    /* --root: an already mounted root (else the plan of s) */

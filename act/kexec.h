@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-#define KEXEC_TOOLS_BIN "/sbin/kexec"
+#include "lib/layout.h"
+
 #define LOCKDOWN_PATH "/sys/kernel/security/lockdown"
 
 enum lockdown { LOCKDOWN_UNKNOWN = -1, LOCKDOWN_NONE, LOCKDOWN_INTEGRITY, LOCKDOWN_CONFIDENTIALITY };

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "act/kexec.h"
-#include "init/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/util.h"
 
 char *kexec_cmdline_nixos(const char *init, const char *params)

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "present/found.h"
+#include "report/found.h"
 
 /* Split fstab options into mount(2) flags and the filesystem's data string (fstab-only words
  * such as defaults, nofail, x-* dropped). */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/layout.h"
 #include "act/bootgen.h"
 #include "act/bootplan.h"
 #include "act/kexec.h"

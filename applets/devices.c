@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
-#include "init/cmdline.h"
-#include "init/coldplug.h"
-#include "init/console.h"
-#include "init/fsmodules.h"
-#include "init/modules.h"
+#include "lib/cmdline.h"
+#include "lib/coldplug.h"
+#include "lib/console.h"
+#include "lib/fsmodules.h"
+#include "lib/modules.h"
 #include "init/mounts.h"
 #include "lib/log.h"
 #include "lib/util.h"

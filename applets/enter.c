@@ -13,8 +13,8 @@
 #include "applets/applets.h"
 #include "lib/log.h"
 #include "lib/escape.h"
-#include "present/found.h"
-#include "discover/getreport.h"
+#include "report/found.h"
+#include "report/store.h"
 
 static void say(const char *line)
 {

@@ -16,9 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/layout.h"
 #include "applets/applets.h"
-#include "init/cmdline.h"
-#include "init/console.h"
+#include "lib/cmdline.h"
+#include "lib/console.h"
 #include "init/mounts.h"
 #include "init/respawn.h"
 #include "init/shutdown.h"
@@ -496,7 +497,7 @@ static void loop_once(void)
  * loading "fs-ext4") goes to lifeboat's own instead, run through a link named for it. */
 static void set_module_helper(void)
 {
-	mkdir_p("/run/lifeboat/bin", 0755);
+	mkdir_p(RUN_BIN_DIR, 0755);
 	if (symlink(LIFEBOAT_BIN, MODPROBE_LINK) < 0 && errno != EEXIST)
 		log_warn("cannot link %s: %s", MODPROBE_LINK, strerror(errno));
 	else if (write_file("/proc/sys/kernel/modprobe", MODPROBE_LINK "\n") < 0)

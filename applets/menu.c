@@ -12,21 +12,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/layout.h"
 #include "act/bootplan.h"
 #include "applets/applets.h"
-#include "init/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/util.h"
 #include "present/default.h"
-#include "present/found.h"
+#include "report/found.h"
 #include "present/menu.h"
-#include "discover/getreport.h"
+#include "report/store.h"
 #include "present/term.h"
 
 /* Once the default action ran, a restarted menu must not run it again. */
-#define DEFAULT_DONE "/run/lifeboat/default-done"
 
 static struct terms T;
 static struct found F;
@@ -328,7 +328,7 @@ static void run_default(void)
 		return;
 	if (!countdown(&p))
 		return;
-	mkdir_p("/run/lifeboat", 0755);
+	mkdir_p(RUN_DIR, 0755);
 	int fd = open(DEFAULT_DONE, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		close(fd);

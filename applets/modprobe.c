@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
-#include "init/cmdline.h"
-#include "init/modules.h"
+#include "lib/cmdline.h"
+#include "lib/modules.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/util.h"

@@ -8,14 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/layout.h"
 #include "applets/applets.h"
 #include "lib/log.h"
-#include "discover/report.h"
+#include "report/record.h"
 #include "discover/scan.h"
 #include "lib/escape.h"
 #include "lib/util.h"
 
-#define SCAN_SAVE_PATH "/run/lifeboat/scan"
 
 static const char *esc(const struct record *r, const char *key, char *buf, size_t size, int width)
 {
@@ -208,16 +208,16 @@ static void json(FILE *o, const struct report *rep)
 
 static int save(const char *text, size_t len)
 {
-	if (mkdir_p("/run/lifeboat", 0755) < 0)
+	if (mkdir_p(RUN_DIR, 0755) < 0)
 		return -errno;
-	const char *tmp = SCAN_SAVE_PATH ".tmp";
+	const char *tmp = REPORT_SAVED ".tmp";
 	FILE *f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
 	int bad = fwrite(text, 1, len, f) != len;
 	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, SCAN_SAVE_PATH) < 0) {
+	if (bad || rename(tmp, REPORT_SAVED) < 0) {
 		int e = errno ? errno : EIO;
 		unlink(tmp);
 		return -e;
@@ -232,7 +232,7 @@ static void usage(FILE *o)
 		   "  Find every NixOS on this machine's disks, writing nothing to them.\n"
 		   "  --human     a readable table instead of the report lines\n"
 		   "  --json      the same report as one JSON document\n"
-		   "  --save      also write the report to " SCAN_SAVE_PATH " (atomically)\n"
+		   "  --save      also write the report to " REPORT_SAVED " (atomically)\n"
 		   "  --links     create /dev/disk/by-{uuid,label,partuuid,partlabel} links (default in\n"
 		   "              the lifeboat image, never elsewhere)\n"
 		   "  --timeout   seconds allowed to inspect one device (default 20)\n"
@@ -255,9 +255,9 @@ int scan_main(int argc, char **argv)
 	};
 	/* In the booted image (PID 1 sets LIFEBOAT_CONSOLES; the release file exists only there) the
 	 * scan stands in for udev's /dev/disk links; on any other machine it must not touch /dev. */
-	int in_image = getenv("LIFEBOAT_CONSOLES") && access("/etc/lifeboat-release", F_OK) == 0;
+	int in_image = getenv("LIFEBOAT_CONSOLES") && access(RELEASE_FILE, F_OK) == 0;
 	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
-	struct scan_opts o = {"/sys", "/run/lifeboat/inspect", NULL, 20000, in_image,
+	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, 20000, in_image,
 			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -294,7 +294,7 @@ int scan_main(int argc, char **argv)
 	if (want_save) {
 		int s = save(text, len);
 		if (s < 0) {
-			fprintf(stderr, "lifeboat scan: cannot save %s: %s\n", SCAN_SAVE_PATH, strerror(-s));
+			fprintf(stderr, "lifeboat scan: cannot save %s: %s\n", REPORT_SAVED, strerror(-s));
 			rc = 1;
 		}
 	}

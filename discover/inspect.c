@@ -17,7 +17,7 @@
 
 #include "discover/nixos.h"
 #include "discover/plan.h"
-#include "discover/report.h"
+#include "report/record.h"
 #include "lib/util.h"
 
 /* Journal replay writes: every type gets its "do not replay" option, and a mount that refuses it

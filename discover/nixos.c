@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "discover/bootspec.h"
-#include "discover/report.h"
+#include "report/record.h"
 #include "lib/inroot.h"
 #include "lib/util.h"
 

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "discover/report.h"
+#include "report/record.h"
 
 void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
 	       const struct devtab *devs, const char *prefer_disk, struct plan_summary *s)

@@ -1,3 +1,4 @@
+#include "lib/layout.h"
 #include "discover/scan.h"
 
 #include <dirent.h>
@@ -11,10 +12,10 @@
 #include <unistd.h>
 
 #include "discover/blockdev.h"
-#include "discover/child.h"
+#include "lib/job.h"
 #include "discover/inspect.h"
-#include "discover/report.h"
-#include "init/modules.h"
+#include "report/record.h"
+#include "lib/modules.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -144,7 +145,6 @@ struct inspection {
 /* Which devices a scan made read-only, so that a scan killed before it could put them back (its
  * menu was killed, say) does not leave them so: the next scan restores what a dead scan left.
  * A device whose inspection is stuck in the kernel is marked "stuck" and stays read-only. */
-#define RO_MARK_DIR "/run/lifeboat/readonly"
 
 static void ro_mark(const char *name, const char *what)
 {

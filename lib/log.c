@@ -1,3 +1,4 @@
+#include "lib/layout.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@ void log_open(int to_stderr)
 {
 	echo_stderr = to_stderr;
 	if (log_fd < 0) {
-		mkdir_p("/run/lifeboat", 0755);
+		mkdir_p(RUN_DIR, 0755);
 		log_fd = open(LOG_PATH, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	}
 	if (kmsg_fd < 0)

@@ -3,6 +3,7 @@
 #ifndef LB_LOG_H
 #define LB_LOG_H
 
+#include "lib/layout.h"
 #include "lib/util.h"
 
 enum { LOG_ERR = 3, LOG_WARN = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
@@ -23,7 +24,5 @@ void log_msg(int level, const char *fmt, ...) LB_PRINTF(2, 3);
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
-
-#define LOG_PATH "/run/lifeboat/log"
 
 #endif

@@ -4,7 +4,7 @@
 FUZZ_SECONDS ?= 12
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SRCS := lib/util.c lib/escape.c lib/inroot.c discover/fstab.c discover/json.c \
-	discover/bootspec.c discover/report.c discover/plan.c discover/blockdev.c discover/nixos.c
+	discover/bootspec.c report/record.c discover/plan.c discover/blockdev.c discover/nixos.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I.
 

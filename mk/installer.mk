@@ -22,9 +22,9 @@ $(BUILD)/installer.choice: FORCE
 FORCE:
 
 # The run-script parser, built for the host from the sources the unit tests cover.
-$(BUILD)/installer-cmdline: tools/installer-cmdline.c act/kexec_cmdline.c init/cmdline.c lib/util.c $(HDRS)
+$(BUILD)/installer-cmdline: tools/installer-cmdline.c act/kexec_cmdline.c lib/cmdline.c lib/util.c $(HDRS)
 	@mkdir -p $(BUILD)
-	gcc $(WARN) -O1 -I. -o $@ tools/installer-cmdline.c act/kexec_cmdline.c init/cmdline.c lib/util.c
+	gcc $(WARN) -O1 -I. -o $@ tools/installer-cmdline.c act/kexec_cmdline.c lib/cmdline.c lib/util.c
 
 # The segment's contents do not depend on lifeboat's commit, and it is rebuilt only when they
 # change: its timestamps are a constant (with the commit's time, a build after a new commit and

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "init/cmdline.h"
-#include "present/found.h"
+#include "lib/cmdline.h"
+#include "report/found.h"
 #include "present/menu.h"
 
 /* A countdown used when lifeboat.default= is given without lifeboat.timeout=. */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "present/found.h"
+#include "report/found.h"
 
 /* What a chosen line asks for. The first few only move inside the menu. */
 enum menu_act {

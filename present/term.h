@@ -4,7 +4,7 @@
 #ifndef LB_TERM_H
 #define LB_TERM_H
 
-#include "init/console.h"
+#include "lib/console.h"
 
 enum {
 	KEY_NONE = 0,

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "discover/report.h"
+#include "report/record.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

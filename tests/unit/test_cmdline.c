@@ -1,6 +1,6 @@
 #include <stdlib.h>
 
-#include "init/cmdline.h"
+#include "lib/cmdline.h"
 #include "tests/unit/check.h"
 
 struct seen {

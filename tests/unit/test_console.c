@@ -1,5 +1,5 @@
 /* Which consoles lifeboat talks on, from fake /sys/class/tty trees. */
-#include "init/console.h"
+#include "lib/console.h"
 #include "tests/unit/check.h"
 
 int main(void)

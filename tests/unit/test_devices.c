@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "discover/blockdev.h"
-#include "discover/child.h"
+#include "lib/job.h"
 #include "tests/unit/check.h"
 #include "tests/unit/tree.h"
 

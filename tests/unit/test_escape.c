@@ -1,6 +1,6 @@
 #include <stdlib.h>
 
-#include "discover/report.h"
+#include "report/record.h"
 #include "lib/escape.h"
 #include "tests/unit/check.h"
 

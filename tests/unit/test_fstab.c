@@ -3,7 +3,7 @@
 #include "discover/blockdev.h"
 #include "discover/fstab.h"
 #include "discover/plan.h"
-#include "discover/report.h"
+#include "report/record.h"
 #include "tests/unit/check.h"
 
 static const char *text =

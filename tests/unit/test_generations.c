@@ -4,7 +4,7 @@
 #include <sys/time.h>
 
 #include "discover/nixos.h"
-#include "discover/report.h"
+#include "report/record.h"
 #include "lib/inroot.h"
 #include "tests/unit/check.h"
 #include "tests/unit/tree.h"

@@ -5,10 +5,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
-#include "init/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/util.h"
 #include "present/default.h"
-#include "present/found.h"
+#include "report/found.h"
 #include "present/menu.h"
 #include "present/term.h"
 #include "tests/unit/check.h"

@@ -5,8 +5,8 @@
 #include <glob.h>
 #include <stdlib.h>
 
-#include "init/coldplug.h"
-#include "init/modules.h"
+#include "lib/coldplug.h"
+#include "lib/modules.h"
 #include "tests/unit/check.h"
 
 static char loads[64][64], params[64][128];

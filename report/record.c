@@ -1,4 +1,4 @@
-#include "discover/report.h"
+#include "report/record.h"
 
 #include <errno.h>
 #include <stdarg.h>

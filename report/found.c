@@ -1,4 +1,4 @@
-#include "present/found.h"
+#include "report/found.h"
 
 #include <errno.h>
 #include <stdlib.h>

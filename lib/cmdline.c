@@ -1,4 +1,4 @@
-#include "init/cmdline.h"
+#include "lib/cmdline.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,8 @@
 #ifndef LB_GETREPORT_H
 #define LB_GETREPORT_H
 
-#define REPORT_SAVED "/run/lifeboat/scan"
+#include "lib/layout.h"
+
 #define REPORT_SCAN_MS 120000
 
 /* Scan now (or read the seam file). On success *text is the malloc'd report, possibly cut short

@@ -1,4 +1,4 @@
-#include "init/console.h"
+#include "lib/console.h"
 
 #include <errno.h>
 #include <fcntl.h>

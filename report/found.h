@@ -4,7 +4,7 @@
 #ifndef LB_FOUND_H
 #define LB_FOUND_H
 
-#include "discover/report.h"
+#include "report/record.h"
 
 struct found_gen {
 	const struct record *rec;

@@ -1,4 +1,4 @@
-#include "init/coldplug.h"
+#include "lib/coldplug.h"
 
 #include <dirent.h>
 #include <errno.h>

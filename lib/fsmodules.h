@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "init/modules.h"
+#include "lib/modules.h"
 
 /* The file system type libblkid finds on a block device ("ext4", "vfat"...): 1 when found,
  * 0 when none, -errno. Superblocks only, read-only, no partition tables. */

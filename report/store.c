@@ -1,4 +1,5 @@
-#include "discover/getreport.h"
+#include "lib/layout.h"
+#include "report/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "applets/applets.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/util.h"
@@ -20,7 +20,7 @@
 static void save(const char *text)
 {
 	/* Written whole then renamed, so a reader never sees half a report. */
-	if (mkdir_p("/run/lifeboat", 0755) < 0)
+	if (mkdir_p(RUN_DIR, 0755) < 0)
 		return;
 	int fd = open(REPORT_SAVED ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

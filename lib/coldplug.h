@@ -2,7 +2,7 @@
 #ifndef LB_COLDPLUG_H
 #define LB_COLDPLUG_H
 
-#include "init/modules.h"
+#include "lib/modules.h"
 
 /* Walk sysfs_root (normally /sys/devices) and load the modules for every modalias found.
  * Returns how many modules were loaded. */

@@ -1,4 +1,4 @@
-#include "discover/child.h"
+#include "lib/job.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "init/modules.h"
+#include "lib/modules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "init/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

@@ -1,4 +1,4 @@
-#include "init/fsmodules.h"
+#include "lib/fsmodules.h"
 
 #include <blkid/blkid.h>
 #include <dirent.h>

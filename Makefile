@@ -30,7 +30,7 @@ $(BUILD)/.deps: tools/deps.sh
 
 # Third-party parts, built static against musl and cached by version under $(CACHE).
 # Each .dir file names the cached install folder.
-$(TP)/%.dir: tools/thirdparty.sh tools/fetch-source.sh tools/musl-kheaders.sh third_party/busybox.config | $(BUILD)/.deps
+$(TP)/%.dir: tools/thirdparty.sh third_party/recipes/%.sh tools/fetch-source.sh tools/musl-kheaders.sh tools/cache-lock.sh third_party/busybox.config | $(BUILD)/.deps
 	@mkdir -p $(TP)
 	tools/thirdparty.sh $* $(CACHE) > $@.tmp && mv $@.tmp $@
 $(TP)/kheaders.dir: tools/musl-kheaders.sh | $(BUILD)/.deps

@@ -5,6 +5,7 @@
 # the .dsc and applies Debian's patches. Nothing fetched here is ever committed.
 set -eu
 pkg=$1 cache=$2
+. "$(dirname "$0")/cache-lock.sh"
 ver=$(apt-cache showsrc "$pkg" 2>/dev/null | awk '/^Version:/{print $2}' | sort -V | tail -n1)
 [ -n "$ver" ] || { echo "fetch-source: no source package $pkg (run: make deps)" >&2; exit 1; }
 uver=${ver#*:}          # the epoch is not part of file names

@@ -9,6 +9,7 @@
 # package version, the base config and every fragment, so a second build is a copy.
 set -eu
 cache=$1 dest=$2 fragdir=${3:-kernel-config}
+. "$(dirname "$0")/cache-lock.sh"
 frags=$(ls "$PWD/$fragdir"/*.config | sort)
 base=tinyconfig
 log() { echo "kernel-source: $*" >&2; }

@@ -10,6 +10,7 @@
 # modules.dep/modules.alias. The host is never touched: the .deb is unpacked, not installed.
 set -eu
 kind=$1 cache=$2 dest=$3 modlist=$4
+. "$(dirname "$0")/cache-lock.sh"
 
 log() { echo "kernel: $*" >&2; }
 

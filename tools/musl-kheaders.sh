@@ -4,6 +4,7 @@
 #   tools/musl-kheaders.sh CACHE  -> prints the include folder
 set -eu
 cache=$1
+. "$(dirname "$0")/cache-lock.sh"
 ver=$(dpkg-query -W -f '${Version}' linux-libc-dev)
 dir="$cache/kheaders/$ver"
 if [ ! -e "$dir/.done" ]; then

@@ -1,28 +1,36 @@
 #!/bin/bash
 # Build one third-party part static against musl, cached by version and recipe.
-#   tools/thirdparty.sh busybox|blkid|kexec CACHE  -> prints the install folder
-# The folder is CACHE/built/<name>-<debian version>-<hash of this recipe>/ and holds SOURCE (what
-# it was built from), plus bin/busybox, sbin/kexec, or lib/libblkid.a with include/blkid/blkid.h.
-# Builds are made deterministic: fixed timestamps, no build paths in the binaries.
+#   tools/thirdparty.sh NAME CACHE  -> prints the install folder
+# NAME's recipe is third_party/recipes/NAME.sh: it sets pkg= (the Debian source package),
+# optionally extra_inputs= (files that change the result), and defines build(), run in the
+# unpacked source with $dest, $cflags, $jobs, $kh and run() at hand.
+# The folder is CACHE/built/<name>-<debian version>-<hash>/ and holds SOURCE (what it was built
+# from) and what the recipe installs. The hash covers the recipe, its extra inputs, the kernel
+# headers and DRIVER_REV below (bump it when a change here changes what recipes produce), so a
+# new recipe does not rebuild the others.
+# Builds are deterministic (fixed timestamps, no build paths in the binaries), and serialised
+# through one lock on the cache, so that worktrees and CI sharing a cache never build the same
+# part at once.
 set -eu
+DRIVER_REV=2
 name=$1 cache=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
+recipe_file="$top/third_party/recipes/$name.sh"
+[ -f "$recipe_file" ] || { echo "thirdparty: unknown part $name (no $recipe_file)" >&2; exit 1; }
+. "$top/tools/cache-lock.sh"
+extra_inputs=
+# shellcheck source=/dev/null
+. "$recipe_file"
 kh=$("$top/tools/musl-kheaders.sh" "$cache")
-case $name in
-busybox) pkg=busybox ;;
-blkid) pkg=util-linux ;;
-kexec) pkg=kexec-tools ;;
-*) echo "thirdparty: unknown part $name" >&2; exit 1 ;;
-esac
 src=$("$top/tools/fetch-source.sh" "$pkg" "$cache")
-recipe=$(cat "$0" "$top/third_party/busybox.config" "$kh/SOURCE" | sha256sum | cut -c1-12)
-[ "$name" = busybox ] || recipe=$(cat "$0" "$kh/SOURCE" | sha256sum | cut -c1-12)
+recipe=$( { echo "driver $DRIVER_REV"; cat "$recipe_file" $extra_inputs "$kh/SOURCE"; } | sha256sum | cut -c1-12)
 dest="$cache/built/$name-$(basename "$src" | sed "s/^$pkg-//")-$recipe"
 if [ -e "$dest/.done" ]; then echo "$dest"; exit 0; fi
 
-work="$cache/work/$name"
-rm -rf "$work" "$dest" && mkdir -p "$work"
-trap 'rm -rf "$dest"' EXIT
+mkdir -p "$cache/work"
+work=$(mktemp -d "$cache/work/$name.XXXXXX")
+rm -rf "$dest"
+trap 'rm -rf "$dest" "$work"' EXIT
 cp -a "$src/tree/." "$work/"
 cd "$work"
 # Debian's patches leave autotools inputs newer than their outputs; order the timestamps so that
@@ -33,56 +41,15 @@ find . \( -name configure -o -name config.h.in \) -exec touch -d @2 {} +
 find . -name Makefile.in -exec touch -d @3 {} +
 export SOURCE_DATE_EPOCH=0 KCONFIG_NOTIMESTAMP=1 LC_ALL=C TZ=UTC
 jobs=$(nproc)
+# The work folder's random name must not reach the binaries: map it away.
 cflags="-Os -isystem $kh -ffile-prefix-map=$work=. -fdebug-prefix-map=$work=."
 log="$work/build.log"
 run() { if ! "$@" >>"$log" 2>&1; then tail -n 40 "$log" >&2; echo "thirdparty: $name failed: $*" >&2; exit 1; fi; }
 echo "thirdparty: building $name from $(cat "$src/SOURCE")" >&2
-
-case $name in
-busybox)
-	# busybox's kconfig ignores KCONFIG_ALLCONFIG: start from allnoconfig, put our lines in
-	# place of the defaults, and let oldconfig take defaults for what they newly expose.
-	run make allnoconfig
-	frag="$top/third_party/busybox.config"
-	syms=$(grep -oE '^CONFIG_[A-Z0-9_]+' "$frag" | sed 's/$/[= ]/' | tr '\n' '|' | sed 's/|$//')
-	grep -vE "^(# )?($syms)" .config > .config.new || true
-	grep -E '^CONFIG_' "$frag" >> .config.new
-	mv .config.new .config
-	yes "" | run make oldconfig
-	# Every symbol the committed config asks for must be in the result: a misspelled or
-	# unknown symbol would otherwise vanish silently.
-	bad=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$top/third_party/busybox.config" | while read -r l; do
-		grep -qxF "$l" .config || echo "$l"; done)
-	[ -z "$bad" ] || { echo "thirdparty: busybox config lines not taken: $bad" >&2; exit 1; }
-	run make -j"$jobs" CC=musl-gcc HOSTCC=gcc CONFIG_EXTRA_CFLAGS="$cflags" \
-		EXTRA_CFLAGS="$cflags" SKIP_STRIP=n busybox
-	mkdir -p "$dest/bin"
-	cp busybox "$dest/bin/busybox"
-	strip "$dest/bin/busybox"
-	cp .config "$dest/config"
-	;;
-blkid)
-	run ./configure CC=musl-gcc CFLAGS="$cflags" --host=x86_64-linux-musl --prefix=/ \
-		--disable-all-programs --enable-libblkid --disable-shared --enable-static \
-		--disable-nls --disable-asciidoc --disable-bash-completion --without-udev \
-		--without-systemd --without-python --without-readline --without-ncurses \
-		--without-ncursesw --without-tinfo --without-selinux --without-audit \
-		--without-cryptsetup --without-btrfs --without-libz --without-libmagic
-	run make -j"$jobs" libblkid.la
-	mkdir -p "$dest/lib" "$dest/include/blkid"
-	cp .libs/libblkid.a "$dest/lib/"
-	cp libblkid/src/blkid.h "$dest/include/blkid/"
-	;;
-kexec)
-	run ./configure CC=musl-gcc CFLAGS="$cflags" LDFLAGS=-static --host=x86_64-linux-musl \
-		--prefix=/ --without-xen --without-lzma --without-zlib --without-booke
-	run make -j"$jobs"
-	mkdir -p "$dest/sbin"
-	cp build/sbin/kexec "$dest/sbin/kexec"
-	strip "$dest/sbin/kexec"
-	;;
-esac
+mkdir -p "$dest"
+build
 cp "$src/SOURCE" "$dest/SOURCE"
+cd /
 rm -rf "$work"
 touch "$dest/.done"
 trap - EXIT

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "act/kexec.h"
+#include "lib/fstype.h"
 #include "lib/inroot.h"
 #include "lib/proc.h"
 #include "lib/util.h"
@@ -180,31 +181,6 @@ static int open_regular_in_root(int rootfd, const char *path, off_t *size)
 	return fd;
 }
 
-/* Read-only, and without replaying a journal: booting must not write to the disk. */
-static int mount_ro(const char *dev, const char *type, const char *subvol, const char *dir)
-{
-	const char *norecover = !type ? NULL
-				: !strcmp(type, "ext4") || !strcmp(type, "ext3") ? "noload"
-				: !strcmp(type, "xfs") || !strcmp(type, "f2fs") ? "norecovery"
-				: !strcmp(type, "btrfs") ? "rescue=nologreplay" : NULL;
-	char opts[512];
-	snprintf(opts, sizeof(opts), "%s%s%s%s", norecover ? norecover : "",
-		 subvol && *subvol && norecover ? "," : "", subvol && *subvol ? "subvol=" : "",
-		 subvol && *subvol ? subvol : "");
-	unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (mount(dev, dir, type, flags, opts) == 0)
-		return 0;
-	int e = errno;
-	/* Kernels before 5.9 know btrfs's option by its older name. */
-	if (e == EINVAL && type && !strcmp(type, "btrfs")) {
-		snprintf(opts, sizeof(opts), "nologreplay%s%s", subvol && *subvol ? ",subvol=" : "",
-			 subvol && *subvol ? subvol : "");
-		if (mount(dev, dir, type, flags, opts) == 0)
-			return 0;
-	}
-	return -e;
-}
-
 static char *make_dir(const char *what)
 {
 	mkdir_p(RUN_DIR, 0755);
@@ -301,7 +277,8 @@ static int plan_from_esp(struct boot_plan *p, const struct report *rep, const st
 	if (!dir)
 		return fail(why, whysize, errno, "cannot make a mount point: %s.", strerror(errno));
 	plan_mounted(p, dir);
-	int r = mount_ro(esp, device_type(rep, esp) ?: "vfat", NULL, dir);
+	/* Read-only, and without replaying a journal: booting must not write to the disk. */
+	int r = fstype_mount_ro(esp, device_type(rep, esp) ?: "vfat", NULL, dir, 0);
 	if (r < 0)
 		return fail(why, whysize, -r, "cannot mount the ESP %s read-only: %s.", esp, strerror(-r));
 	int efd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -407,7 +384,7 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 		mkdir(at, 0755);
 		plan_mounted(p, at);
 	}
-	r = mount_ro(dev, device_type(&rep, dev), record_get(sys, "nixsubvol"), at);
+	r = fstype_mount_ro(dev, device_type(&rep, dev), record_get(sys, "nixsubvol"), at, 0);
 	if (r < 0) {
 		r = fail(why, whysize, -r, "cannot mount %s (holding /nix) read-only: %s.", dev, strerror(-r));
 		goto out;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/escape.h"
+#include "lib/fstype.h"
 #include "lib/inroot.h"
 #include "lib/util.h"
 
@@ -38,27 +39,36 @@ static int fstab_only(const char *w)
 	return startswith(w, "x-") || startswith(w, "comment=") || startswith(w, "X-");
 }
 
-unsigned long mountopts_parse(const char *options, char *data, size_t size)
+int mountopts_parse(const char *options, unsigned long *flags, char *data, size_t size)
 {
-	unsigned long flags = 0;
-	size_t o = 0;
+	*flags = 0;
+	if (!size)
+		return -EINVAL;
 	data[0] = 0;
+	int r = 0;
 	char *copy = xstrdup(options ? options : ""), *save = NULL;
-	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+	for (char *w = strtok_r(copy, ",", &save); w && !r; w = strtok_r(NULL, ",", &save)) {
 		int known = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(flagwords); i++)
 			if (!strcmp(w, flagwords[i].name)) {
-				flags = (flags | flagwords[i].set) & ~flagwords[i].clear;
+				*flags = (*flags | flagwords[i].set) & ~flagwords[i].clear;
 				known = 1;
 			}
-		if (known || fstab_only(w))
-			continue;
-		int n = snprintf(data + o, size - o, "%s%s", o ? "," : "", w);
-		if (n > 0 && o + (size_t)n < size)
-			o += (size_t)n;
+		if (!known && !fstab_only(w))
+			r = fstype_opts_add(data, size, w);
 	}
 	free(copy);
-	return flags;
+	return r;
+}
+
+int mountplan_entry_data(const struct record *r, unsigned long *flags, char *data, size_t size)
+{
+	int e = mountopts_parse(record_get(r, "options"), flags, data, size);
+	/* The fstab's own subvol= wins; the record's is the same name, parsed from it. */
+	const char *subvol = record_get(r, "subvol");
+	if (e == 0 && subvol && *subvol && !strstr(data, "subvol="))
+		e = fstype_opts_add_subvol(data, size, subvol);
+	return e;
 }
 
 int inroot_mkdirs(int rootfd, const char *path)
@@ -161,18 +171,20 @@ static int one(int rootfd, const struct record *r, void (*say)(const char *))
 {
 	const char *target = record_get(r, "target"), *type = record_get(r, "type");
 	const char *status = record_get(r, "status"), *source = record_get(r, "source");
-	const char *subvol = record_get(r, "subvol"), *spec = record_get(r, "spec");
+	const char *spec = record_get(r, "spec");
 	char data[1024], t[80];
-	unsigned long flags = mountopts_parse(record_get(r, "options"), data, sizeof(data));
+	unsigned long flags;
 	term_escape(target ? target : "", t, sizeof(t), 60);
 	if (!target || target[0] != '/' || !strcmp(target, "/"))
 		return 0;
 	if (!strcmp(status, "ok") || !strcmp(status, "tmpfs")) {
-		if (subvol && *subvol && !strstr(data, "subvol=")) {
-			size_t l = strlen(data);
-			snprintf(data + l, sizeof(data) - l, "%ssubvol=%s", l ? "," : "", subvol);
+		int e = mountplan_entry_data(r, &flags, data, sizeof(data));
+		if (e < 0) {
+			/* A cut option list would mount something else (another subvolume). */
+			sayf(say, "cannot mount %s: its options are too long or name an unsafe subvolume", t);
+			return e;
 		}
-		int e = mount_at(rootfd, target, !strcmp(status, "tmpfs") ? "tmpfs" : source, type, flags, data);
+		e = mount_at(rootfd, target, !strcmp(status, "tmpfs") ? "tmpfs" : source, type, flags, data);
 		if (e < 0) {
 			sayf(say, "cannot mount %s: %s", t, strerror(-e));
 			return e;
@@ -217,23 +229,19 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 	char data[1024];
 	unsigned long flags = 0;
 	const char *src, *type;
+	int bad = 0;
 	data[0] = 0;
 	if (root && !strcmp(record_get(root, "status"), "tmpfs")) {
 		src = "tmpfs", type = "tmpfs";
-		flags = mountopts_parse(record_get(root, "options"), data, sizeof(data));
+		bad = mountopts_parse(record_get(root, "options"), &flags, data, sizeof(data));
 	} else if (root && !strcmp(record_get(root, "status"), "ok")) {
 		src = record_get(root, "source"), type = record_get(root, "type");
-		flags = mountopts_parse(record_get(root, "options"), data, sizeof(data));
-		const char *sv = record_get(root, "subvol");
-		if (sv && *sv && !strstr(data, "subvol=")) {
-			size_t l = strlen(data);
-			snprintf(data + l, sizeof(data) - l, "%ssubvol=%s", l ? "," : "", sv);
-		}
+		bad = mountplan_entry_data(root, &flags, data, sizeof(data));
 	} else if (*s->root) {
 		src = s->root, type = record_get(s->rec, "roottype");
 		const char *sv = record_get(s->rec, "rootsubvol");
 		if (sv && *sv)
-			snprintf(data, sizeof(data), "subvol=%s", sv);
+			bad = fstype_opts_add_subvol(data, sizeof(data), sv);
 		sayf(say, "the fstab's root is not usable; mounting %s as /", s->root);
 	} else if (!strcmp(get(s->rec, "layout"), "tmpfs")) {
 		/* Only /nix persists: a fresh tmpfs is what this system boots with, too. */
@@ -247,6 +255,12 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		     term_escape(root ? get(root, "spec") : "no / line", d, sizeof(d), 40),
 		     root ? get(root, "status") : "missing");
 		return -ENODEV;
+	}
+	if (bad < 0) {
+		char d[64];
+		sayf(say, "cannot mount %s on /: its options are too long or name an unsafe subvolume",
+		     term_escape(src, d, sizeof(d), 40));
+		return bad;
 	}
 	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
 	if (mount(src, dir, type && *type ? type : NULL, flags, *data ? data : NULL) < 0) {
@@ -276,10 +290,9 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 	if (!have_nix && *s->nix && strcmp(s->nix, s->root) && nixprefix && !strcmp(nixprefix, "/")) {
 		char nd[256] = "";
 		const char *sv = record_get(s->rec, "nixsubvol");
-		if (sv && *sv)
-			snprintf(nd, sizeof(nd), "subvol=%s", sv);
-		int e = mount_at(rootfd, "/nix", s->nix, NULL, 0, nd);
-		if (e == -EINVAL || e == -ENODEV) {
+		int bad_nd = sv && *sv ? fstype_opts_add_subvol(nd, sizeof(nd), sv) : 0;
+		int e = bad_nd ? bad_nd : mount_at(rootfd, "/nix", s->nix, NULL, 0, nd);
+		if (!bad_nd && (e == -EINVAL || e == -ENODEV)) {
 			const struct record *dev = NULL;
 			for (int i = report_next(&f->rep, "device", -1); i >= 0; i = report_next(&f->rep, "device", i))
 				if (!strcmp(get(&f->rep.r[i], "path"), s->nix))

@@ -9,8 +9,12 @@
 #include "report/found.h"
 
 /* Split fstab options into mount(2) flags and the filesystem's data string (fstab-only words
- * such as defaults, nofail, x-* dropped). */
-unsigned long mountopts_parse(const char *options, char *data, size_t size);
+ * such as defaults, nofail, x-* dropped). 0, or -EINVAL when data is too small: a cut list
+ * would mount something else. */
+int mountopts_parse(const char *options, unsigned long *flags, char *data, size_t size);
+/* The same for a plan's mount record, with its subvol= added when the options lack one.
+ * -EINVAL when it does not fit or the subvolume's name would add options (lib/fstype). */
+int mountplan_entry_data(const struct record *r, unsigned long *flags, char *data, size_t size);
 /* mkdir -p of path inside rootfd (each parent resolved in the root); returns an O_PATH fd of
  * the directory or -errno. */
 int inroot_mkdirs(int rootfd, const char *path);

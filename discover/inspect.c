@@ -18,33 +18,15 @@
 #include "discover/nixos.h"
 #include "discover/plan.h"
 #include "report/record.h"
+#include "lib/fstype.h"
+#include "lib/inroot.h"
 #include "lib/util.h"
 
-/* Journal replay writes: every type gets its "do not replay" option, and a mount that refuses it
- * is reported, never retried without it. */
-static const struct {
-	const char *type, *opts;
-} fs_opts[] = {
-	{"btrfs", "rescue=nologreplay,subvolid=5"},
-	{"ext2", ""},
-	{"ext3", "noload"},
-	{"ext4", "noload"},
-	{"f2fs", "norecovery"},
-	{"xfs", "norecovery"},
-};
-
+/* The view's bind mount: as read-only as the filesystem under it (lib/fstype mounts that). */
 #define MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 /* Subvolume walk bounds: nested subvolumes are rarely deep; snapshots can be many. */
 #define SUBVOL_DEPTH 3
 #define SUBVOL_MAX 64
-
-const char *inspect_options(const char *type)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(fs_opts); i++)
-		if (!strcmp(fs_opts[i].type, type))
-			return fs_opts[i].opts;
-	return NULL;
-}
 
 static void problem(FILE *out, const char *dev, const char *what, const char *fmt, ...)
 	LB_PRINTF(4, 5);
@@ -276,18 +258,16 @@ int inspect_child(FILE *out, void *arg)
 		problem(out, dev->path, "mount", "cannot create %s: %s", mnt, strerror(-r));
 		return 0;
 	}
-	const char *opts = inspect_options(dev->type);
-	if (mount(dev->path, mnt, dev->type, MOUNT_FLAGS, opts) < 0) {
-		int e = errno;
-		/* Kernels before 5.9 know nologreplay without the rescue= prefix. */
-		if (!strcmp(dev->type, "btrfs") && e == EINVAL &&
-		    mount(dev->path, mnt, dev->type, MOUNT_FLAGS, "nologreplay,subvolid=5") == 0)
-			e = 0;
-		if (e) {
-			problem(out, dev->path, "mount", "read-only mount (%s) failed: %s",
-				*opts ? opts : "ro", strerror(e));
-			return 0;
-		}
+	/* The whole filesystem (btrfs: the top-level subvolume), never replaying a journal. */
+	r = fstype_mount_ro(dev->path, dev->type, NULL, mnt, 0);
+	if (r < 0) {
+		const struct fstype *ft = fstype_find(dev->type);
+		char opts[256] = "";
+		if (ft)
+			fstype_ro_options(ft, 0, NULL, opts, sizeof(opts));
+		problem(out, dev->path, "mount", "read-only mount (%s) failed: %s",
+			*opts ? opts : "ro", strerror(-r));
+		return 0;
 	}
 	int fsfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int cand = a->cand;
@@ -301,7 +281,14 @@ int inspect_child(FILE *out, void *arg)
 			if (list_subvols(fsfd, &sv) < 0)
 				find_subvols(fsfd, "", 1, &sv);
 			for (int i = 0; i < sv.n; i++) {
-				int sfd = openat(fsfd, sv.path[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				/* Names come from the disk: a ',' would add mount options later. */
+				int ok = fstype_subvol_ok(sv.path[i]);
+				if (!ok)
+					problem(out, dev->path, "subvolume",
+						"subvolume '%s' cannot be named in mount options (it holds ',' "
+						"or '\"'): not inspected", sv.path[i]);
+				int sfd = ok ? inroot_open(fsfd, sv.path[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+					     : -EINVAL;
 				if (sfd >= 0) {
 					char *sview = xasprintf("%s/view%d", base, i);
 					inspect_tree(out, sfd, sv.path[i], dev, a->devs, sview, &cand);

@@ -15,8 +15,6 @@ struct inspect_args {
 	int cand;                  /* first candidate number to use */
 };
 
-/* Can lifeboat inspect this filesystem type (and how)? NULL when not. */
-const char *inspect_options(const char *type);
 /* The child's body (for child_run). Writes problem, generation, mount and found records. */
 int inspect_child(FILE *out, void *arg);
 /* Look for NixOS in a tree already open at fsfd (a filesystem's top or a subvolume); subvol is

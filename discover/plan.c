@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "lib/fstype.h"
 #include "report/record.h"
 
 void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
@@ -13,7 +14,7 @@ void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
 	for (int i = 0; i < t->n; i++) {
 		const struct fstab_entry *e = &t->e[i];
 		const struct blockdev *dev = NULL;
-		const char *status;
+		const char *status, *subvol = e->subvol;
 		int locked = 0, ambiguous = 0;
 		if (e->swap) {
 			status = "swap-ignored";
@@ -21,6 +22,13 @@ void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
 			status = "tmpfs";
 		} else if (e->bind) {
 			status = "bind";
+		} else if (e->subvol && *e->subvol && !fstype_subvol_ok(e->subvol)) {
+			/* Mounting it would pass options the fstab did not mean (lib/fstype). */
+			status = "bad-subvol";
+			subvol = NULL;
+			report_put(out, "problem", "path", NULL, "what", "fstab", "msg",
+				   "a subvol= in the fstab holds '\"': that entry is not used", "system",
+				   sysid, NULL);
 		} else {
 			dev = devs ? devtab_resolve(devs, e->spec, prefer_disk, &locked, &ambiguous) : NULL;
 			if (dev)
@@ -43,11 +51,11 @@ void plan_emit(FILE *out, const char *sysid, int number, const struct fstab *t,
 			s->root_listed = 1;
 			s->root_tmpfs = !strcmp(status, "tmpfs");
 			s->root = dev;
-			s->rootsubvol = e->subvol;
+			s->rootsubvol = subvol;
 		} else if (!strcmp(e->target, "/nix")) {
 			s->nix_listed = 1;
 			s->nix = dev;
-			s->nixsubvol = e->subvol;
+			s->nixsubvol = subvol;
 		} else if (!strcmp(e->target, "/boot") || (!s->boot && !strcmp(e->target, "/boot/efi"))) {
 			s->boot = dev;
 		}

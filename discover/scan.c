@@ -15,6 +15,8 @@
 #include "lib/job.h"
 #include "discover/inspect.h"
 #include "report/record.h"
+#include "lib/fsmodules.h"
+#include "lib/fstype.h"
 #include "lib/modules.h"
 #include "lib/escape.h"
 #include "lib/log.h"
@@ -291,7 +293,7 @@ static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opt
 	char *me = o->blkro ? proc_identity(getpid()) : NULL;
 	int n = 0;
 	for (int i = 0; i < t->n; i++)
-		if (!t->d[i].ambiguous && inspect_options(t->d[i].type)) {
+		if (!t->d[i].ambiguous && fstype_inspectable(t->d[i].type)) {
 			inspection_prepare(&in[n], &jobs[n], &t->d[i], t, o, me);
 			n++;
 		}
@@ -305,27 +307,16 @@ static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opt
 	free(in);
 }
 
-/* No udev and no modprobe helper: the drivers of the filesystems present are loaded here, before
- * the children mount. ext2 and ext3 are served by the ext4 driver. */
+/* No udev and no modprobe helper: the drivers of the filesystems present (and the helpers they
+ * ask the kernel for) are loaded here, before the children mount. */
 static void load_fs_modules(const struct devtab *t)
 {
 	struct modtree mt;
 	if (modtree_open_running(&mt) < 0)
 		return;
-	/* The checksum drivers ext4 and btrfs ask the crypto API for; without a modprobe helper
-	 * nothing loads them on demand, and a mount then fails with ENOENT. */
-	static const char *const crypto[] = {"crc32c_generic", "crc32c_intel", "xxhash_generic",
-					     "blake2b_generic"};
-	for (size_t i = 0; i < ARRAY_SIZE(crypto); i++)
-		modtree_load(&mt, crypto[i]);
-	for (int i = 0; i < t->n; i++) {
-		const char *type = t->d[i].type;
-		if (t->d[i].ambiguous || !inspect_options(type))
-			continue;
-		char name[32];
-		snprintf(name, sizeof(name), "%s", startswith(type, "ext") ? "ext4" : type);
-		modtree_load(&mt, name);
-	}
+	for (int i = 0; i < t->n; i++)
+		if (!t->d[i].ambiguous && fstype_inspectable(t->d[i].type))
+			fsmodules_load_type(&mt, t->d[i].type);
 	modtree_free(&mt);
 }
 
@@ -354,12 +345,12 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			   "label", d->label, "partuuid", d->partuuid, "partlabel", d->partlabel, "size",
 			   size, NULL);
 		c.devices++;
+		const struct fstype *ft = fstype_find(d->type);
 		if (d->ambiguous)
 			problem(out, &c, d->path, "ambiguous",
 				"more than one filesystem signature: not inspected, never chosen", NULL);
-		else if (!strcmp(d->type, "crypto_LUKS"))
-			problem(out, &c, d->path, "locked",
-				"encrypted (LUKS): unlock it (cryptsetup open) to look inside", NULL);
+		else if (ft && ft->problem_what)
+			problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
 		else if (d->probe_err) {
 			char msg[120];
 			snprintf(msg, sizeof(msg), "cannot probe: %s", strerror(-d->probe_err));

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/fstype.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
-int fstype_probe(const char *devnode, char *type, size_t size)
+/* The filesystem type libblkid finds on a block device ("ext4", "vfat"...): 1 when found, 0
+ * when none, -errno. Superblocks only, read-only, no partition tables. */
+static int probe_type(const char *devnode, char *type, size_t size)
 {
 	blkid_probe pr = blkid_new_probe_from_filename(devnode);
 	if (!pr)
@@ -30,19 +33,25 @@ int fstype_probe(const char *devnode, char *type, size_t size)
 	return r;
 }
 
+int fsmodules_load_type(struct modtree *t, const char *type)
+{
+	const struct fstype *ft = fstype_find(type);
+	int before = t->loaded;
+	/* Types lifeboat does not know (and layers: swap, LUKS, LVM, md members) load nothing. */
+	for (int i = 0; ft && i < FSTYPE_MODULES && ft->modules[i]; i++)
+		modtree_load(t, ft->modules[i]); /* a helper the CPU cannot run (crc32c_intel) fails */
+	return t->loaded - before;
+}
+
 int fsmodule_load_for(struct modtree *t, const char *devnode)
 {
-	char type[64], alias[80];
-	if (fstype_probe(devnode, type, sizeof(type)) <= 0)
+	char type[64];
+	if (probe_type(devnode, type, sizeof(type)) <= 0)
 		return 0;
-	snprintf(alias, sizeof(alias), "fs-%s", type);
-	/* Types without a module alias (swap, LVM, LUKS, md members) are none of ours here. */
-	if (modtree_match(t, alias, NULL, NULL) <= 0)
-		return 0;
-	int r = modtree_load_alias(t, alias);
-	if (r > 0)
+	int n = fsmodules_load_type(t, type);
+	if (n > 0)
 		log_info("%s holds %s: loaded its driver", devnode, type);
-	return r > 0 ? r : 0;
+	return n;
 }
 
 /* Devices already probed by an earlier pass: the worker runs one pass right after coldplug and

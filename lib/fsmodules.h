@@ -1,5 +1,6 @@
 /* File system drivers for the disks that are there: busybox `mount` without -t only tries the
- * file systems the kernel already has, so the device worker loads "fs-TYPE" for what it finds. */
+ * file systems the kernel already has, so the device worker loads the modules lib/fstype's
+ * table names for what it finds. */
 #ifndef LB_FSMODULES_H
 #define LB_FSMODULES_H
 
@@ -7,9 +8,8 @@
 
 #include "lib/modules.h"
 
-/* The file system type libblkid finds on a block device ("ext4", "vfat"...): 1 when found,
- * 0 when none, -errno. Superblocks only, read-only, no partition tables. */
-int fstype_probe(const char *devnode, char *type, size_t size);
+/* Load the modules a mount of type needs (lib/fstype). Returns modules newly loaded. */
+int fsmodules_load_type(struct modtree *t, const char *type);
 /* Load the module for devnode's file system, if it needs one. Returns modules newly loaded. */
 int fsmodule_load_for(struct modtree *t, const char *devnode);
 /* The same for every block device in sysfs_block (normally /sys/class/block) that an earlier

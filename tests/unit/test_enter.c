@@ -16,14 +16,15 @@
 static void test_options(void)
 {
 	char data[256];
-	unsigned long f = mountopts_parse("defaults,noatime,x-systemd.automount,umask=0077,ro,nofail,subvol=@", data,
-					  sizeof(data));
+	unsigned long f;
+	CHECK_INT(mountopts_parse("defaults,noatime,x-systemd.automount,umask=0077,ro,nofail,subvol=@", &f,
+				  data, sizeof(data)), 0);
 	CHECK_INT(f, MS_NOATIME | MS_RDONLY);
 	CHECK_STR(data, "umask=0077,subvol=@");
-	f = mountopts_parse("ro,rw,comment=x,compress=zstd", data, sizeof(data));
+	CHECK_INT(mountopts_parse("ro,rw,comment=x,compress=zstd", &f, data, sizeof(data)), 0);
 	CHECK_INT(f, 0);
 	CHECK_STR(data, "compress=zstd");
-	f = mountopts_parse(NULL, data, sizeof(data));
+	CHECK_INT(mountopts_parse(NULL, &f, data, sizeof(data)), 0);
 	CHECK_INT(f, 0);
 	CHECK_STR(data, "");
 }

@@ -115,6 +115,34 @@ static void test_plan(void)
 	fstab_free(&f);
 }
 
+/* A subvol= holding '"' (an LSM's option parser quotes with it) is not planned; '@home' is. */
+static void test_plan_bad_subvol(void)
+{
+	struct fstab f;
+	fstab_parse(&f, "UUID=b91a / btrfs subvol=a\"b,compress=zstd 0 0\n"
+			"UUID=b91a /home btrfs subvol=@home 0 0\n");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	struct plan_summary s;
+	plan_emit(m, "1", 1, &f, NULL, NULL, &s);
+	fclose(m);
+	struct report rep;
+	CHECK_INT(report_parse(&rep, out), 3);
+	int p = report_next(&rep, "problem", -1), m0 = report_next(&rep, "mount", -1);
+	CHECK(p >= 0 && m0 >= 0);
+	if (p >= 0 && m0 >= 0) {
+		CHECK_STR(record_get(&rep.r[p], "what"), "fstab");
+		CHECK_STR(record_get(&rep.r[p], "system"), "1");
+		CHECK_STR(record_get(&rep.r[m0], "status"), "bad-subvol");
+		CHECK_STR(record_get(&rep.r[report_next(&rep, "mount", m0)], "status"), "missing");
+	}
+	CHECK(s.root_listed && s.root == NULL && s.rootsubvol == NULL);
+	report_free(&rep);
+	free(out);
+	fstab_free(&f);
+}
+
 static void test_udev(void)
 {
 	char buf[128];
@@ -132,6 +160,7 @@ int main(void)
 {
 	test_parse();
 	test_plan();
+	test_plan_bad_subvol();
 	test_udev();
 	return check_done("test_fstab");
 }

@@ -66,6 +66,35 @@ def make_hostile(path, tmp):
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", EVIL_LABEL, "-d", tree, path], check=True)
 
 
+def make_comma_subvol(path, tmp):
+    """A btrfs whose subvolumes both hold a NixOS: `good`, and `x,subvolid=5`, whose name would
+    add a mount option (subvol=x,subvolid=5) if it were passed on."""
+    subprocess.run(["truncate", "-s", "128M", path], check=True)
+    subprocess.run(["mkfs.btrfs", "-q", "-f", "-L", "commas", "-m", "single", "-d", "single", path],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mnt = os.path.join(tmp, "commas-mnt")
+    os.makedirs(mnt)
+    dev = subprocess.run(["losetup", "--find", "--show", path], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    try:
+        subprocess.run(["mount", "-t", "btrfs", dev, mnt], check=True)
+        try:
+            for name in ("good", "x,subvolid=5"):
+                sv = os.path.join(mnt, name)
+                subprocess.run(["btrfs", "-q", "subvolume", "create", sv], check=True)
+                top = os.path.join(sv, "nix/store", "1" * 32 + "-nixos-system-commas-1")
+                os.makedirs(top)
+                os.makedirs(os.path.join(sv, "nix/var/nix/profiles"))
+                os.symlink("/nix/store/" + os.path.basename(top),
+                           os.path.join(sv, "nix/var/nix/profiles/system-1-link"))
+                os.symlink("system-1-link", os.path.join(sv, "nix/var/nix/profiles/system"))
+            subprocess.run(["sync"], check=True)
+        finally:
+            subprocess.run(["umount", mnt], check=True)
+    finally:
+        subprocess.run(["losetup", "-d", dev], check=True)
+
+
 @pytest.fixture(scope="module")
 def disks(tmp_path_factory):
     for n in LAYOUTS:
@@ -92,11 +121,14 @@ def disks(tmp_path_factory):
     scratch = os.path.join(tmp, "scratch.img")
     subprocess.run(["truncate", "-s", "1M", scratch], check=True)
     imgs.append(scratch)
+    commas = os.path.join(tmp, "commas.img")
+    make_comma_subvol(commas, tmp)
+    imgs.append(commas)
     return imgs
 
 
 def test_scan_finds_every_layout_and_writes_nothing(disks):
-    names = LAYOUTS + ["hostile", "ambiguous", "scratch"]
+    names = LAYOUTS + ["hostile", "ambiguous", "scratch", "commas"]
     letter = {n: "vd" + chr(ord("a") + i) for i, n in enumerate(names)}
     before = {p: sha256(p) for p in disks}
     # Attached writable, no snapshot: a single byte written by the scan would change a hash.
@@ -172,6 +204,13 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
     probs = [p for p in kind(recs, "problem") if p.get("system") == evil[0]["id"]]
     assert any(p["what"] == "generation" and "outside /nix/store" in p["msg"] for p in probs), probs
     assert any(p["what"] == "generation" and "current generation 1" in p["msg"] for p in probs), probs
+    # A subvolume name that would add mount options is a problem, never a system; its twin, a
+    # sane subvolume on the same disk holding the same tree, is found.
+    cv = f"/dev/{letter['commas']}"
+    on_commas = [s for s in kind(recs, "system") if s["nix"] == cv]
+    assert [s["nixsubvol"] for s in on_commas] == ["good"], on_commas
+    assert [p for p in kind(recs, "problem", path=cv, what="subvolume") if "x,subvolid=5" in p["msg"]], \
+        kind(recs, "problem", path=cv)
     assert re.search(r"^\s*\d+ 0$", ro, re.M) and not re.search(r"^\s*\d+ 1$", ro, re.M), ro
     assert ro_twin.strip().splitlines()[0].strip() == "1", ro_twin
     assert "RO_DURING=1" in killed and "RO_KILLED=1 LEFT=0" in killed and "RO_AFTER=0" in killed, killed

@@ -1,5 +1,6 @@
 #include "lib/layout.h"
 #include "act/bootgen.h"
+#include "report/select.h"
 #include "report/store.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "act/kexec.h"
+#include "lib/escape.h"
 #include "lib/fstype.h"
 #include "lib/inroot.h"
 #include "lib/proc.h"
@@ -38,86 +40,24 @@ static int str_is(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
-static int system_matches(const struct record *r, const char *want)
+int gen_find(const struct found *f, const struct gen_select *sel, const struct found_sys **sys,
+	     const struct found_gen **gen, char *why, size_t whysize)
 {
-	if (str_is(record_get(r, "id"), want) || str_is(record_get(r, "host"), want))
-		return 1;
-	if (startswith(want, "UUID="))
-		return str_is(record_get(r, "rootuuid"), want + 5);
-	if (startswith(want, "LABEL="))
-		return str_is(record_get(r, "rootlabel"), want + 6);
-	return want[0] == '/' && (str_is(record_get(r, "root"), want) || str_is(record_get(r, "nix"), want));
-}
-
-int gen_find(const struct report *rep, const struct gen_select *sel, int *sys, int *gen,
-	     char *why, size_t whysize)
-{
-	int found = -1, count = 0;
-	char names[256] = "";
-	for (int i = report_next(rep, "system", -1); i >= 0; i = report_next(rep, "system", i)) {
-		const struct record *r = &rep->r[i];
-		size_t l = strlen(names);
-		snprintf(names + l, sizeof(names) - l, "%s%s (%s)", l ? ", " : "", record_get(r, "id") ?: "?",
-			 record_get(r, "host") ?: "?");
-		if (system_matches(r, sel->system)) {
-			if (found < 0)
-				found = i;
-			count++;
-		}
-	}
-	if (found < 0)
-		return fail(why, whysize, ENOENT, "no NixOS system matches '%s'; found: %s.", sel->system,
-			    names[0] ? names : "none");
-	if (count > 1)
-		return fail(why, whysize, EINVAL, "'%s' names %d systems (%s); give the id instead.",
-			    sel->system, count, names);
-	const char *id = record_get(&rep->r[found], "id");
-	const char *profile = sel->profile ? sel->profile : "system";
-	const char *spec = sel->specialisation ? sel->specialisation : "";
-	long long number = -1;
-	if (sel->generation) {
-		char *end;
-		number = strtoll(sel->generation, &end, 10);
-		if (*end || number < 0)
-			return fail(why, whysize, EINVAL, "'%s' is not a generation number.", sel->generation);
-	}
-	/* Without a number, the profile's current generation. */
-	int best = -1, any_number = 0, any_spec = 0;
-	for (int i = report_next(rep, "generation", -1); i >= 0; i = report_next(rep, "generation", i)) {
-		const struct record *r = &rep->r[i];
-		const char *rp = record_get(r, "profile");
-		if (!str_is(record_get(r, "system"), id) || !str_is(rp && *rp ? rp : "system", profile))
-			continue;
-		long long n = record_int(r, "number", -2);
-		if (number >= 0 ? n != number : record_int(r, "current", 0) != 1)
-			continue;
-		any_number = 1;
-		const char *rs = record_get(r, "specialisation");
-		if (!str_is(rs ? rs : "", spec)) {
-			any_spec = 1;
-			continue;
-		}
-		best = i;
-		break;
-	}
-	if (best < 0) {
-		if (!any_number && number >= 0)
-			return fail(why, whysize, ENOENT, "system %s has no generation %lld in profile %s.",
-				    id, number, profile);
-		if (!any_number)
-			return fail(why, whysize, ENOENT, "system %s has no current generation in profile %s.",
-				    id, profile);
-		return fail(why, whysize, ENOENT, "that generation of system %s has no specialisation '%s'%s.",
-			    id, spec, any_spec ? "" : " (it has none)");
-	}
-	const char *status = record_get(&rep->r[best], "status");
-	if (status && *status && strcmp(status, "ok")) {
-		const char *reason = record_get(&rep->r[best], "reason");
-		return fail(why, whysize, EINVAL, "generation %lld of system %s cannot be booted: it is %s (%s).",
-			    record_int(&rep->r[best], "number", -1), id, status, reason && *reason ? reason : "no reason given");
-	}
-	*sys = found;
-	*gen = best;
+	char w[700], es[64], er[200];
+	int i = select_system(f, sel->system, w, sizeof(w));
+	if (i < 0)
+		return fail(why, whysize, -i, "--system %s %s.", term_escape(sel->system, es, sizeof(es), 60), w);
+	const struct found_sys *s = &f->sys[i];
+	const struct found_gen *g = select_generation(s, sel->profile, sel->generation, sel->specialisation,
+						      w, sizeof(w));
+	if (!g)
+		return fail(why, whysize, ENOENT, "%s.", w);
+	if (*g->status && strcmp(g->status, "ok"))
+		return fail(why, whysize, EINVAL, "generation %d of system %d cannot be booted: it is %s (%s).",
+			    g->number, s->id, term_escape(g->status, es, sizeof(es), 20),
+			    *g->reason ? term_escape(g->reason, er, sizeof(er), 160) : "no reason given");
+	*sys = s;
+	*gen = g;
 	return 0;
 }
 
@@ -192,34 +132,26 @@ static char *make_dir(const char *what)
 	return d;
 }
 
-int scan_report_saved(void)
-{
-	return getenv("LIFEBOAT_SCAN_REPORT") || access(REPORT_SAVED, R_OK) == 0;
-}
-
-static int load_report(struct boot_plan *p, struct report *rep, char *why, size_t whysize)
+static int load_report(struct boot_plan *p, struct found *f, char *why, size_t whysize)
 {
 	char *text = NULL;
-	int r = getreport_saved(&text);
+	int r = report_saved(&text);
 	if (r < 0 && r != -ETIMEDOUT) {
 		free(text);
 		return fail(why, whysize, -r, "cannot get the scan report (%s).", strerror(-r));
 	}
-	report_parse(rep, text);
+	found_load(f, text ? text : "");
 	free(text);
-	if (report_next(rep, "done", -1) < 0)
+	if (!f->complete)
 		plan_note(p, "the scan report was cut short (a device timed out?); this generation was found all the same");
 	return 0;
 }
 
-static const char *device_type(const struct report *rep, const char *dev)
+static const char *device_type(const struct found *f, const char *dev)
 {
-	for (int i = report_next(rep, "device", -1); i >= 0; i = report_next(rep, "device", i))
-		if (str_is(record_get(&rep->r[i], "path"), dev)) {
-			const char *t = record_get(&rep->r[i], "type");
-			return t && *t ? t : NULL;
-		}
-	return NULL;
+	const struct record *d = found_device(f, dev);
+	const char *t = d ? record_get(d, "type") : NULL;
+	return t && *t ? t : NULL;
 }
 
 /* Concatenate several initrds into one memfd: kexec_file_load takes a single initrd, and the
@@ -263,7 +195,7 @@ static int concat_initrds(int rootfd, char *const *paths, int n, off_t *size)
 	return mfd;
 }
 
-static int plan_from_esp(struct boot_plan *p, const struct report *rep, const struct record *sys,
+static int plan_from_esp(struct boot_plan *p, const struct found *f, const struct record *sys,
 			 const struct record *gen, const char *profile, char *why, size_t whysize)
 {
 	const char *esp = record_get(sys, "esp");
@@ -278,7 +210,7 @@ static int plan_from_esp(struct boot_plan *p, const struct report *rep, const st
 		return fail(why, whysize, errno, "cannot make a mount point: %s.", strerror(errno));
 	plan_mounted(p, dir);
 	/* Read-only, and without replaying a journal: booting must not write to the disk. */
-	int r = fstype_mount_ro(esp, device_type(rep, esp) ?: "vfat", NULL, dir, 0);
+	int r = fstype_mount_ro(esp, device_type(f, esp) ?: "vfat", NULL, dir, 0);
 	if (r < 0)
 		return fail(why, whysize, -r, "cannot mount the ESP %s read-only: %s.", esp, strerror(-r));
 	int efd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -332,15 +264,16 @@ static int plan_from_esp(struct boot_plan *p, const struct report *rep, const st
 
 int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize)
 {
-	struct report rep = {0};
-	int r = load_report(p, &rep, why, whysize);
+	struct found f;
+	int r = load_report(p, &f, why, whysize);
 	if (r < 0)
 		return r;
-	int si, gi;
-	r = gen_find(&rep, sel, &si, &gi, why, whysize);
+	const struct found_sys *fs;
+	const struct found_gen *fg;
+	r = gen_find(&f, sel, &fs, &fg, why, whysize);
 	if (r < 0)
 		goto out;
-	const struct record *sys = &rep.r[si], *gen = &rep.r[gi];
+	const struct record *sys = fs->rec, *gen = fg->rec;
 	const char *host = record_get(sys, "host"), *ver = record_get(gen, "version");
 	const char *spec = record_get(gen, "specialisation"), *label = record_get(gen, "label");
 	const char *profile = sel->profile ? sel->profile : "system";
@@ -358,7 +291,7 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 		goto out;
 	}
 	if (record_int(gen, "secrets", 0) == 1) {
-		r = plan_from_esp(p, &rep, sys, gen, profile, why, whysize);
+		r = plan_from_esp(p, &f, sys, gen, profile, why, whysize);
 		goto out;
 	}
 	const char *dev = record_get(sys, "nix"), *prefix = record_get(sys, "nixprefix");
@@ -384,7 +317,7 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 		mkdir(at, 0755);
 		plan_mounted(p, at);
 	}
-	r = fstype_mount_ro(dev, device_type(&rep, dev), record_get(sys, "nixsubvol"), at, 0);
+	r = fstype_mount_ro(dev, device_type(&f, dev), record_get(sys, "nixsubvol"), at, 0);
 	if (r < 0) {
 		r = fail(why, whysize, -r, "cannot mount %s (holding /nix) read-only: %s.", dev, strerror(-r));
 		goto out;
@@ -416,6 +349,6 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 	free(ti);
 	r = 0;
 out:
-	report_free(&rep);
+	found_free(&f);
 	return r;
 }

@@ -7,20 +7,19 @@
 #include <stddef.h>
 
 #include "act/bootplan.h"
-#include "report/record.h"
-
+#include "report/found.h"
 
 struct gen_select {
-	const char *system;         /* id, host name, UUID=, LABEL=, or a device path */
-	const char *generation;     /* number; NULL: the profile's current one */
+	const char *system;         /* any form select_system knows: id, host, UUID=, /dev/... */
+	const char *generation;     /* number or specialisation name; NULL: the profile's current one */
 	const char *profile;        /* NULL: "system" */
 	const char *specialisation; /* NULL: the base configuration */
 };
 
-/* Find the system and generation records sel names. Returns 0 with their indexes, or -errno
- * with a sentence for the user in why. */
-int gen_find(const struct report *rep, const struct gen_select *sel, int *sys, int *gen,
-	     char *why, size_t whysize);
+/* The system and generation sel names (report/select.h), which must be bootable. Returns 0, or
+ * -errno with a sentence for the user in why. */
+int gen_find(const struct found *f, const struct gen_select *sel, const struct found_sys **sys,
+	     const struct found_gen **gen, char *why, size_t whysize);
 
 /* A systemd-boot entry (loader/entries/NAME.conf): linux, initrd lines, options. */
 struct boot_entry {
@@ -34,8 +33,6 @@ void boot_entry_free(struct boot_entry *e);
 /* The entry file systemd-boot's NixOS builder writes for this generation (malloc'd). */
 char *boot_entry_name(const char *profile, long long number, const char *specialisation);
 
-/* Is there a saved scan report, or must plan_generation scan (which takes a while)? */
-int scan_report_saved(void);
 /* Fill p for the generation sel names: reads the scan report (running `lifeboat scan` when
  * there is none), mounts, opens. Returns 0, or -errno with a sentence for the user in why. */
 int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize);

@@ -293,10 +293,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		int bad_nd = sv && *sv ? fstype_opts_add_subvol(nd, sizeof(nd), sv) : 0;
 		int e = bad_nd ? bad_nd : mount_at(rootfd, "/nix", s->nix, NULL, 0, nd);
 		if (!bad_nd && (e == -EINVAL || e == -ENODEV)) {
-			const struct record *dev = NULL;
-			for (int i = report_next(&f->rep, "device", -1); i >= 0; i = report_next(&f->rep, "device", i))
-				if (!strcmp(get(&f->rep.r[i], "path"), s->nix))
-					dev = &f->rep.r[i];
+			const struct record *dev = found_device(f, s->nix);
 			e = mount_at(rootfd, "/nix", s->nix, dev ? record_get(dev, "type") : NULL, 0, nd);
 		}
 		if (e < 0)

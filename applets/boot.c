@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/escape.h"
 #include "lib/util.h"
+#include "report/store.h"
 
 enum { EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_MEMORY = 4, EXIT_LOAD = 5, EXIT_SIGNAL = 6 };
 
@@ -250,7 +251,7 @@ int boot_main(int argc, char **argv)
 		}
 	} else {
 		char why[1024];
-		if (!scan_report_saved()) {
+		if (!report_have_saved()) {
 			printf("lifeboat boot: no scan report yet; scanning the disks (read-only)...\n");
 			fflush(stdout);
 		}

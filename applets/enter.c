@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/escape.h"
 #include "report/found.h"
+#include "report/select.h"
 #include "report/store.h"
 
 static void say(const char *line)
@@ -28,7 +29,8 @@ static void usage(FILE *o)
 		   "                      [-c COMMAND | -- ARGV...] [--silent] [--install-bootloader]\n"
 		   "  Enter a NixOS found on the disks: its filesystems mounted by its fstab in a private\n"
 		   "  namespace, activation run, then a login shell. Everything is unmounted on exit.\n"
-		   "  --id N / --host NAME  which system of `lifeboat scan` (default: the only one)\n"
+		   "  --id N / --host NAME  which system of `lifeboat scan` (default: the only one); NAME\n"
+		   "                        may also be UUID=, LABEL=, PARTUUID=, PARTLABEL= or a device\n"
 		   "  --root DIR            use a root already mounted at DIR instead\n"
 		   "  --system PATH         the generation to activate (default: the system profile)\n"
 		   "  -c COMMAND            run COMMAND with the system's bash instead of a shell\n"
@@ -74,7 +76,7 @@ int enter_main(int argc, char **argv)
 	int have = 0;
 	if (!o.root_dir) {
 		char *text = NULL;
-		int r = getreport_saved(&text);
+		int r = report_saved(&text);
 		if (!text) {
 			fprintf(stderr, "lifeboat enter: cannot scan the disks: %s\n", strerror(-r));
 			return 1;
@@ -82,24 +84,26 @@ int enter_main(int argc, char **argv)
 		found_load(&f, text);
 		free(text);
 		have = 1;
-		if (id >= 0) {
-			o.s = found_by_id(&f, id);
-		} else if (host) {
-			int i = found_match(&f, host);
-			o.s = i >= 0 ? &f.sys[i] : NULL;
-		} else if (f.n_sys == 1) {
-			o.s = &f.sys[0];
-		} else {
-			fprintf(stderr, "lifeboat enter: %d systems found; choose one with --id or --host "
-					"(see `lifeboat scan --human`)\n", f.n_sys);
+		char idbuf[16], why[700], ew[64];
+		snprintf(idbuf, sizeof(idbuf), "%d", id);
+		const char *which = id >= 0 ? idbuf : host;
+		if (!which && f.n_sys != 1) {
+			if (!f.n_sys)
+				fprintf(stderr, "lifeboat enter: no NixOS system was found on the disks\n");
+			else
+				fprintf(stderr, "lifeboat enter: %d systems found; choose one with --id or --host "
+						"(see `lifeboat scan --human`)\n", f.n_sys);
 			found_free(&f);
 			return 1;
 		}
-		if (!o.s) {
-			fprintf(stderr, "lifeboat enter: no such system in the scan report\n");
+		int sel = which ? select_system(&f, which, why, sizeof(why)) : 0;
+		if (sel < 0) {
+			fprintf(stderr, "lifeboat enter: --%s %s %s\n", id >= 0 ? "id" : "host",
+				term_escape(which, ew, sizeof(ew), 60), why);
 			found_free(&f);
 			return 1;
 		}
+		o.s = &f.sys[sel];
 		o.f = &f;
 		/* The fstab of the generation entered, when the scan read it. */
 		for (int i = 0; o.system && i < o.s->n_gens; i++)

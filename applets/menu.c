@@ -70,7 +70,8 @@ static void scan(void)
 {
 	terms_printf(&T, "\nScanning disks...\n");
 	char *text = NULL;
-	int r = getreport_scan(&text, REPORT_SCAN_MS);
+	int ms = report_scan_ms();
+	int r = report_scan(&text, ms);
 	if (have_found)
 		found_free(&F);
 	have_found = 0;
@@ -78,7 +79,7 @@ static void scan(void)
 		terms_printf(&T, "The disk scanner is not in this image; no systems can be listed.\n");
 	else if (r == -ETIMEDOUT)
 		terms_printf(&T, "The scan did not finish within %d s; showing what it found so far.\n",
-			     REPORT_SCAN_MS / 1000);
+			     (ms + 999) / 1000);
 	else if (r < 0)
 		terms_printf(&T, "The scan failed: %s.\n", strerror(-r));
 	if (text) {
@@ -316,7 +317,7 @@ static void run_default(void)
 	struct lb_options o;
 	cmdline_load(&o);
 	struct default_plan p;
-	char msg[256];
+	char msg[1024];
 	int r = default_decide(&o, have_found ? &F : NULL, &p, msg, sizeof(msg));
 	cmdline_free(&o);
 	if (r < 0) {

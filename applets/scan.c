@@ -12,10 +12,13 @@
 #include "applets/applets.h"
 #include "lib/log.h"
 #include "report/record.h"
+#include "report/store.h"
 #include "discover/scan.h"
 #include "lib/escape.h"
 #include "lib/util.h"
 
+/* More than one device's records, so that they leave in one write. */
+#define OUT_BUF (256 << 10)
 
 static const char *esc(const struct record *r, const char *key, char *buf, size_t size, int width)
 {
@@ -206,23 +209,29 @@ static void json(FILE *o, const struct report *rep)
 	fputs("}\n", o);
 }
 
-static int save(const char *text, size_t len)
+/* The report as it is written: passed on to fd (stdout) at once when fd >= 0, kept in memory too
+ * for --save, --human and --json. */
+struct tee {
+	int fd, keep, err;
+	char *buf;
+	size_t len, cap;
+};
+
+static ssize_t tee_write(void *cookie, const char *data, size_t n)
 {
-	if (mkdir_p(RUN_DIR, 0755) < 0)
-		return -errno;
-	const char *tmp = REPORT_SAVED ".tmp";
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	int bad = fwrite(text, 1, len, f) != len;
-	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, REPORT_SAVED) < 0) {
-		int e = errno ? errno : EIO;
-		unlink(tmp);
-		return -e;
+	struct tee *t = cookie;
+	if (t->fd >= 0 && !t->err)
+		t->err = write_all(t->fd, data, n);
+	if (t->keep) {
+		if (t->len + n + 1 > t->cap) {
+			t->cap = (t->len + n + 1) * 2;
+			t->buf = xrealloc(t->buf, t->cap);
+		}
+		memcpy(t->buf + t->len, data, n);
+		t->len += n;
+		t->buf[t->len] = 0;
 	}
-	return 0;
+	return (ssize_t)n;
 }
 
 static void usage(FILE *o)
@@ -258,7 +267,7 @@ int scan_main(int argc, char **argv)
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access(RELEASE_FILE, F_OK) == 0;
 	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
 	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, 20000, in_image,
-			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS};
+			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -281,18 +290,25 @@ int scan_main(int argc, char **argv)
 		o.timeout_ms = 20000;
 	if (links)
 		o.links_dir = "/dev/disk";
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	if (!m) {
+	if (isatty(2))
+		o.progress = stderr;
+	/* Streamed: each device's records reach stdout as its inspection ends (scan_run flushes
+	 * then), through a buffer big enough that they go out in one write. */
+	struct tee t = {want_human || want_json ? -1 : 1, want_save || want_human || want_json, 0, NULL, 0, 0};
+	FILE *out = fopencookie(&t, "w", (cookie_io_functions_t){.write = tee_write});
+	if (!out) {
 		fprintf(stderr, "lifeboat scan: %s\n", strerror(errno));
 		return 1;
 	}
-	int r = scan_run(m, &o);
-	fclose(m);
-	int rc = r < 0 ? 1 : 0;
+	char *obuf = xmalloc(OUT_BUF);
+	setvbuf(out, obuf, _IOFBF, OUT_BUF);
+	int r = scan_run(out, &o);
+	fclose(out);
+	free(obuf);
+	int rc = r < 0 || t.err ? 1 : 0;
+	const char *text = t.buf ? t.buf : "";
 	if (want_save) {
-		int s = save(text, len);
+		int s = report_save(REPORT_SAVED, text, t.len);
 		if (s < 0) {
 			fprintf(stderr, "lifeboat scan: cannot save %s: %s\n", REPORT_SAVED, strerror(-s));
 			rc = 1;
@@ -306,9 +322,7 @@ int scan_main(int argc, char **argv)
 		else
 			human(stdout, &rep);
 		report_free(&rep);
-	} else {
-		fwrite(text, 1, len, stdout);
 	}
-	free(text);
+	free(t.buf);
 	return fflush(stdout) == 0 ? rc : 1;
 }

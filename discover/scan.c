@@ -136,12 +136,20 @@ static int set_ro(const char *path, int ro)
 	return r;
 }
 
+/* Where finished inspections write, shared by all of them. */
+struct sink {
+	FILE *out, *progress;
+	const struct devtab *t;
+	struct counts *c;
+};
+
 /* One device's inspection: its arguments live here while the child runs. */
 struct inspection {
 	struct inspect_args ia;
 	struct fault_args fa;
 	char fault[128];
 	int was_ro;
+	struct sink *sink;
 };
 
 /* Which devices a scan made read-only, so that a scan killed before it could put them back (its
@@ -215,6 +223,8 @@ static void ro_recover(void)
 	closedir(dir);
 }
 
+static void inspection_done(struct child_job *job, void *arg);
+
 /* me: this scan's proc_identity, written into the read-only marks (NULL: none are written). */
 static void inspection_prepare(struct inspection *in, struct child_job *job, struct blockdev *d,
 			       const struct devtab *t, const struct scan_opts *o, const char *me)
@@ -238,7 +248,8 @@ static void inspection_prepare(struct inspection *in, struct child_job *job, str
 	in->was_ro = o->blkro ? set_ro(d->path, 1) : -1;
 	if (o->blkro && in->was_ro != 0)
 		ro_unmark(d->name); /* read-only before us (or unknown): not ours to undo */
-	*job = (struct child_job){.fn = inspect_with_fault, .arg = &in->fa, .timeout_ms = o->timeout_ms};
+	*job = (struct child_job){.fn = inspect_with_fault, .arg = &in->fa, .timeout_ms = o->timeout_ms,
+				  .done = inspection_done, .done_arg = in};
 }
 
 static void inspection_finish(FILE *out, struct inspection *in, struct child_job *job,
@@ -282,27 +293,67 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 	report_free(&rep);
 }
 
+/* A line per device for a person watching (`lifeboat scan` on a terminal). */
+static void progress(FILE *p, const struct inspection *in, const struct child_job *job, int systems)
+{
+	const struct blockdev *d = in->ia.dev;
+	char name[48];
+	term_escape(d->name, name, sizeof(name), 40);
+	long long ms = now_ms() - (job->deadline - job->timeout_ms);
+	fprintf(p, "lifeboat scan: inspecting %s (%s) ... ", name, d->type);
+	if (job->res == CHILD_TIMEOUT || job->res == CHILD_LOST)
+		fprintf(p, "gave up after %d s\n", job->timeout_ms / 1000);
+	else if (job->res == CHILD_CRASH)
+		fprintf(p, "crashed (%s)\n", job->why);
+	else if (job->res == CHILD_FAILED)
+		fprintf(p, "failed (%s)\n", job->why);
+	else if (systems)
+		fprintf(p, "done in %lld ms: %d NixOS system%s\n", ms, systems, systems == 1 ? "" : "s");
+	else
+		fprintf(p, "done in %lld ms: no NixOS\n", ms);
+	fflush(p);
+}
+
+/* Each device's records are written as its inspection ends, so a reader (the menu, whose scan
+ * may be killed at its deadline) has every device done so far; one device's records stay
+ * together, written at once. */
+static void inspection_done(struct child_job *job, void *arg)
+{
+	struct inspection *in = arg;
+	struct sink *s = in->sink;
+	int before = s->c->systems;
+	inspection_finish(s->out, in, job, s->t, s->c);
+	job->text = NULL;
+	fflush(s->out);
+	if (s->progress)
+		progress(s->progress, in, job, s->c->systems - before);
+}
+
 /* Inspections run side by side: under emulation and on real disks alike most of a mount is
  * waiting for reads, so a few at once overlap that wait even on one CPU. Each keeps its own
- * deadline, and the report keeps device order. */
+ * deadline; the report lists devices as their inspections end. */
 static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opts *o,
 			struct counts *c)
 {
 	struct inspection *in = xcalloc((size_t)t->n + 1, sizeof(*in));
 	struct child_job *jobs = xcalloc((size_t)t->n + 1, sizeof(*jobs));
+	struct sink sink = {out, o->progress, t, c};
 	char *me = o->blkro ? proc_identity(getpid()) : NULL;
 	int n = 0;
 	for (int i = 0; i < t->n; i++)
 		if (!t->d[i].ambiguous && fstype_inspectable(t->d[i].type)) {
+			in[n].sink = &sink;
 			inspection_prepare(&in[n], &jobs[n], &t->d[i], t, o, me);
 			n++;
 		}
 	free(me);
-	child_run_all(jobs, n, o->jobs > 0 ? o->jobs : SCAN_JOBS);
-	for (int i = 0; i < n; i++) {
-		inspection_finish(out, &in[i], &jobs[i], t, c);
-		fflush(out);
+	int parallel = o->jobs > 0 ? o->jobs : SCAN_JOBS;
+	if (o->progress) {
+		fprintf(o->progress, "lifeboat scan: %d block devices; inspecting %d filesystems, %d at once\n",
+			t->n, n, parallel < n ? parallel : n);
+		fflush(o->progress);
 	}
+	child_run_all(jobs, n, parallel);
 	free(jobs);
 	free(in);
 }

@@ -19,10 +19,12 @@ struct scan_opts {
 	const char *fault;      /* test hook: "NAME:hang" or "NAME:crash" */
 	int load_modules;       /* load filesystem drivers first (in the image only) */
 	int jobs;               /* inspections at once; 0: SCAN_JOBS */
+	FILE *progress;         /* a line per device for a person ("inspecting vda2 ... done"), or NULL */
 };
 
-/* Returns the number of systems found, or -errno when devices cannot be listed at all (the
- * report then holds a problem and done line). */
+/* Writes the report to out as it goes: the device records first, then each device's systems as
+ * its inspection ends (flushed then), done last. Returns the number of systems found, or -errno
+ * when devices cannot be listed at all (the report then holds a problem and done line). */
 int scan_run(FILE *out, const struct scan_opts *o);
 
 #endif

@@ -33,6 +33,8 @@ static void job_end(struct child_job *j, enum child_result res)
 		free(j->text);
 		j->text = NULL;
 	}
+	if (j->done)
+		j->done(j, j->done_arg);
 }
 
 static void job_start(struct child_job *j)

@@ -11,11 +11,17 @@
 
 enum child_result { CHILD_OK, CHILD_FAILED, CHILD_CRASH, CHILD_TIMEOUT, CHILD_LOST };
 
-/* One piece of work. The caller fills fn, arg and timeout_ms; child_run_all fills the rest. */
+/* One piece of work. The caller fills fn, arg and timeout_ms (and done, when it wants each
+ * outcome as it comes); child_run_all fills the rest. */
 struct child_job {
 	int (*fn)(FILE *out, void *arg);
 	void *arg;
 	int timeout_ms;
+	/* Called in the parent as soon as this job has ended, whatever the outcome, while other jobs
+	 * may still run: a result is used when it is there, not after the slowest job. It may take
+	 * text (and set it to NULL). NULL: nothing is called. */
+	void (*done)(struct child_job *j, void *done_arg);
+	void *done_arg;
 	/* Outcome. text (malloc'd, NUL-terminated) holds the output when CHILD_OK, CHILD_FAILED or
 	 * CHILD_CRASH, else NULL; why describes the end ("killed by signal 11 ..."). CHILD_LOST:
 	 * killed but not reaped (stuck in the kernel); it is left behind. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/escape.h"
+#include "report/select.h"
 
 static const struct {
 	const char *name;
@@ -29,30 +30,18 @@ static int fail(char *msg, size_t size, const char *fmt, const char *a, const ch
 static int pick_generation(const struct lb_options *o, const struct found_sys *s, struct default_plan *p,
 			   char *msg, size_t size)
 {
-	p->c.gen = s->current;
-	p->c.spec = -1;
-	const char *g = o->generation;
-	if (!g || !*g) {
-		if (!found_gen(s, -1))
-			return fail(msg, size, "lifeboat.default: system %s has no current generation", s->host, NULL);
-		return 0;
+	char why[300], eg[64];
+	const struct found_gen *g = select_generation(s, NULL, o->generation, NULL, why, sizeof(why));
+	if (!g) {
+		if (o->generation && *o->generation)
+			snprintf(msg, size, "lifeboat.generation=%s: %s", term_escape(o->generation, eg, sizeof(eg), 60), why);
+		else
+			snprintf(msg, size, "lifeboat.default=%s: %s", term_escape(o->default_action, eg, sizeof(eg), 60), why);
+		return -EINVAL;
 	}
-	char *end;
-	long n = strtol(g, &end, 10);
-	if (!*end && end != g) {
-		if (!found_gen(s, (int)n))
-			return fail(msg, size, "lifeboat.generation=%s: system %s has no such generation", g, s->host);
-		p->c.gen = (int)n;
-		return 0;
-	}
-	/* A name: a specialisation of the current generation. */
-	for (int i = 0; i < s->n_specs; i++)
-		if (s->specs[i].number == s->current && !strcmp(s->specs[i].spec, g)) {
-			p->c.spec = i;
-			return 0;
-		}
-	return fail(msg, size, "lifeboat.generation=%s is neither a generation number nor a specialisation of %s",
-		    g, s->host);
+	p->c.gen = g->number;
+	p->c.spec = *g->spec ? (int)(g - s->specs) : -1;
+	return 0;
 }
 
 int default_decide(const struct lb_options *o, const struct found *f, struct default_plan *p, char *msg,
@@ -80,13 +69,12 @@ int default_decide(const struct lb_options *o, const struct found *f, struct def
 		if (!f || !f->n_sys)
 			return fail(msg, size, "lifeboat.default=%s: no NixOS system was found", o->default_action, NULL);
 		if (o->system && *o->system) {
-			int i = found_match(f, o->system);
-			if (i == -EEXIST)
-				return fail(msg, size, "lifeboat.system=%s matches more than one system; use a UUID= or device",
-					    o->system, NULL);
-			if (i < 0)
-				return fail(msg, size, "lifeboat.system=%s matches no system found (by UUID=, LABEL=, device or host name)",
-					    o->system, NULL);
+			char why[700], es[64];
+			int i = select_system(f, o->system, why, sizeof(why));
+			if (i < 0) {
+				snprintf(msg, size, "lifeboat.system=%s %s", term_escape(o->system, es, sizeof(es), 60), why);
+				return -EINVAL;
+			}
 			p->c.sys = i;
 		} else if (f->n_sys == 1) {
 			p->c.sys = 0;

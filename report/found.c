@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/util.h"
 
@@ -19,6 +18,9 @@ static void gen_fill(struct found_gen *g, const struct record *r)
 	g->number = (int)record_int(r, "number", -1);
 	g->current = record_int(r, "current", 0) == 1;
 	g->date = record_int(r, "date", 0);
+	g->profile = get(r, "profile");
+	if (!*g->profile)
+		g->profile = "system";
 	g->version = get(r, "version");
 	g->toplevel = get(r, "toplevel");
 	g->spec = get(r, "specialisation");
@@ -32,6 +34,49 @@ static int newest_first(const void *a, const void *b)
 	if (x->number != y->number)
 		return x->number < y->number ? 1 : -1;
 	return strcmp(x->spec, y->spec);
+}
+
+static int by_profile_newest_first(const void *a, const void *b)
+{
+	const struct found_gen *x = a, *y = b;
+	int c = strcmp(x->profile, y->profile);
+	return c ? c : newest_first(a, b);
+}
+
+static void add_gen(struct found_gen **v, int *n, const struct found_gen *g)
+{
+	*v = xrealloc(*v, sizeof(*g) * (size_t)(*n + 1));
+	(*v)[(*n)++] = *g;
+}
+
+/* Where a system's store device comes among the device records: a report streamed in the order
+ * inspections ended is shown in the order of the disks, as a report written in device order. */
+static int device_rank(const struct found *f, const struct found_sys *s)
+{
+	const char *dev = *s->nix ? s->nix : s->root;
+	int rank = 0;
+	for (int i = report_next(&f->rep, "device", -1); i >= 0; i = report_next(&f->rep, "device", i), rank++)
+		if (*dev && !strcmp(get(&f->rep.r[i], "path"), dev))
+			return rank;
+	return rank;
+}
+
+/* Stable (an insertion sort: a handful of systems), so systems of one device keep report order. */
+static void sort_by_device(struct found *f)
+{
+	int *rank = xcalloc((size_t)f->n_sys + 1, sizeof(*rank));
+	for (int i = 0; i < f->n_sys; i++)
+		rank[i] = device_rank(f, &f->sys[i]);
+	for (int i = 1; i < f->n_sys; i++)
+		for (int j = i; j > 0 && rank[j - 1] > rank[j]; j--) {
+			struct found_sys t = f->sys[j];
+			f->sys[j] = f->sys[j - 1];
+			f->sys[j - 1] = t;
+			int r = rank[j];
+			rank[j] = rank[j - 1];
+			rank[j - 1] = r;
+		}
+	free(rank);
 }
 
 int found_load(struct found *f, const char *text)
@@ -68,19 +113,17 @@ int found_load(struct found *f, const char *text)
 		if (strcmp(r->kind, "generation"))
 			continue;
 		struct found_sys *s = (struct found_sys *)found_by_id(f, (int)record_int(r, "system", -1));
-		const char *profile = record_get(r, "profile");
-		/* Named profiles cannot be booted or entered by number yet; the system profile can. */
-		if (!s || (profile && *profile && strcmp(profile, "system")))
+		if (!s)
 			continue;
 		struct found_gen g;
 		gen_fill(&g, r);
-		if (*g.spec) {
-			s->specs = xrealloc(s->specs, sizeof(g) * (size_t)(s->n_specs + 1));
-			s->specs[s->n_specs++] = g;
-		} else {
-			s->gens = xrealloc(s->gens, sizeof(g) * (size_t)(s->n_gens + 1));
-			s->gens[s->n_gens++] = g;
-		}
+		/* The menu lists the system profile; named profiles are for `lifeboat boot --profile`. */
+		if (strcmp(g.profile, "system"))
+			add_gen(&s->named, &s->n_named, &g);
+		else if (*g.spec)
+			add_gen(&s->specs, &s->n_specs, &g);
+		else
+			add_gen(&s->gens, &s->n_gens, &g);
 	}
 	for (int i = 0; i < f->n_sys; i++) {
 		struct found_sys *s = &f->sys[i];
@@ -88,6 +131,8 @@ int found_load(struct found *f, const char *text)
 			qsort(s->gens, (size_t)s->n_gens, sizeof(*s->gens), newest_first);
 		if (s->n_specs)
 			qsort(s->specs, (size_t)s->n_specs, sizeof(*s->specs), newest_first);
+		if (s->n_named)
+			qsort(s->named, (size_t)s->n_named, sizeof(*s->named), by_profile_newest_first);
 		if (s->current < 0)
 			for (int j = 0; j < s->n_gens; j++)
 				if (s->gens[j].current)
@@ -96,6 +141,7 @@ int found_load(struct found *f, const char *text)
 	int d = report_next(rep, "done", -1);
 	f->devices = d >= 0 ? (int)record_int(&rep->r[d], "devices", devices) : devices;
 	f->problems = d >= 0 ? (int)record_int(&rep->r[d], "problems", problems) : problems;
+	sort_by_device(f);
 	return f->n_sys;
 }
 
@@ -104,6 +150,7 @@ void found_free(struct found *f)
 	for (int i = 0; i < f->n_sys; i++) {
 		free(f->sys[i].gens);
 		free(f->sys[i].specs);
+		free(f->sys[i].named);
 	}
 	free(f->sys);
 	report_free(&f->rep);
@@ -118,7 +165,7 @@ const struct found_sys *found_by_id(const struct found *f, int id)
 	return NULL;
 }
 
-static const struct record *device(const struct found *f, const char *path)
+const struct record *found_device(const struct found *f, const char *path)
 {
 	if (!path || !*path)
 		return NULL;
@@ -126,63 +173,6 @@ static const struct record *device(const struct found *f, const char *path)
 		if (!strcmp(get(&f->rep.r[i], "path"), path))
 			return &f->rep.r[i];
 	return NULL;
-}
-
-/* Does a device of the system carry this tag (uuid, label...) with this value? */
-static int tag_matches(const struct found *f, const struct found_sys *s, const char *key, const char *want)
-{
-	const char *devs[] = {s->root, s->nix};
-	for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
-		const struct record *d = device(f, devs[i]);
-		const char *v = d ? record_get(d, key) : NULL;
-		/* UUIDs are compared without regard to case, as blkid and udev print them differently. */
-		if (v && *v && (!strcmp(key, "uuid") || !strcmp(key, "partuuid") ? !strcasecmp(v, want)
-										  : !strcmp(v, want)))
-			return 1;
-	}
-	/* The system record names its root's tags even when no device record does (tmpfs, btrfs). */
-	if (!strcmp(key, "uuid") && !strcasecmp(get(s->rec, "rootuuid"), want) && *want)
-		return 1;
-	if (!strcmp(key, "label") && !strcmp(get(s->rec, "rootlabel"), want) && *want)
-		return 1;
-	return 0;
-}
-
-static int sys_matches(const struct found *f, const struct found_sys *s, const char *which)
-{
-	static const struct {
-		const char *prefix, *key;
-	} tags[] = {
-		{"UUID=", "uuid"},
-		{"LABEL=", "label"},
-		{"PARTUUID=", "partuuid"},
-		{"PARTLABEL=", "partlabel"},
-		{"/dev/disk/by-uuid/", "uuid"},
-		{"/dev/disk/by-label/", "label"},
-		{"/dev/disk/by-partuuid/", "partuuid"},
-		{"/dev/disk/by-partlabel/", "partlabel"},
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(tags); i++)
-		if (startswith(which, tags[i].prefix))
-			return tag_matches(f, s, tags[i].key, which + strlen(tags[i].prefix));
-	if (which[0] == '/')
-		return !strcmp(which, s->root) || !strcmp(which, s->nix);
-	return !strcmp(which, s->host);
-}
-
-int found_match(const struct found *f, const char *which)
-{
-	int hit = -ENOENT;
-	if (!which || !*which)
-		return -ENOENT;
-	for (int i = 0; i < f->n_sys; i++) {
-		if (!sys_matches(f, &f->sys[i], which))
-			continue;
-		if (hit >= 0)
-			return -EEXIST;
-		hit = i;
-	}
-	return hit;
 }
 
 const struct found_gen *found_gen(const struct found_sys *s, int number)

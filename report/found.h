@@ -1,6 +1,7 @@
-/* What a scan found, as the menu and `lifeboat enter` use it: the scan report's records gathered
- * per system, generations sorted newest first. Every string points into the parsed report and is
- * raw (unescaped) disk data: escape it before printing. */
+/* What a scan found, as the menu, `lifeboat enter` and `lifeboat boot` use it: the scan report's
+ * records gathered per system, generations sorted newest first, systems in the order of their
+ * devices (a streamed report lists them as their inspections end). Every string points into the
+ * parsed report and is raw (unescaped) disk data: escape it before printing. */
 #ifndef LB_FOUND_H
 #define LB_FOUND_H
 
@@ -11,6 +12,7 @@ struct found_gen {
 	int number;
 	int current;
 	long long date;
+	const char *profile; /* "system", or a named profile's name */
 	const char *version, *toplevel, *spec, *status, *reason;
 };
 
@@ -23,6 +25,8 @@ struct found_sys {
 	int n_gens;
 	struct found_gen *specs; /* specialisations of every generation, newest first */
 	int n_specs;
+	struct found_gen *named; /* generations of named profiles, by profile then newest first */
+	int n_named;
 };
 
 struct found {
@@ -38,10 +42,8 @@ int found_load(struct found *f, const char *text);
 void found_free(struct found *f);
 /* The system with report id `id`, or NULL. */
 const struct found_sys *found_by_id(const struct found *f, int id);
-/* Which system `which` names (lifeboat.system=): UUID=, LABEL=, PARTUUID=, PARTLABEL= of its
- * root or /nix device, a device path (/dev/vda2, /dev/disk/by-uuid/...), or a host name.
- * Returns the index in f->sys, -ENOENT when none matches, -EEXIST when several do. */
-int found_match(const struct found *f, const char *which);
+/* The device record of path, or NULL. */
+const struct record *found_device(const struct found *f, const char *path);
 /* A generation of s by number (-1: the current one); NULL when absent. */
 const struct found_gen *found_gen(const struct found_sys *s, int number);
 /* A specialisation of generation `number` by name; NULL when absent. */

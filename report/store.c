@@ -1,4 +1,3 @@
-#include "lib/layout.h"
 #include "report/store.h"
 
 #include <errno.h>
@@ -8,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,18 +17,35 @@
 
 #define REPORT_MAX (16 << 20)
 
-static void save(const char *text)
+int report_save(const char *path, const char *text, size_t len)
 {
-	/* Written whole then renamed, so a reader never sees half a report. */
-	if (mkdir_p(RUN_DIR, 0755) < 0)
-		return;
-	int fd = open(REPORT_SAVED ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	int r = write_all(fd, text, strlen(text));
-	close(fd);
-	if (r < 0 || rename(REPORT_SAVED ".tmp", REPORT_SAVED) < 0)
-		unlink(REPORT_SAVED ".tmp");
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir_p(dir, 0755);
+	}
+	free(dir);
+	/* Unique, so two writers (the menu's scan, a `lifeboat scan --save` by hand) never share it. */
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int e = -errno;
+		free(tmp);
+		return e;
+	}
+	int r = write_all(fd, text, len);
+	if (!r && fchmod(fd, 0644) < 0)
+		r = -errno;
+	if (!r && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	free(tmp);
+	return r;
 }
 
 static int run_child(char **text, int timeout_ms)
@@ -91,6 +108,11 @@ static int run_child(char **text, int timeout_ms)
 	}
 	close(p[0]);
 	buf[len] = 0;
+	/* A scan killed while writing leaves half a line: drop it, rather than read a value cut
+	 * short as if it were whole. */
+	char *nl = strrchr(buf, '\n');
+	*(nl ? nl + 1 : buf) = 0;
+	len = strlen(buf);
 	if (timed_out) {
 		/* The scan runs in its own session: its mount helpers go with it. */
 		kill(-pid, SIGKILL);
@@ -107,7 +129,14 @@ static int run_child(char **text, int timeout_ms)
 	return 0;
 }
 
-int getreport_scan(char **text, int timeout_ms)
+int report_scan_ms(void)
+{
+	const char *v = getenv("LIFEBOAT_SCAN_MS");
+	int ms = v ? atoi(v) : 0;
+	return ms > 0 ? ms : REPORT_SCAN_MS;
+}
+
+int report_scan(char **text, int timeout_ms)
 {
 	*text = NULL;
 	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
@@ -119,15 +148,21 @@ int getreport_scan(char **text, int timeout_ms)
 		r = run_child(text, timeout_ms);
 	}
 	if (*text && (r == 0 || r == -ETIMEDOUT))
-		save(*text);
+		report_save(REPORT_SAVED, *text, strlen(*text));
 	return r;
 }
 
-int getreport_saved(char **text)
+int report_have_saved(void)
+{
+	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
+	return (seam && *seam) || access(REPORT_SAVED, R_OK) == 0;
+}
+
+int report_saved(char **text)
 {
 	*text = NULL;
 	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
 	if (!(seam && *seam) && read_file_at(AT_FDCWD, REPORT_SAVED, REPORT_MAX, text) >= 0)
 		return 0;
-	return getreport_scan(text, REPORT_SCAN_MS);
+	return report_scan(text, report_scan_ms());
 }

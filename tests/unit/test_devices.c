@@ -195,6 +195,53 @@ static void test_child_all(void)
 	munmap((void *)barrier, 4096);
 }
 
+/* The done callback: each outcome as its job ends, while slower jobs still run, so that a scan
+ * can write a device's records without waiting for a hung one. */
+static int ended[4], n_ended;
+static long long ended_at[4];
+
+static void note_end(struct child_job *j, void *arg)
+{
+	int i = *(int *)arg;
+	if (n_ended < 4) {
+		ended[n_ended] = i;
+		ended_at[n_ended++] = now_ms();
+	}
+	if (i == 1) {
+		CHECK(j->res == CHILD_OK && j->text && !strcmp(j->text, "in\n"));
+		free(j->text); /* the callback may take the text */
+		j->text = NULL;
+	}
+}
+
+static void test_child_done(void)
+{
+	int id[3] = {0, 1, 2}, one = 1;
+	barrier = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(barrier != MAP_FAILED);
+	if (barrier == MAP_FAILED)
+		return;
+	struct child_job j[3] = {
+		{.fn = hangs, .timeout_ms = 1500, .done = note_end, .done_arg = &id[0]},
+		{.fn = waits_for_siblings, .arg = &one, .timeout_ms = 20000, .done = note_end, .done_arg = &id[1]},
+		{.fn = fails, .timeout_ms = 20000, .done = note_end, .done_arg = &id[2]},
+	};
+	long long t0 = now_ms();
+	child_run_all(j, 3, 2);
+	CHECK_INT(n_ended, 3);
+	/* The quick ones end first, long before the hung one's deadline. */
+	CHECK_INT(ended[0], 1);
+	CHECK_INT(ended[1], 2);
+	CHECK_INT(ended[2], 0);
+	CHECK(ended_at[0] - t0 < 1000);
+	CHECK(ended_at[2] - t0 >= 1500);
+	CHECK_INT(j[0].res, CHILD_TIMEOUT);
+	CHECK(j[1].text == NULL);
+	CHECK_INT(j[2].res, CHILD_FAILED);
+	free(j[2].text);
+	munmap((void *)barrier, 4096);
+}
+
 /* libblkid reads regular files as well as devices: an ext4 image probes as ext4, and one that
  * also carries a FAT boot sector is ambiguous (never mounted, never chosen). */
 static void test_probe(void)
@@ -231,5 +278,6 @@ int main(void)
 	test_probe();
 	test_child();
 	test_child_all();
+	test_child_done();
 	return check_done("test_devices");
 }

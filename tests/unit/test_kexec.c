@@ -179,37 +179,48 @@ static const char REPORT[] =
 
 static void test_gen_find(void)
 {
-	struct report rep;
-	CHECK(report_parse(&rep, REPORT) > 0);
-	char why[512];
-	int s, g;
+	struct found f;
+	CHECK(found_load(&f, REPORT) == 2);
+	char why[1024];
+	const struct found_sys *s;
+	const struct found_gen *g;
 	struct gen_select sel = {.system = "alpha"};
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), 0);
-	CHECK_STR(record_get(&rep.r[g], "toplevel"), "/nix/store/t2");
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), 0);
+	CHECK_STR(g->toplevel, "/nix/store/t2");
 	sel.generation = "1";
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), 0);
-	CHECK_STR(record_get(&rep.r[g], "params"), "quiet");
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), 0);
+	CHECK_STR(record_get(g->rec, "params"), "quiet");
 	sel.generation = NULL;
 	sel.specialisation = "gpu";
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), 0);
-	CHECK_STR(record_get(&rep.r[g], "toplevel"), "/nix/store/t2s");
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), 0);
+	CHECK_STR(g->toplevel, "/nix/store/t2s");
 	sel.specialisation = "nope";
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), -ENOENT);
-	CHECK(strstr(why, "no specialisation 'nope'") != NULL);
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), -ENOENT);
+	CHECK(strstr(why, "no specialisation 'nope' (it has: gpu)") != NULL);
 	sel = (struct gen_select){.system = "UUID=u1", .generation = "9"};
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), -ENOENT);
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), -ENOENT);
 	CHECK(strstr(why, "no generation 9") != NULL);
 	sel = (struct gen_select){.system = "LABEL=nixos"};
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), 0);
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), 0);
+	/* The selector of enter and lifeboat.system=: UUIDs in any case (they were compared
+	 * case-sensitively here), the /nix device. */
+	sel = (struct gen_select){.system = "UUID=U1"};
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), 0);
+	CHECK_INT(s->id, 1);
 	sel = (struct gen_select){.system = "/dev/vdb2"};
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), -EINVAL);
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "corrupt (no kernel)") != NULL);
 	sel = (struct gen_select){.system = "gamma"};
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), -ENOENT);
-	CHECK(strstr(why, "found: 1 (alpha), 2 (beta)") != NULL);
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), -ENOENT);
+	CHECK(strstr(why, "--system gamma matches no system found") != NULL);
+	CHECK(strstr(why, "found: 1 (alpha) on /dev/vda1, 2 (beta) on /dev/vdb1") != NULL);
 	sel = (struct gen_select){.system = "1", .generation = "x"};
-	CHECK_INT(gen_find(&rep, &sel, &s, &g, why, sizeof(why)), -EINVAL);
-	report_free(&rep);
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), -ENOENT);
+	CHECK(strstr(why, "'x' is neither a generation number nor a specialisation") != NULL);
+	sel = (struct gen_select){.system = "1", .generation = "x", .specialisation = "gpu"};
+	CHECK_INT(gen_find(&f, &sel, &s, &g, why, sizeof(why)), -ENOENT);
+	CHECK(strstr(why, "'x' is not a generation number") != NULL);
+	found_free(&f);
 }
 
 int main(void)

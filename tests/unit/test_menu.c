@@ -1,6 +1,6 @@
-/* The menu as data: lines, keys, arrows, the lifeboat.default decision and system matching,
- * against a hand-written scan report (tests/menu/two-systems.report: two systems, one with a
- * hostile host name). */
+/* The menu as data: lines, keys, arrows and the lifeboat.default decision (the selector behind
+ * lifeboat.system= has its own test, test_select.c), against a hand-written scan report
+ * (tests/menu/two-systems.report: two systems, one with a hostile host name). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -44,30 +44,6 @@ static void test_found(const struct found *f)
 	CHECK_INT(found_mounts(f, 1, 3, mounts, 8), 2);
 	CHECK_STR(record_get(mounts[1], "target"), "/boot");
 	CHECK_INT(found_mounts(f, 2, 7, mounts, 8), 0);
-}
-
-static void test_match(const struct found *f)
-{
-	CHECK_INT(found_match(f, "laptop"), 0);
-	CHECK_INT(found_match(f, "UUID=0B6F3C2E-1111-4C55-9A7E-0123456789AB"), 0);
-	CHECK_INT(found_match(f, "LABEL=nixos"), 0);
-	CHECK_INT(found_match(f, "LABEL=NIXOS"), -ENOENT); /* labels are case-sensitive */
-	CHECK_INT(found_match(f, "LABEL=srvnix"), 1);       /* the /nix device names a split system */
-	CHECK_INT(found_match(f, "/dev/vdb2"), 1);
-	CHECK_INT(found_match(f, "/dev/vdb1"), 1);
-	CHECK_INT(found_match(f, "/dev/disk/by-label/nixos"), 0);
-	CHECK_INT(found_match(f, "/dev/disk/by-uuid/7d1e-root"), 1);
-	CHECK_INT(found_match(f, "/dev/vda1"), -ENOENT);    /* the ESP alone names nothing */
-	CHECK_INT(found_match(f, "server"), -ENOENT);
-	CHECK_INT(found_match(f, ""), -ENOENT);
-	CHECK_INT(found_match(f, "UUID="), -ENOENT);
-
-	struct found twins;
-	CHECK_INT(found_load(&twins, "system id=1 host=a root=/dev/x\nsystem id=2 host=a root=/dev/y\n"), 2);
-	CHECK_INT(found_match(&twins, "a"), -EEXIST);
-	CHECK_INT(found_match(&twins, "/dev/y"), 1);
-	CHECK_INT(twins.complete, 0);
-	found_free(&twins);
 }
 
 /* Every line fits 80 columns, is printable ASCII, and a selectable one starts with "key)". */
@@ -206,7 +182,7 @@ static int decide(const struct found *f, const char *line, struct default_plan *
 {
 	struct lb_options o;
 	cmdline_parse(line, &o);
-	int r = default_decide(&o, f, p, msg, 256);
+	int r = default_decide(&o, f, p, msg, 1024);
 	cmdline_free(&o);
 	return r;
 }
@@ -214,7 +190,7 @@ static int decide(const struct found *f, const char *line, struct default_plan *
 static void test_default(const struct found *f)
 {
 	struct default_plan p;
-	char msg[256], what[160];
+	char msg[1024], what[160];
 	CHECK_INT(decide(f, "quiet", &p, msg), 0);
 	CHECK_INT(decide(f, "lifeboat.timeout=5", &p, msg), -EINVAL);
 	CHECK(strstr(msg, "needs lifeboat.default=") != NULL);
@@ -246,10 +222,16 @@ static void test_default(const struct found *f)
 	default_describe(f, &p, what, sizeof(what));
 	CHECK_STR(what, "boot laptop, generation 3 (gaming)");
 	CHECK_INT(decide(f, "lifeboat.default=boot lifeboat.system=laptop lifeboat.generation=9", &p, msg), -EINVAL);
-	CHECK(strstr(msg, "lifeboat.generation=9: system laptop has no such generation") != NULL);
+	CHECK_STR(msg, "lifeboat.generation=9: system 1 (laptop) has no generation 9");
 	CHECK_INT(decide(f, "lifeboat.default=boot lifeboat.system=laptop lifeboat.generation=x", &p, msg), -EINVAL);
 	CHECK_INT(decide(f, "lifeboat.default=enter lifeboat.system=nosuch", &p, msg), -EINVAL);
 	CHECK(strstr(msg, "lifeboat.system=nosuch matches no system") != NULL);
+	CHECK(strstr(msg, "found: 1 (laptop) on /dev/vda2") != NULL);
+	/* The selector of enter and boot: ids, UUIDs in any case. */
+	CHECK_INT(decide(f, "lifeboat.default=enter lifeboat.system=UUID=7D1E-ROOT", &p, msg), 1);
+	CHECK_INT(p.c.sys, 1);
+	CHECK_INT(decide(f, "lifeboat.default=enter lifeboat.system=2", &p, msg), 1);
+	CHECK_INT(p.c.sys, 1);
 	/* A hostile system= value is escaped in the message. */
 	CHECK_INT(decide(f, "lifeboat.default=enter \"lifeboat.system=\x1b[2J\"", &p, msg), -EINVAL);
 	CHECK(!strchr(msg, '\x1b'));
@@ -274,7 +256,6 @@ int main(void)
 	CHECK_INT(found_load(&f, text), 2);
 	free(text);
 	test_found(&f);
-	test_match(&f);
 	test_pages(&f);
 	test_default(&f);
 	found_free(&f);

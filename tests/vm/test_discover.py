@@ -140,9 +140,10 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
         run(vm, "dmesg -n 1")
         out = run(vm, "lifeboat scan --save >/dev/null; cat /run/lifeboat/scan", timeout=120)
         recs = parse(out)
-        human = run(vm, "lifeboat scan --human", timeout=120)
+        # stderr is the console here: the progress lines would land in the middle of the table.
+        human = run(vm, "lifeboat scan --human 2>/dev/null", timeout=120)
         links = run(vm, "ls /dev/disk/by-label/", timeout=30)
-        as_json = run(vm, "lifeboat scan --json", timeout=120)
+        as_json = run(vm, "lifeboat scan --json 2>/dev/null", timeout=120)
         # Inspection marks each device read-only (BLKROSET) and puts it back: every device is
         # writable again afterwards, so `enter` can mount read-write. The twin: a device set
         # read-only does read 1 here.
@@ -153,8 +154,12 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
         # The twin of the escaping check: a raw escape sequence does show up in what we read.
         raw = run(vm, "printf 'RAW\\033[2JRAW\\n'", timeout=30)
         # A hung inspection and a crashing one cost their own device only.
-        hung = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['inroot']}2:hang lifeboat scan --timeout 2",
-                         timeout=120))
+        # Progress for a person on stderr when it is a terminal (the console), a line per device;
+        # the twin: none when stderr is a pipe.
+        hung_out = run(vm, f"LIFEBOAT_SCAN_FAULT={letter['inroot']}2:hang lifeboat scan --timeout 2",
+                       timeout=120)
+        hung = parse(hung_out)
+        quiet = run(vm, "lifeboat scan 2>&1 >/dev/null | cat", timeout=120)
         crashed = parse(run(vm, f"LIFEBOAT_SCAN_FAULT={letter['split']}4:crash lifeboat scan",
                             timeout=120))
         # A scan killed in the middle of an inspection (its device read-only) takes its
@@ -220,6 +225,9 @@ def test_scan_finds_every_layout_and_writes_nothing(disks):
     assert sorted(s["host"] for s in doc["systems"]) == sorted(s["host"] for s in kind(recs, "system"))
     assert sum(len(s["generations"]) for s in doc["systems"]) == len(kind(recs, "generation"))
     assert kind(hung, "problem", path=f"/dev/{letter['inroot']}2", what="timeout")
+    progress = f"lifeboat scan: inspecting {letter['split']}4 (ext4) ... done in "
+    assert progress in hung_out and f"inspecting {letter['inroot']}2 (ext4) ... gave up after 2 s" in hung_out, hung_out
+    assert progress not in quiet and "inspecting" not in quiet, quiet
     assert len(kind(hung, "system")) == n_sys - 1 and kind(hung, "done")
     assert kind(crashed, "problem", path=f"/dev/{letter['split']}4", what="crash")
     assert len(kind(crashed, "system")) == n_sys - 1 and kind(crashed, "done")
@@ -244,3 +252,50 @@ def test_compare_can_fail():
     wrong["systems"][0]["host"] = "not-alpha"
     with pytest.raises(AssertionError):
         compare(parse("device path=/dev/vda2 type=ext4\n"), wrong, "vda")
+
+
+def test_menu_shows_what_a_killed_scan_found():
+    """A scan killed by the menu's deadline still lists what it found before: the records stream
+    out device by device. The menu's deadline is made 12 s (LIFEBOAT_SCAN_MS) and the second
+    disk's system partition hangs in its inspection (the fault hook; its own limit, 20 s, comes
+    later), so the kill always comes while vdb1 hangs and after vda2 (alpha) was inspected. The
+    twin: beta, on the hung disk, is searched the same way and is not there. The saved report is
+    the one the menu showed: `lifeboat boot` finds alpha in it by an upper-case UUID (the selector
+    shared with enter and lifeboat.system=) and not beta."""
+    for n in ("inroot", "twosys"):
+        if not os.path.exists(os.path.join(FIXDIR, n + ".img")):
+            pytest.skip("fixtures missing: run make fixtures")
+    with open(os.path.join(FIXDIR, "inroot.expect.json")) as f:
+        alpha_uuid = json.load(f)["systems"][0]["root"]["uuid"]
+    disks = [Disk(os.path.join(FIXDIR, n + ".img"), snapshot=True) for n in ("inroot", "twosys")]
+    listed = r"(?m)^\d\)   . {name} .*/dev/{dev}$"
+    with VM(disks=disks, append="LIFEBOAT_SCAN_MS=12000 LIFEBOAT_SCAN_FAULT=vdb1:hang") as vm:
+        vm.expect("Scanning disks...", timeout=180)
+        vm.expect(r"The scan did not finish within 12 s; showing what it found so far\.", timeout=120)
+        with vm.lock:
+            start = len(vm.buf)
+        vm.expect(r"NixOS systems: 1 ", timeout=30)
+        vm.expect(listed.format(name="alpha", dev="vda2"), timeout=30)
+        vm.expect(r"Choose \(key then Enter", timeout=30)
+        with vm.lock:
+            menu = vm.buf[start:]
+        assert re.search(listed.format(name="alpha", dev="vda2"), menu), menu
+        assert not re.search(listed.format(name="beta", dev="vdb1"), menu), menu  # the twin
+        assert "beta" not in menu, menu
+
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        saved = parse(run(vm, "cat /run/lifeboat/scan", timeout=30))
+        boot = run(vm, f"lifeboat boot --system UUID={alpha_uuid.upper()} --dry-run 2>&1", timeout=120)
+        twin = run(vm, "lifeboat boot --system beta --dry-run 2>&1", timeout=120)
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+
+    assert [s["host"] for s in kind(saved, "system")] == ["alpha"], saved
+    assert not kind(saved, "done"), "the killed scan's report has a done line"
+    assert kind(saved, "device", path="/dev/vdb1"), "device records come first, the hung one too"
+    assert "dry run: nothing loaded" in boot and "cut short" in boot, boot
+    assert "--system beta matches no system found" in twin and "found: 1 (alpha) on /dev/vda2" in twin, twin

@@ -3,8 +3,9 @@
 # crash input found so far as a regression case; `make check` includes it.
 FUZZ_SECONDS ?= 12
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_SRCS := lib/util.c lib/escape.c lib/inroot.c discover/fstab.c discover/json.c \
-	discover/bootspec.c report/record.c discover/plan.c discover/blockdev.c discover/nixos.c
+FUZZ_SRCS := lib/util.c lib/escape.c lib/inroot.c lib/fstype.c discover/fstab.c discover/json.c \
+	discover/bootspec.c report/record.c report/found.c report/select.c discover/plan.c \
+	discover/blockdev.c discover/nixos.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I.
 

@@ -1,9 +1,12 @@
-/* A scan report read back (by the menu, enter, boot): parse, look keys up, write again. */
+/* A scan report read back (by the menu, enter, boot): parse, look keys up, write again; the
+ * model built from it and every system and generation chosen by the names it holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/found.h"
 #include "report/record.h"
+#include "report/select.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -20,6 +23,22 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	fclose(null);
 	report_free(&rep);
+	struct found f;
+	found_load(&f, text);
+	char why[700];
+	for (int i = 0; i < f.n_sys; i++) {
+		const struct found_sys *s = &f.sys[i];
+		char *uuid = malloc(strlen(s->root) + 8);
+		sprintf(uuid, "UUID=%s", s->root);
+		select_system(&f, s->host, why, sizeof(why));
+		select_system(&f, uuid, why, sizeof(why));
+		select_system(&f, "/dev/disk/by-label/\\x2", why, sizeof(why));
+		free(uuid);
+		select_generation(s, NULL, NULL, NULL, why, sizeof(why));
+		select_generation(s, s->n_named ? s->named[0].profile : NULL, s->host, s->version, why, sizeof(why));
+		select_generation(s, NULL, s->n_specs ? s->specs[0].spec : "1", NULL, why, sizeof(why));
+	}
+	found_free(&f);
 	free(text);
 	return 0;
 }

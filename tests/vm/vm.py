@@ -6,7 +6,11 @@
         vm.expect(r"lifeboat:/# ")
 
 Every boot passes panic=1 oops=panic and -no-reboot, so a dying PID 1 or a kernel oops ends the
-VM: the next expect() then fails with "VM exited". Every wait has a deadline. The whole console
+VM. QEMU then exits with status 0, as after a clean power-off, so the exit status proves nothing:
+the harness watches the transcript for the kernel's death lines (a panic, PID 1 killed, an oops)
+and fails the test with GuestDied at the next wait, at wait_exit() or at the end of the `with`,
+whichever comes first. Every wait has a deadline. expect_not() (the twin of a positive wait)
+passes only while the VM lives, or where the positive line came instead. The whole console
 transcript is kept in build/vmlogs/<name>.log for reading after a failure.
 """
 import os
@@ -27,8 +31,34 @@ BOOT_ARGS = "console=ttyS0,115200 panic=1 oops=panic"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-class Timeout(AssertionError):
-    pass
+# The kernel's lines when it dies or PID 1 does (kernel/panic.c, kernel/exit.c, arch/x86/kernel/
+# dumpstack.c, mm/fault.c), each once it is complete. Not its warnings (a soft lockup under a
+# loaded host is no death). Not anchored: a kernel line may follow a prompt on the same line.
+DEATH = re.compile(r"(?:Kernel panic - not syncing|---\[ end Kernel panic|Attempted to kill init|"
+                   r"\bOops: [^\n]*\[#\d+\]|kernel BUG at |"
+                   r"BUG: (?:kernel NULL pointer dereference|unable to handle))[^\n]*(?=\n)")
+
+
+class WaitFailed(AssertionError):
+    """A wait on the console failed: the base of the three below."""
+
+
+class Timeout(WaitFailed):
+    """The deadline passed while the VM was still running."""
+
+
+class VMExited(WaitFailed):
+    """The VM ended before the wait was satisfied."""
+
+
+class GuestDied(WaitFailed):
+    """The kernel panicked, oopsed or saw PID 1 die (whatever QEMU's exit status says)."""
+
+
+def death_in(text):
+    """The first line of text saying the kernel or PID 1 died, or None."""
+    m = DEATH.search(text)
+    return m.group(0).strip() if m else None
 
 
 class Disk:
@@ -57,6 +87,9 @@ class VM:
         self.lock = threading.Condition()
         self.proc = None
         self.exited = None
+        self.died = None      # the kernel's first death line seen on the console
+        self.died_reported = False
+        self._scanned = 0     # death_in() has looked at buf up to here
         if boot:
             self.start()
 
@@ -122,12 +155,21 @@ class VM:
             self.log.write(text)
             self.log.flush()
             with self.lock:
-                self.buf += text.replace("\r", "")
+                self._got(text)
                 self.lock.notify_all()
         rc = self.proc.wait()
         with self.lock:
             self.exited = rc
             self.lock.notify_all()
+
+    def _got(self, text):
+        # With the lock held: text read from the console joins the buffer and is looked at for
+        # a death line, from the start of the last line seen before (it may have been cut).
+        self.buf += text.replace("\r", "")
+        if self.died is None:
+            start = max(self.buf.rfind("\n", 0, self._scanned) + 1, self._scanned - 4096)
+            self.died = death_in(ANSI.sub("", self.buf[start:]))
+            self._scanned = len(self.buf)
 
     # --- reading -------------------------------------------------------------------------
     def text(self):
@@ -135,13 +177,26 @@ class VM:
         with self.lock:
             return ANSI.sub("", self.buf)
 
+    def alive(self):
+        with self.lock:
+            return self.exited is None
+
+    def _check_death(self, what):
+        # With the lock held. A death fails the wait at once, even one before a match.
+        if self.died is not None:
+            self.died_reported = True
+            raise GuestDied(f"the guest died ({self.died!r}) {what}; console tail:\n{self.tail()}\n"
+                            f"log: {self.logpath}")
+
     def expect(self, pattern, timeout=60, regex=None):
         """Wait until pattern (a regex; a plain string when regex=False) appears after the last
-        match. Returns the match. Fails with the console's tail on timeout or VM exit."""
+        match. Returns the match. Fails with the console's tail on timeout (Timeout), VM exit
+        (VMExited) or a kernel panic, oops or PID 1's death (GuestDied)."""
         rx = re.compile(re.escape(pattern) if regex is False else pattern)
         deadline = time.monotonic() + timeout * SLOW
         with self.lock:
             while True:
+                self._check_death(f"while waiting for {pattern!r}")
                 clean = ANSI.sub("", self.buf[self.pos:])
                 m = rx.search(clean)
                 if m:
@@ -151,8 +206,8 @@ class VM:
                     self.pos += idx
                     return m
                 if self.exited is not None:
-                    raise Timeout(f"VM exited (status {self.exited}) before {pattern!r} appeared; "
-                                  f"console tail:\n{self.tail()}\nlog: {self.logpath}")
+                    raise VMExited(f"VM exited (status {self.exited}) before {pattern!r} appeared; "
+                                   f"console tail:\n{self.tail()}\nlog: {self.logpath}")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise Timeout(f"{pattern!r} did not appear within {timeout * SLOW:.0f}s; "
@@ -174,13 +229,39 @@ class VM:
             ci += 1
         return ri
 
-    def expect_not(self, pattern, within=5):
-        """Assert pattern does not appear within `within` seconds (from the last match on)."""
-        try:
-            self.expect(pattern, timeout=within)
-        except Timeout:
-            return
-        raise AssertionError(f"{pattern!r} appeared but must not; console tail:\n{self.tail()}")
+    def expect_not(self, pattern, within=5, instead=None):
+        """The twin of expect(): pattern (a regex) must not appear after the last match.
+        Without instead, for `within` seconds, during which the VM must stay up: a VM that has
+        ended prints nothing, which proves nothing (VMExited). With instead (the positive line,
+        a regex), that line must appear within `within` seconds, and pattern not before it: the
+        wrong text was looked for where the right one came; the VM may end after it. Moves
+        nothing, so the positive expect() can follow. Returns instead's match, or None."""
+        rx = re.compile(pattern)
+        irx = re.compile(instead) if instead is not None else None
+        deadline = time.monotonic() + within * SLOW
+        with self.lock:
+            while True:
+                self._check_death(f"during the negative wait for {pattern!r}")
+                clean = ANSI.sub("", self.buf[self.pos:])
+                mi = irx.search(clean) if irx else None
+                if rx.search(clean[:mi.end()] if mi else clean):
+                    raise AssertionError(f"{pattern!r} appeared but must not; console tail:\n"
+                                         f"{self.tail()}\nlog: {self.logpath}")
+                if mi:
+                    return mi
+                if self.exited is not None:
+                    raise VMExited(f"VM exited (status {self.exited}) during the negative wait for "
+                                   f"{pattern!r}" + (f" (and {instead!r} never came)" if irx else
+                                                     ": its absence proves nothing") +
+                                   f"; console tail:\n{self.tail()}\nlog: {self.logpath}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if irx:
+                        raise Timeout(f"{instead!r} did not appear within {within * SLOW:.0f}s, so "
+                                      f"the absence of {pattern!r} proves nothing; console tail:\n"
+                                      f"{self.tail()}\nlog: {self.logpath}")
+                    return None
+                self.lock.wait(min(left, 1.0))
 
     def tail(self, n=40):
         return "\n".join(self.text().splitlines()[-n:])
@@ -233,13 +314,20 @@ class VM:
 
     # --- ending --------------------------------------------------------------------------
     def wait_exit(self, timeout=60):
+        """Wait for QEMU to end; returns its exit status. A panic or PID 1's death on the way
+        raises GuestDied: under -no-reboot QEMU exits with 0 after those too."""
         deadline = time.monotonic() + timeout * SLOW
         with self.lock:
             while self.exited is None:
+                self._check_death("before the VM ended")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise Timeout(f"VM did not exit within {timeout * SLOW:.0f}s; console tail:\n{self.tail()}")
                 self.lock.wait(min(left, 1.0))
+        # The reader has read everything by now: the last lines are in.
+        self.reader.join(timeout=5)
+        with self.lock:
+            self._check_death(f"(QEMU exit status {self.exited})")
             return self.exited
 
     def close(self):
@@ -255,8 +343,15 @@ class VM:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.close()
+        # Every boot is checked for a death at its end, also one no wait saw (after the last
+        # expect, in a test that does not wait for the exit). A failure already on its way is
+        # not replaced: its message names the death.
+        if exc_type is None and self.proc:
+            with self.lock:
+                if not self.died_reported:
+                    self._check_death("during the test")
 
 
 # --- UEFI boots -------------------------------------------------------------------------------

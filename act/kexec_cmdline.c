@@ -52,8 +52,16 @@ char *kexec_cmdline_consoles(const char *cmdline, const char *running, int *adde
 	if (!ours.list)
 		return xstrdup(cmdline);
 	*added = 1;
-	/* collect_console put a space before every entry. */
-	char *s = *cmdline ? xasprintf("%s%s", cmdline, ours.list) : xstrdup(ours.list + 1);
+	/* At the end of the kernel's parameters: before a "--" (what follows is init's), and after
+	 * closing a quote left open (it would take them into its value; found by fuzz_cmdline).
+	 * collect_console put a space before every entry. */
+	int open;
+	size_t end = cmdline_params_end(cmdline, &open), keep = end;
+	while (keep && cmdline[keep - 1] == ' ')
+		keep--;
+	const char *rest = cmdline + end;
+	char *s = xasprintf("%.*s%s%s%s%s", (int)keep, cmdline, open ? "\"" : "", ours.list + !keep,
+			    *rest ? " " : "", rest);
 	free(ours.list);
 	return s;
 }

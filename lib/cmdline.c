@@ -68,6 +68,36 @@ void cmdline_split(const char *line, void (*fn)(const char *key, const char *val
 	free(buf);
 }
 
+size_t cmdline_params_end(const char *line, int *open)
+{
+	/* The same boundaries as cmdline_split: every quote toggles, spaces split outside quotes;
+	 * a parameter "--" (quoted or not) ends the kernel's part. */
+	size_t i = 0;
+	*open = 0;
+	for (;;) {
+		while (kspace(line[i]))
+			i++;
+		if (!line[i])
+			return i;
+		size_t start = i;
+		int q = 0;
+		for (; line[i] && (q || !kspace(line[i])); i++)
+			if (line[i] == '"')
+				q = !q;
+		size_t a = start, b = i;
+		if (line[a] == '"')
+			a++;
+		if (b > a && line[b - 1] == '"')
+			b--;
+		if (b - a == 2 && !strncmp(line + a, "--", 2))
+			return start;
+		if (!line[i]) {
+			*open = q;
+			return i;
+		}
+	}
+}
+
 static void warn(struct lb_options *o, char *msg)
 {
 	if (o->n_warnings < (int)ARRAY_SIZE(o->warnings))

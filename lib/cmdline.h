@@ -2,6 +2,8 @@
 #ifndef LB_CMDLINE_H
 #define LB_CMDLINE_H
 
+#include <stddef.h>
+
 struct lb_options {
 	int timeout;          /* lifeboat.timeout=N seconds; -1 waits forever */
 	int timeout_set;
@@ -22,6 +24,10 @@ struct lb_options {
  * the quotes around a whole value (key="a b") are removed. Calls fn(key, value|NULL, ctx). */
 void cmdline_split(const char *line, void (*fn)(const char *key, const char *val, void *ctx),
 		   void *ctx);
+/* Where the kernel's parameters end in line: the offset of a "--" parameter (what follows is
+ * init's), else the length. *open says whether a double quote is still open there (the kernel
+ * then takes everything up to the end as one parameter). */
+size_t cmdline_params_end(const char *line, int *open);
 /* Parse lifeboat.* options out of a command line into opt (defaults filled in first). */
 void cmdline_parse(const char *line, struct lb_options *opt);
 void cmdline_free(struct lb_options *opt);

@@ -100,8 +100,9 @@ static void gen_line(struct menu *m, const struct found_sys *s, const struct fou
 	}
 	int chosen = m->gen == g->number && m->spec == spec;
 	if (strcmp(g->status, "ok") && *g->status) {
-		char why[48];
-		snprintf(note, sizeof(note), " %s: %s", g->status, col(g->reason, 30, why, sizeof(why)));
+		char st[24], why[48];
+		snprintf(note, sizeof(note), " %s: %s", term_escape(g->status, st, sizeof(st), 16),
+			 col(g->reason, 30, why, sizeof(why)));
 	}
 	struct menu_item *it;
 	if (spec >= 0) {

@@ -150,8 +150,26 @@ static void test_module_params(void)
 	free(p);
 }
 
+/* Where the kernel's parameters end: at "--" (quoted too), with any quote left open. */
+static void test_params_end(void)
+{
+	int open;
+	CHECK_INT(cmdline_params_end("a b", &open), 3);
+	CHECK_INT(open, 0);
+	CHECK_INT(cmdline_params_end("a -- b", &open), 2);
+	CHECK_INT(cmdline_params_end("--", &open), 0);
+	CHECK_INT(cmdline_params_end(" \"--\" b", &open), 1);
+	CHECK_INT(cmdline_params_end("a=\"x -- y", &open), 9);
+	CHECK_INT(open, 1);
+	CHECK_INT(cmdline_params_end("a=\"x\" -- y", &open), 6);
+	CHECK_INT(open, 0);
+	CHECK_INT(cmdline_params_end("--=1 ---", &open), 8);
+	CHECK_INT(cmdline_params_end("", &open), 0);
+}
+
 int main(void)
 {
+	test_params_end();
 	test_split();
 	test_split_quirks();
 	test_options();

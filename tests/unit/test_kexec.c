@@ -79,6 +79,17 @@ static void test_cmdline(void)
 	CHECK_STR(s, "quiet");
 	CHECK_INT(added, 0);
 	free(s);
+	/* Before a "--" (init's arguments follow), after closing a quote left open (found by
+	 * fuzz_cmdline: the console went into the open value). */
+	s = kexec_cmdline_consoles("init=/x/init quiet  -- single", "console=ttyS0", &added);
+	CHECK_STR(s, "init=/x/init quiet console=ttyS0 -- single");
+	free(s);
+	s = kexec_cmdline_consoles("init=/x/init a=\"open", "console=ttyS0", &added);
+	CHECK_STR(s, "init=/x/init a=\"open\" console=ttyS0");
+	free(s);
+	s = kexec_cmdline_consoles("\"--\" x", "console=ttyS0", &added);
+	CHECK_STR(s, "console=ttyS0 \"--\" x");
+	free(s);
 }
 
 static void test_run_script(void)

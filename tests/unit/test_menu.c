@@ -249,6 +249,26 @@ static void test_default(const struct found *f)
 	found_free(&one);
 }
 
+/* A generation's status, shown when it is not ok, is escaped like every string of a report
+ * (found by fuzz_menu: a BEL in a saved report's status reached the terminal raw). */
+static void test_status_escaped(void)
+{
+	struct found f;
+	CHECK_INT(found_load(&f, "system id=1 host=h version=1 layout=inroot root=/dev/vda1 current=2\n"
+				 "generation system=1 profile=system number=2 current=1 status=ok\n"
+				 "generation system=1 profile=system number=1 status=bad%1B%5B2J%07 reason=r\n"
+				 "done devices=1 systems=1 problems=0\n"),
+		  1);
+	static char buf[32768];
+	struct menu m;
+	menu_init(&m, &f, "v");
+	menu_open_system(&m, 0, -1);
+	menu_render(&m, buf, sizeof(buf));
+	CHECK(strstr(buf, " bad\\x1b[2J\\x07: r\n") != NULL);
+	CHECK(!strchr(buf, '\x1b') && !strchr(buf, '\x07'));
+	found_free(&f);
+}
+
 int main(void)
 {
 	char *text = load_text();
@@ -259,5 +279,6 @@ int main(void)
 	test_pages(&f);
 	test_default(&f);
 	found_free(&f);
+	test_status_escaped();
 	return check_done("test_menu");
 }

@@ -65,7 +65,9 @@ SOURCE_TESTS ?= tests/vm/test_kernel_source.py tests/vm/test_harness.py \
 .PHONY: check-kernel-source
 check-kernel-source: | $(BUILD)/.deps
 	$(MAKE) KERNEL=source OUT=$(SOURCE_OUT) BUILD=$(SOURCE_BUILD) image
-	KERNEL=source OUT=$(abspath $(SOURCE_OUT)) BUILD=$(abspath $(SOURCE_BUILD)) $(PYTHON) -m pytest -q $(SOURCE_TESTS)
+	@mkdir -p $(TALLY)
+	KERNEL=source OUT=$(abspath $(SOURCE_OUT)) BUILD=$(abspath $(SOURCE_BUILD)) $(PYTHON) -m pytest -q -rs \
+		--junitxml=$(abspath $(TALLY))/kernel-source.xml $(SOURCE_TESTS)
 # KERNEL=source depends on its fragments and build script too.
 $(BUILD)/kernel/.done: tools/kernel-source.sh $(wildcard kernel-config/*.config)
 # make check builds and boots it too (the first build takes 11 CPU-minutes, about 6 minutes on

@@ -24,7 +24,8 @@ $(FIXDIR)/%.img: $(FIXINPUTS) | $(BUILD)/.deps
 
 # Structural checks of the images (no VM): part of `make check`.
 fixtures-check: fixtures
-	$(PYTHON) -m pytest -q tests/fixtures
+	@mkdir -p $(TALLY)
+	$(PYTHON) -m pytest -q -rs --junitxml=$(abspath $(TALLY))/fixtures.xml tests/fixtures
 
 check: fixtures-check
 vmtest: fixtures

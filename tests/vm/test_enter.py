@@ -80,9 +80,12 @@ def test_enter_inroot_from_the_menu_twice():
         assert re.search(r"(?m)^alpha$", out(vm, "cat /proc/sys/kernel/hostname"))  # the UTS namespace
         vm.sendline("exit")
         vm.expect("Choose", timeout=60)
-        # Repair boot loader: switch-to-configuration boot runs inside, its output shown.
+        # Repair boot loader: switch-to-configuration boot runs inside, its output shown; the
+        # fixture's stand-in says what it got: the argument, NIXOS_INSTALL_BOOTLOADER=1 (without
+        # it the real one does not install the loader) and a /boot it can write to.
         vm.sendline("f")
         vm.expect(r"switch-to-configuration boot for /nix/store/[a-z0-9]{32}-nixos-system-alpha-", timeout=90)
+        vm.expect(r"switch-to-configuration got: boot; NIXOS_INSTALL_BOOTLOADER=1; /boot writable\n", timeout=30)
         vm.expect("The boot loader was installed.", timeout=30)
         vm.expect("Choose", timeout=30)
         vm.sendline("m")  # back from the system's page
@@ -96,7 +99,19 @@ def test_enter_inroot_from_the_menu_twice():
         assert "written-inside" in o
         # Our name server was bound over the system's file, never written into it.
         assert "198.51.100.7" not in o.split("written-inside", 1)[1]
+        # The twin of the repair: told to fail (a file in the system's /root), the stand-in's
+        # failure is reported as such, and the menu does not say the loader was installed.
+        out(vm, "lifeboat enter --silent -c 'touch /root/.lifeboat-switch-fail'", timeout=90)
         vm.sendline("exit")
+        vm.expect("Choose")
+        vm.sendline("1")
+        vm.expect("Choose")
+        vm.sendline("f")
+        vm.expect("switch-to-configuration: failing, as /root/.lifeboat-switch-fail asks", timeout=90)
+        vm.expect_not("The boot loader was installed", instead=r"repair exited with status 1; back to the menu",
+                      within=30)
+        vm.expect("Choose", timeout=30)
+        vm.sendline("m")
         vm.expect("Choose")
         vm.sendline("p")
         assert vm.wait_exit(timeout=60) == 0

@@ -79,7 +79,7 @@ $(OUT)/bzImage: $(BUILD)/kernel/.done
 
 $(OUT)/initrd.img: $(BUILD)/.version initramfs/spec $(BUILD)/busybox.spec $(TP)/kexec.dir $(BUILD)/lifeboat $(BUILD)/release $(BUILD)/kernel/.done tools/mkinitramfs.py $(wildcard initramfs/etc/*)
 	@mkdir -p $(OUT)
-	$(PYTHON) tools/mkinitramfs.py initramfs/spec $(BUILD)/busybox.spec -o $(BUILD)/initrd.cpio \
+	$(PYTHON) tools/mkinitramfs.py initramfs/spec $(BUILD)/busybox.spec $(INITRD_SPECS) -o $(BUILD)/initrd.cpio \
 		--sizes $(BUILD)/initrd.sizes \
 		-D LIFEBOAT=$(BUILD)/lifeboat -D BUSYBOX=$$(cat $(TP)/busybox.dir)/bin/busybox \
 		-D KEXEC=$$(cat $(TP)/kexec.dir)/sbin/kexec -D RELEASE=$(BUILD)/release \

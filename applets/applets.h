@@ -3,6 +3,7 @@
 #define LB_APPLETS_H
 
 int boot_main(int argc, char **argv);
+int check_main(int argc, char **argv);
 int init_main(int argc, char **argv);
 int devices_main(int argc, char **argv);
 int menu_main(int argc, char **argv);

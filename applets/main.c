@@ -15,6 +15,7 @@ struct applet {
 /* Sorted by name. */
 static const struct applet applets[] = {
 	{"boot", boot_main, "load a generation, the installer or a kernel for kexec, then jump"},
+	{"check", check_main, "check (--repair: repair) the filesystems of a device or found system"},
 	{"devices", devices_main, "load drivers for present and new devices (run by PID 1)"},
 	{"enter", enter_main, "a shell inside a found NixOS (like nixos-enter)"},
 	{"init", init_main, "PID 1"},

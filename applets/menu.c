@@ -240,6 +240,33 @@ static void do_enter(const struct menu_choice *c, int repair)
 		terms_printf(&T, "\nThe boot loader was installed.\n");
 }
 
+/* Check (in a pager) or repair a system's filesystems, or one problem device, with `lifeboat
+ * check` on the console. Arguments reach it as "$@", never through the shell's parser. */
+static void do_fscheck(const struct menu_choice *c)
+{
+	char id[16] = "";
+	const char *dev = NULL;
+	if (c->act == ACT_DEVREPAIR) {
+		const struct record *p = have_found ? found_problem(&F, c->gen) : NULL;
+		dev = p ? record_get(p, "path") : NULL;
+	} else if (have_found && c->sys >= 0 && c->sys < F.n_sys) {
+		snprintf(id, sizeof(id), "%d", F.sys[c->sys].id);
+	}
+	if (!dev && !*id) {
+		terms_printf(&T, "\nThat is not in the scan report.\n");
+		return;
+	}
+	const char *check = LIFEBOAT_BIN " check \"$@\" 2>&1 | " BUSYBOX_BIN " less";
+	const char *repair = LIFEBOAT_BIN " check --repair \"$@\"; "
+			     "printf '\\nPress Enter to return to the menu. '; read x";
+	char *argv[] = {BUSYBOX_BIN, "sh", "-c", (char *)(c->act == ACT_FSCHECK ? check : repair),
+			"lifeboat-check", dev ? (char *)dev : "--id", dev ? NULL : id, NULL};
+	report_status("the check", run_on_console(argv));
+	/* A repair may have made a system findable, or changed what its page says. */
+	if (c->act != ACT_FSCHECK)
+		scan();
+}
+
 static void act(const struct menu_choice *c, int interactive)
 {
 	switch (c->act) {
@@ -263,6 +290,11 @@ static void act(const struct menu_choice *c, int interactive)
 		break;
 	case ACT_REPAIR:
 		do_enter(c, 1);
+		break;
+	case ACT_FSCHECK:
+	case ACT_FSREPAIR:
+	case ACT_DEVREPAIR:
+		do_fscheck(c);
 		break;
 	case ACT_BOOT:
 		do_boot(c, interactive);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "report/record.h"
 #include "lib/fstype.h"
 #include "lib/inroot.h"
+#include "lib/fsstate.h"
 #include "lib/util.h"
 
 /* The view's bind mount: as read-only as the filesystem under it (lib/fstype mounts that). */
@@ -241,6 +243,22 @@ static int list_subvols(int fsfd, struct subvols *sv)
 	return err;
 }
 
+/* What the filesystem says about itself (clean, needs journal recovery...), and its space when
+ * mounted: the menu shows it per filesystem, and a full ESP is why `nixos-rebuild boot` fails. */
+static void fsstate_put(FILE *out, const struct blockdev *dev, const char *mnt)
+{
+	int st = fs_state(dev->path, dev->type);
+	struct statvfs v;
+	char size[24] = "", avail[24] = "";
+	if (mnt && statvfs(mnt, &v) == 0) {
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)v.f_blocks * v.f_frsize);
+		snprintf(avail, sizeof(avail), "%llu", (unsigned long long)v.f_bavail * v.f_frsize);
+	}
+	report_put(out, "fsstate", "path", dev->path, "type", dev->type, "state",
+		   st >= 0 ? fs_state_code(st) : NULL, "mounted", mnt ? "1" : "0", "size", size,
+		   "free", avail, NULL);
+}
+
 int inspect_child(FILE *out, void *arg)
 {
 	struct inspect_args *a = arg;
@@ -267,8 +285,10 @@ int inspect_child(FILE *out, void *arg)
 			fstype_ro_options(ft, 0, NULL, opts, sizeof(opts));
 		problem(out, dev->path, "mount", "read-only mount (%s) failed: %s",
 			*opts ? opts : "ro", strerror(-r));
+		fsstate_put(out, dev, NULL);
 		return 0;
 	}
+	fsstate_put(out, dev, mnt);
 	int fsfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int cand = a->cand;
 	if (fsfd >= 0) {

@@ -19,6 +19,7 @@
 #include "lib/fstype.h"
 #include "lib/modules.h"
 #include "lib/escape.h"
+#include "lib/fsstate.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -44,6 +45,22 @@ static void record_put(FILE *out, const struct record *r, const char *sysid)
 		free(e);
 	}
 	fputc('\n', out);
+}
+
+/* An ESP is never mounted by the scan: its state and space come from its first sectors, read
+ * here as blkid just read them. (Inspected types get theirs from the inspection.) */
+static void fat_state_put(FILE *out, const struct blockdev *d)
+{
+	int st = fs_state(d->path, d->type);
+	unsigned long long size = 0, avail = 0;
+	char sz[24] = "", fr[24] = "";
+	if (fs_fat_space(d->path, &size, &avail) == 0) {
+		snprintf(sz, sizeof(sz), "%llu", size);
+		if (avail != (unsigned long long)-1)
+			snprintf(fr, sizeof(fr), "%llu", avail);
+	}
+	report_put(out, "fsstate", "path", d->path, "type", d->type, "state",
+		   st >= 0 ? fs_state_code(st) : NULL, "mounted", NULL, "size", sz, "free", fr, NULL);
 }
 
 static const struct blockdev *by_path(const struct devtab *t, const char *path)
@@ -287,6 +304,8 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 		if (!strcmp(rep.r[i].kind, "problem") && !record_get(&rep.r[i], "system")) {
 			record_put(out, &rep.r[i], NULL);
 			c->problems++;
+		} else if (!strcmp(rep.r[i].kind, "fsstate")) {
+			record_put(out, &rep.r[i], NULL);
 		}
 	for (int i = report_next(&rep, "found", -1); i >= 0; i = report_next(&rep, "found", i))
 		emit_system(out, &rep, i, t, c);
@@ -396,6 +415,8 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			   "label", d->label, "partuuid", d->partuuid, "partlabel", d->partlabel, "size",
 			   size, NULL);
 		c.devices++;
+		if (!d->ambiguous && !strcmp(d->type, "vfat"))
+			fat_state_put(out, d);
 		const struct fstype *ft = fstype_find(d->type);
 		if (d->ambiguous)
 			problem(out, &c, d->path, "ambiguous",

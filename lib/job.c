@@ -41,6 +41,7 @@ static void job_start(struct child_job *j)
 {
 	j->text = NULL;
 	j->len = 0;
+	j->status = -1;
 	j->fd = j->pidfd = -1;
 	j->state = JOB_RUNNING;
 	snprintf(j->why, sizeof(j->why), "ok");
@@ -112,6 +113,7 @@ static int job_reaped(struct child_job *j)
 	if (r != j->pid)
 		return 0;
 	j->text[j->len] = 0;
+	j->status = status;
 	status_str(status, j->why, (int)sizeof(j->why));
 	if (WIFSIGNALED(status))
 		job_end(j, CHILD_CRASH);

@@ -26,6 +26,7 @@ struct child_job {
 	 * CHILD_CRASH, else NULL; why describes the end ("killed by signal 11 ..."). CHILD_LOST:
 	 * killed but not reaped (stuck in the kernel); it is left behind. */
 	enum child_result res;
+	int status; /* the wait status when the child was reaped, else -1 */
 	char *text;
 	char why[160];
 	/* Private to child.c. */

@@ -6,7 +6,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "act/fscheck.h"
 #include "lib/escape.h"
+#include "lib/fsstate.h"
 #include "lib/util.h"
 #include "present/term.h"
 
@@ -53,6 +55,24 @@ void menu_set_installer(const char *name)
 		installer_name[0] = 0;
 }
 
+/* A filesystem that would not mount read-only may be the root of a system the scan could not
+ * find: offer its check and repair from the main page. */
+static void devrepair_lines(struct menu *m)
+{
+	const struct record *p;
+	int shown = 0;
+	for (int i = 0; m->f && (p = found_problem(m->f, i)) && shown < 9; i++) {
+		const char *what = record_get(p, "what"), *dev = record_get(p, "path");
+		if (!what || strcmp(what, "mount") || !dev || strncmp(dev, "/dev/", 5))
+			continue;
+		char key[16], d[32];
+		snprintf(key, sizeof(key), "c%d", ++shown);
+		struct menu_item *it = add(m, key, ACT_DEVREPAIR, "check / repair %s (it does not mount)",
+					   term_escape(dev, d, sizeof(d), 28));
+		it->gen = i;
+	}
+}
+
 static void build_main(struct menu *m)
 {
 	const struct found *f = m->f;
@@ -70,6 +90,7 @@ static void build_main(struct menu *m)
 		it->sys = i;
 		rstrip(it->text);
 	}
+	devrepair_lines(m);
 	add(m, "i", ACT_INSTALLER, "boot %s (kexec)", *installer_name ? installer_name : "the bundled installer");
 	add(m, "s", ACT_SHELL, "shell (busybox; type 'exit' to come back)");
 	add(m, "d", ACT_RESCAN, "scan the disks again");
@@ -139,6 +160,10 @@ static void build_system(struct menu *m)
 	it->sys = m->page, it->gen = m->gen, it->spec = m->spec;
 	it = add(m, "f", ACT_REPAIR, "repair the boot loader (install generation %d's)", m->gen);
 	it->sys = m->page, it->gen = m->gen, it->spec = -1;
+	it = add(m, "c", ACT_FSCHECK, "check its filesystems (read-only)");
+	it->sys = m->page;
+	it = add(m, "x", ACT_FSREPAIR, "repair its filesystems (check, show what, ask first)");
+	it->sys = m->page;
 	int shown = 0;
 	for (int i = 0; i < s->n_gens; i++) {
 		const struct found_gen *g = &s->gens[i];
@@ -228,6 +253,35 @@ static size_t render_header(const struct menu *m, char *buf, size_t size, size_t
 	return o;
 }
 
+/* The filesystems of a system's plan with what the scan read of their state, and the space
+ * left on each mounted one: a full ESP is the usual reason `nixos-rebuild boot` fails. */
+static size_t render_filesystems(const struct found *f, const struct found_sys *s, char *buf, size_t size,
+				 size_t o)
+{
+	struct fs_target ts[12];
+	int n = fs_targets(f, s, ts, (int)ARRAY_SIZE(ts));
+	if (n)
+		o = put(buf, size, o, "Filesystems:\n");
+	for (int i = 0; i < n; i++) {
+		const struct record *st = NULL;
+		for (int k = report_next(&f->rep, "fsstate", -1); k >= 0; k = report_next(&f->rep, "fsstate", k))
+			if (!strcmp(record_get(&f->rep.r[k], "path") ? record_get(&f->rep.r[k], "path") : "", ts[i].dev))
+				st = &f->rep.r[k];
+		char what[16], type[12], dev[24], space[64] = "";
+		int state = st ? fs_state_parse(record_get(st, "state")) : -1;
+		long long total = st ? record_int(st, "size", -1) : -1, avail = st ? record_int(st, "free", -1) : -1;
+		if (total > 0 && avail >= 0)
+			snprintf(space, sizeof(space), ", %lld of %lld MiB free%s", avail >> 20, total >> 20,
+				 avail < total / 10 ? " (nearly full)" : "");
+		o = put(buf, size, o, "  %s %s %s %.42s%s\n", col(ts[i].what, 8, what, sizeof(what)),
+			col(*ts[i].type ? ts[i].type : "?", 6, type, sizeof(type)),
+			col(ts[i].dev, 16, dev, sizeof(dev)),
+			state >= 0 ? fs_state_name(state) : st && !record_int(st, "mounted", 1) ? "does not mount" : "state unknown",
+			space);
+	}
+	return o;
+}
+
 size_t menu_render(const struct menu *m, char *buf, size_t size)
 {
 	size_t o = 0;
@@ -252,6 +306,7 @@ size_t menu_render(const struct menu *m, char *buf, size_t size)
 			o = put(buf, size, o, "; ESP %s", term_escape(s->esp, esp, sizeof(esp), 20));
 		}
 		o = put(buf, size, o, "\n");
+		o = render_filesystems(m->f, s, buf, size, o);
 	}
 	o = put(buf, size, o, "\n");
 	for (int i = 0; i < m->n; i++) {

@@ -23,6 +23,9 @@ enum menu_act {
 	ACT_RESCAN,
 	ACT_REBOOT,
 	ACT_POWEROFF,
+	ACT_FSCHECK,    /* check the system's filesystems, read-only */
+	ACT_FSREPAIR,   /* check them, then repair after a typed confirmation */
+	ACT_DEVREPAIR,  /* the same for one device of a problem (gen: the problem's index) */
 };
 
 struct menu_item {

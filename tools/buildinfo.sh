@@ -8,7 +8,9 @@ echo "built-from-commit $(git rev-parse HEAD 2>/dev/null || echo unknown)"
 echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
-for n in busybox blkid kexec; do
+# The image's parts, and the repair toolbox's (mk/repair.mk) when built.
+for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs; do
+	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
 done
@@ -31,6 +33,15 @@ awk -F'\t' '
 	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
 	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko' | wc -l) modules)|"
 echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19, 1 MiB window)"
+
+# What each part of the repair toolbox (mk/repair.mk) adds to the image.
+first=1
+for n in e2fsprogs dosfstools btrfs-progs xfsprogs; do
+	[ -f "$build/tp/$n.dir" ] || continue
+	[ -z "$first" ] || { echo; echo "# repair toolbox (image growth per part: unpacked, and alone with zstd -19)"; first=; }
+	d=$(cat "$build/tp/$n.dir")
+	echo "$n $(cat "$d"/sbin/* | wc -c) unpacked, $(cat "$d"/sbin/* | zstd -q -19 -T1 --zstd=wlog=20 -c | wc -c) compressed: $(ls "$d/sbin" | tr '\n' ' ')"
+done
 
 if [ -f "$build/installer/INFO" ]; then
 	echo

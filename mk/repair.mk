@@ -1,0 +1,19 @@
+# The repair toolbox: filesystem checkers and repairers on the rescue shell's PATH (/sbin), one
+# spec of their own added to the image. fsck is e2fsprogs' wrapper: `fsck -t TYPE` runs
+# fsck.TYPE, so each type checked gets a fsck.TYPE link. Which tool checks which type is
+# lib/fstype.c's table; how each repairs, act/fscheck.c's.
+REPAIR_PARTS := e2fsprogs dosfstools
+E2FS_TOOLS := e2fsck tune2fs dumpe2fs debugfs resize2fs fsck
+FAT_TOOLS := fsck.fat mkfs.fat fatlabel
+
+$(BUILD)/repair.spec: $(REPAIR_PARTS:%=$(TP)/%.dir) mk/repair.mk
+	@mkdir -p $(BUILD)
+	{ e2=$$(cat $(TP)/e2fsprogs.dir) fat=$$(cat $(TP)/dosfstools.dir); \
+	  for t in $(E2FS_TOOLS); do echo "file /sbin/$$t 0755 $$e2/sbin/$$t"; done; \
+	  for t in ext2 ext3 ext4; do echo "slink /sbin/fsck.$$t e2fsck"; done; \
+	  for t in $(FAT_TOOLS); do echo "file /sbin/$$t 0755 $$fat/sbin/$$t"; done; \
+	  for t in vfat msdos; do echo "slink /sbin/fsck.$$t fsck.fat"; done; \
+	  echo "slink /sbin/mkfs.vfat mkfs.fat"; } > $@.tmp && mv $@.tmp $@
+
+INITRD_SPECS += $(BUILD)/repair.spec
+$(OUT)/initrd.img: $(BUILD)/repair.spec

@@ -1,0 +1,197 @@
+"""The repair toolbox in the booted image: `lifeboat check` reports damage made by the tools
+themselves (debugfs clearing an inode, a FAT with its dirty bit set and its two copies differing,
+the `dirty` fixture's ext4 that needs journal recovery) and writes not one byte (each image hashed
+around the boot, attached writable); `lifeboat check --repair` changes nothing without a typed
+"yes", refuses a mounted filesystem, and after "yes" leaves a clean second check, and the
+repaired system can then be entered."""
+import hashlib
+import os
+import re
+import struct
+import subprocess
+
+import pytest
+
+from vm import BUILD, VM, Disk
+
+FIX = os.path.join(BUILD, "fixtures")
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run(vm, cmd, timeout=120):
+    """What cmd printed in the rescue shell, then its exit status (as the last line)."""
+    with vm.lock:
+        start = len(vm.buf)
+    m = vm.shell(f"echo LBST''ART; {cmd}", timeout=timeout)
+    with vm.lock:
+        text = vm.buf[start:]
+    text = text[:text.rfind(m.group(0))]
+    begin = text.find("LBSTART\n")
+    return (text[begin + len("LBSTART\n"):] if begin >= 0 else "") + f"\nstatus {m.group(1)}\n"
+
+
+def make_ext_clri(path, tmp):
+    """An ext4 with a directory entry whose inode debugfs cleared."""
+    tree = os.path.join(tmp, "tree")
+    os.makedirs(os.path.join(tree, "data"), exist_ok=True)
+    for i in range(3):
+        with open(os.path.join(tree, "data", f"f{i}"), "w") as f:
+            f.write(f"file {i}\n")
+    subprocess.run(["truncate", "-s", "16M", path], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", tree, path], check=True)
+    subprocess.run(["debugfs", "-w", "-R", "clri /data/f1", path], check=True, capture_output=True)
+
+
+def make_fat_damaged(path):
+    """A FAT32 marked dirty (as after a power cut) whose second FAT differs from the first."""
+    subprocess.run(["truncate", "-s", "40M", path], check=True)
+    subprocess.run(["mkfs.vfat", "-F", "32", path], check=True, stdout=subprocess.DEVNULL)
+    with open(path, "r+b") as f:
+        boot = bytearray(f.read(512))
+        bps, reserved = struct.unpack_from("<HH", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0]
+        fat_sectors = struct.unpack_from("<I", boot, 36)[0]
+        boot[0x41] |= 1  # FAT32's state byte: bit 0 is the dirty bit
+        f.seek(0)
+        f.write(boot)
+        f.seek((reserved + fat_sectors) * bps + 4 * 100)  # cluster 100 of the second FAT: bad
+        f.write(struct.pack("<I", 0x0FFFFFF7))
+
+
+@pytest.fixture
+def disks(tmp_path):
+    src = os.path.join(FIX, "dirty.img")
+    if not os.path.exists(src):
+        pytest.skip("fixtures missing: run make fixtures")
+    tmp = str(tmp_path)
+    dirty = os.path.join(tmp, "dirty.img")
+    subprocess.run(["cp", "--sparse=always", src, dirty], check=True)
+    ext, fat, clean = (os.path.join(tmp, n) for n in ("ext.img", "fat.img", "clean.img"))
+    make_ext_clri(ext, tmp)
+    make_fat_damaged(fat)
+    subprocess.run(["truncate", "-s", "16M", clean], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", clean], check=True)
+    return [dirty, ext, fat, clean]  # vda, vdb, vdc, vdd
+
+
+def boot_shell(vm):
+    vm.expect(r"Choose \(key then Enter", timeout=180)
+    vm.sendline("s")
+    vm.expect(r"lifeboat:\S*# ", timeout=30)
+    run(vm, "dmesg -n 1")
+
+
+def test_check_reports_damage_and_writes_nothing(disks):
+    before = {p: sha256(p) for p in disks}
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        boot_shell(vm)
+        ext = run(vm, "lifeboat check /dev/vdb")
+        fat = run(vm, "lifeboat check /dev/vdc")
+        clean = run(vm, "lifeboat check /dev/vdd")
+        system = run(vm, "lifeboat check zeta")
+        states = run(vm, "lifeboat scan | grep '^fsstate'")
+        ro = run(vm, "cat /sys/class/block/vd[a-d]/ro | sort | uniq -c")
+        busy = run(vm, "mount -o ro /dev/vdd /mnt && { lifeboat check /dev/vdd; echo rc=$?; }; umount /mnt")
+        tools = run(vm, "fsck -t ext4 -n /dev/vdd; fsck.vfat -n /dev/vdc; tune2fs -l /dev/vdd | head -n 3")
+        # The twin of the zero-write proof: a write through the same attachment shows up.
+        vm.shell("echo written > /dev/vdd; sync")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+    after = {p: sha256(p) for p in disks}
+    changed = [os.path.basename(p) for p in disks if before[p] != after[p]]
+    assert changed == ["clean.img"], f"images changed by the boot: {changed}"
+
+    assert "has deleted/unused inode" in ext, ext
+    assert re.search(r"(?m)^/dev/vdb: errors ", ext) and "status 1" in ext, ext
+    assert "FATs differ" in fat and "Dirty bit is set" in fat, fat
+    assert re.search(r"(?m)^/dev/vdc: errors ", fat) and "status 1" in fat, fat
+    # The twin: a filesystem without damage is called clean, and the exit status says so.
+    assert re.search(r"(?m)^/dev/vdd: clean ", clean) and "status 0" in clean, clean
+    assert "errors" not in clean, clean
+    # A found system by host name: its root is checked; e2fsck says it left the journal alone.
+    assert re.search(r"checking /dev/vda\d \(ext4, /\)", system), system
+    assert "journal recovery" in system, system
+    # The scan reads each filesystem's own state: the journal to recover, the FAT's dirty bit.
+    assert re.search(r"(?m)^fsstate path=/dev/vda\d type=ext4 state=recover mounted=1 ", states), states
+    # A FAT is not mounted by the scan: its size and free space come from its BPB and FSInfo.
+    assert re.search(r"(?m)^fsstate path=/dev/vdc type=vfat state=unclean mounted=- size=4\d{7} free=\d+$",
+                     states), states
+    # The twin: an undamaged one reads clean.
+    assert re.search(r"(?m)^fsstate path=/dev/vdd type=ext4 state=clean mounted=1 ", states), states
+    # Every device is writable again after its check.
+    assert re.search(r"(?m)^\s*4 0$", ro), ro
+    assert "mounted or in use; not checked" in busy and "rc=1" in busy, busy
+    # The tools are on PATH, and fsck -t finds its checker.
+    assert re.search(r"/dev/vdd: clean, \d+/\d+ files", tools), tools
+    assert "FATs differ" in tools and "Filesystem volume name" in tools, tools
+
+
+def test_repair_after_confirmation(disks):
+    dirty, ext, fat, clean = disks
+    fat_before = sha256(fat)
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        boot_shell(vm)
+        declined = run(vm, "echo no | lifeboat check --repair /dev/vdc")
+        busy = run(vm, "mount -o ro /dev/vdb /mnt && echo yes | lifeboat check --repair /dev/vdb; umount /mnt")
+        ext_fix = run(vm, "echo yes | lifeboat check --repair /dev/vdb")
+        ext_again = run(vm, "lifeboat check /dev/vdb")
+        sys_fix = run(vm, "echo yes | lifeboat check --repair zeta", timeout=300)
+        entered = run(vm, "lifeboat enter --silent -c 'echo inside-$(cat /etc/hostname); ls /var/log'", timeout=180)
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+    assert "Nothing was changed." in declined and "status 1" in declined, declined
+    assert sha256(fat) == fat_before, "a declined repair wrote to the FAT"
+    assert "Nothing to repair." in busy, busy
+    assert "mounted or in use; not repaired" in busy, busy
+    assert "repairing /dev/vdb" in ext_fix and "Checking again:" in ext_fix, ext_fix
+    assert re.search(r"(?m)^/dev/vdb: repaired ", ext_fix), ext_fix
+    assert re.search(r"(?m)^/dev/vdb: clean ", ext_fix) and "status 0" in ext_fix, ext_fix
+    # The twin of "clean after repair": the same device reported errors before (first test), and
+    # a new check of it now is clean too.
+    assert re.search(r"(?m)^/dev/vdb: clean ", ext_again) and "status 0" in ext_again, ext_again
+    assert re.search(r"(?m)^/dev/vda\d: clean ", sys_fix) and "status 0" in sys_fix, sys_fix
+    # Entered read-write after the repair: the journal's last transaction is there.
+    assert "inside-zeta" in entered and "written-before-power-cut" in entered, entered
+    # On the host: the repaired images are clean for Debian's own tools too.
+    r = subprocess.run(["e2fsck", "-n", "-f", ext], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_repair_from_the_menu():
+    """The system's page shows the root needing journal recovery; x checks, shows the plan, takes
+    "yes", repairs and checks again; after the new scan the page says clean."""
+    src = os.path.join(FIX, "dirty.img")
+    if not os.path.exists(src):
+        pytest.skip("fixtures missing: run make fixtures")
+    with VM(disks=[Disk(src, snapshot=True)], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=180)
+        vm.sendline("1")
+        vm.expect(r"/\s+ext4\s+/dev/vda\d\s+needs journal recovery, \d+ of \d+ MiB free", timeout=30)
+        vm.expect(r"x\)\s+repair its filesystems", timeout=10)
+        vm.sendline("x")
+        vm.expect("The repair will write to these filesystems:", timeout=120)
+        vm.expect("Type yes to repair", timeout=30)
+        vm.sendline("yes")
+        vm.expect("Checking again:", timeout=300)
+        vm.expect(r"/dev/vda\d: clean ", timeout=120)
+        vm.expect("Press Enter to return to the menu.", timeout=30)
+        vm.sendline("")
+        vm.expect(r"Choose \(key then Enter", timeout=120)
+        vm.sendline("1")
+        vm.expect(r"/\s+ext4\s+/dev/vda\d\s+clean, \d+ of \d+ MiB free", timeout=30)
+        # The twin: the old state is not on the new page.
+        vm.expect_not("needs journal recovery", within=3)
+        vm.sendline("m")
+        vm.expect(r"Choose \(key then Enter", timeout=30)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0

@@ -22,6 +22,7 @@
 #include "lib/job.h"
 #include "lib/log.h"
 #include "report/found.h"
+#include "report/select.h"
 #include "report/store.h"
 
 #define MAX_TARGETS 32
@@ -178,7 +179,7 @@ int check_main(int argc, char **argv)
 		n = fs_target_add(ts, 0, MAX_TARGETS, NULL, which, "device");
 	} else {
 		char *text = NULL;
-		int r = getreport_saved(&text);
+		int r = report_saved(&text);
 		if (!text) {
 			fprintf(stderr, "lifeboat check: cannot scan the disks: %s\n", strerror(-r));
 			return 1;
@@ -186,24 +187,18 @@ int check_main(int argc, char **argv)
 		found_load(&f, text);
 		free(text);
 		have = 1;
-		const struct found_sys *s = NULL;
-		if (id >= 0) {
-			s = found_by_id(&f, id);
-		} else {
-			int i = found_match(&f, which);
-			s = i >= 0 ? &f.sys[i] : NULL;
-			if (i == -EEXIST) {
-				fprintf(stderr, "lifeboat check: several systems match; use --id N "
-						"(see `lifeboat scan --human`)\n");
-				found_free(&f);
-				return 1;
-			}
-		}
-		if (!s) {
-			fprintf(stderr, "lifeboat check: no such device or system\n");
+		/* The same names as lifeboat enter and lifeboat.system= (report/select). */
+		char idbuf[16], why[700], ew[64];
+		snprintf(idbuf, sizeof(idbuf), "%d", id);
+		const char *name = id >= 0 ? idbuf : which;
+		int sel = select_system(&f, name, why, sizeof(why));
+		if (sel < 0) {
+			fprintf(stderr, "lifeboat check: %s is no block device, and %s\n",
+				term_escape(name, ew, sizeof(ew), 60), why);
 			found_free(&f);
 			return 1;
 		}
+		const struct found_sys *s = &f.sys[sel];
 		n = fs_targets(&f, s, ts, MAX_TARGETS);
 
 	}

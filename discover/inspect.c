@@ -30,9 +30,9 @@
 #define SUBVOL_DEPTH 3
 #define SUBVOL_MAX 64
 
-static void problem(FILE *out, const char *dev, const char *what, const char *fmt, ...)
+static void inspect_problem(FILE *out, const char *dev, const char *what, const char *fmt, ...)
 	LB_PRINTF(4, 5);
-static void problem(FILE *out, const char *dev, const char *what, const char *fmt, ...)
+static void inspect_problem(FILE *out, const char *dev, const char *what, const char *fmt, ...)
 {
 	char msg[300];
 	va_list ap;
@@ -63,28 +63,47 @@ static int make_view(int fsfd, const char *viewdir)
 	return vfd < 0 ? -errno : vfd;
 }
 
-static void found(FILE *out, int rootfd, const char *layout, const char *subvol,
-		  const char *prefix, const struct blockdev *dev, const struct devtab *devs, int *cand)
+/* What tells one system from another on this filesystem: the profile folder it reads, as
+ * "st_dev:st_ino" (btrfs gives each subvolume its own st_dev, also through the view's bind
+ * mount), so that two trees seeing one profile are known as one system (discover/dedup.c). */
+static void profiles_identity(int rootfd, char *buf, size_t size)
+{
+	buf[0] = 0;
+	int fd = inroot_open(rootfd, PROFILES_DIR, O_PATH | O_DIRECTORY);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		snprintf(buf, size, "%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* One candidate system: its generations and mount plan, then its "found" record. */
+static void candidate_put(FILE *out, int rootfd, const char *layout, const char *subvol,
+			  const char *prefix, const struct blockdev *dev, const struct devtab *devs,
+			  int *cand)
 {
 	char id[16];
 	snprintf(id, sizeof(id), "c%d", (*cand)++);
 	struct nixos_found f;
 	int r = nixos_scan(out, rootfd, id, dev->path, &f);
 	if (r < 0) {
-		problem(out, dev->path, "profile", "cannot read the profiles: %s", strerror(-r));
+		inspect_problem(out, dev->path, "profile", "cannot read the profiles: %s", strerror(-r));
 		return;
 	}
 	struct plan_summary s = {0};
 	if (f.have_fstab)
 		plan_emit(out, id, f.plan_number, &f.fstab, devs, dev->disk, &s);
-	char cur[24], gens[24];
+	char cur[24], gens[24], profiles[48];
 	snprintf(cur, sizeof(cur), "%ld", f.current);
 	snprintf(gens, sizeof(gens), "%d", f.generations);
+	profiles_identity(rootfd, profiles, sizeof(profiles));
 	report_put(out, "found", "cand", id, "where", layout, "dev", dev->path, "subvol", subvol,
 		   "nixprefix", prefix, "host", f.host, "version", f.version, "current",
-		   f.current >= 0 ? cur : NULL, "generations", gens, "planroot",
+		   f.current >= 0 ? cur : NULL, "generations", gens, "profiles", profiles, "planroot",
 		   s.root ? s.root->path : NULL, "planrootlisted", s.root_listed ? "1" : "0",
 		   "planroottmpfs", s.root_tmpfs ? "1" : "0", "planrootsubvol", s.rootsubvol,
+		   "plannix", s.nix ? s.nix->path : NULL, "plannixsubvol", s.nixsubvol,
 		   "planboot", s.boot ? s.boot->path : NULL, NULL);
 	nixos_found_free(&f);
 }
@@ -93,18 +112,18 @@ int inspect_tree(FILE *out, int fsfd, const char *subvol, const struct blockdev 
 		 const struct devtab *devs, const char *viewdir, int *cand)
 {
 	if (nixos_present(fsfd)) {
-		found(out, fsfd, "top", subvol, "/nix", dev, devs, cand);
+		candidate_put(out, fsfd, "top", subvol, "/nix", dev, devs, cand);
 		return 1;
 	}
 	if (!nixos_nixfs_present(fsfd))
 		return 0;
 	int vfd = viewdir ? make_view(fsfd, viewdir) : dup(fsfd);
 	if (vfd < 0) {
-		problem(out, dev->path, "mount", "cannot make a view of the /nix filesystem: %s",
+		inspect_problem(out, dev->path, "mount", "cannot make a view of the /nix filesystem: %s",
 			strerror(-vfd));
 		return 0;
 	}
-	found(out, vfd, "nixfs", subvol, "/", dev, devs, cand);
+	candidate_put(out, vfd, "nixfs", subvol, "/", dev, devs, cand);
 	close(vfd);
 	return 1;
 }
@@ -265,7 +284,7 @@ int inspect_child(FILE *out, void *arg)
 	const struct blockdev *dev = a->dev;
 	/* Our own mount namespace: whatever happens, the mounts die with this process. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		problem(out, dev->path, "mount", "cannot make a private mount namespace: %s",
+		inspect_problem(out, dev->path, "mount", "cannot make a private mount namespace: %s",
 			strerror(errno));
 		return 0;
 	}
@@ -273,7 +292,7 @@ int inspect_child(FILE *out, void *arg)
 	char *mnt = xasprintf("%s/fs", base);
 	int r = mkdir_p(mnt, 0700);
 	if (r < 0) {
-		problem(out, dev->path, "mount", "cannot create %s: %s", mnt, strerror(-r));
+		inspect_problem(out, dev->path, "mount", "cannot create %s: %s", mnt, strerror(-r));
 		return 0;
 	}
 	/* The whole filesystem (btrfs: the top-level subvolume), never replaying a journal. */
@@ -283,7 +302,7 @@ int inspect_child(FILE *out, void *arg)
 		char opts[256] = "";
 		if (ft)
 			fstype_ro_options(ft, 0, NULL, opts, sizeof(opts));
-		problem(out, dev->path, "mount", "read-only mount (%s) failed: %s",
+		inspect_problem(out, dev->path, "mount", "read-only mount (%s) failed: %s",
 			*opts ? opts : "ro", strerror(-r));
 		fsstate_put(out, dev, NULL);
 		return 0;
@@ -304,7 +323,7 @@ int inspect_child(FILE *out, void *arg)
 				/* Names come from the disk: a ',' would add mount options later. */
 				int ok = fstype_subvol_ok(sv.path[i]);
 				if (!ok)
-					problem(out, dev->path, "subvolume",
+					inspect_problem(out, dev->path, "subvolume",
 						"subvolume '%s' cannot be named in mount options (it holds ',' "
 						"or '\"'): not inspected", sv.path[i]);
 				int sfd = ok ? inroot_open(fsfd, sv.path[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
@@ -318,7 +337,7 @@ int inspect_child(FILE *out, void *arg)
 				free(sv.path[i]);
 			}
 			if (sv.n >= SUBVOL_MAX)
-				problem(out, dev->path, "subvolumes",
+				inspect_problem(out, dev->path, "subvolumes",
 					"more than %d subvolumes: only the first were inspected", SUBVOL_MAX);
 		}
 		close(fsfd);

@@ -19,7 +19,7 @@ static void ws(struct parser *p)
 		p->pos++;
 }
 
-static int fail(struct parser *p, const char *msg)
+static int parse_error(struct parser *p, const char *msg)
 {
 	if (!p->err)
 		p->err = msg;
@@ -29,7 +29,7 @@ static int fail(struct parser *p, const char *msg)
 static int hex4(struct parser *p, unsigned *out)
 {
 	if (p->len - p->pos < 4)
-		return fail(p, "short \\u escape");
+		return parse_error(p, "short \\u escape");
 	unsigned v = 0;
 	for (int i = 0; i < 4; i++) {
 		char c = p->s[p->pos++];
@@ -41,7 +41,7 @@ static int hex4(struct parser *p, unsigned *out)
 		else if (c >= 'A' && c <= 'F')
 			v |= (unsigned)(c - 'A' + 10);
 		else
-			return fail(p, "bad \\u escape");
+			return parse_error(p, "bad \\u escape");
 	}
 	*out = v;
 	return 0;
@@ -120,13 +120,13 @@ static char *string(struct parser *p)
 			return out;
 		}
 		if (c < 0x20) {
-			fail(p, "control character in string");
+			parse_error(p, "control character in string");
 			break;
 		}
 		if (c == '\\') {
 			p->pos++;
 			if (p->pos >= p->len) {
-				fail(p, "unterminated string");
+				parse_error(p, "unterminated string");
 				break;
 			}
 			char e = p->s[p->pos++];
@@ -137,33 +137,33 @@ static char *string(struct parser *p)
 				continue;
 			}
 			if (e != 'u') {
-				fail(p, "bad escape");
+				parse_error(p, "bad escape");
 				break;
 			}
 			unsigned cp;
 			if (hex4(p, &cp) < 0)
 				break;
 			if (cp >= 0xdc00 && cp <= 0xdfff) {
-				fail(p, "lone low surrogate");
+				parse_error(p, "lone low surrogate");
 				break;
 			}
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				unsigned lo;
 				if (p->len - p->pos < 2 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
-					fail(p, "lone high surrogate");
+					parse_error(p, "lone high surrogate");
 					break;
 				}
 				p->pos += 2;
 				if (hex4(p, &lo) < 0)
 					break;
 				if (lo < 0xdc00 || lo > 0xdfff) {
-					fail(p, "bad surrogate pair");
+					parse_error(p, "bad surrogate pair");
 					break;
 				}
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			}
 			if (cp == 0) {
-				fail(p, "NUL in string");
+				parse_error(p, "NUL in string");
 				break;
 			}
 			/* An escape is 6 or 12 source bytes and at most 4 output bytes. */
@@ -172,14 +172,14 @@ static char *string(struct parser *p)
 		}
 		size_t l = utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
 		if (!l) {
-			fail(p, "invalid UTF-8");
+			parse_error(p, "invalid UTF-8");
 			break;
 		}
 		memcpy(w, p->s + p->pos, l);
 		w += l;
 		p->pos += l;
 	}
-	fail(p, "unterminated string");
+	parse_error(p, "unterminated string");
 	free(out);
 	return NULL;
 }
@@ -197,11 +197,11 @@ static int number(struct parser *p, struct json *j)
 		while (p->pos < n && s[p->pos] >= '0' && s[p->pos] <= '9')
 			p->pos++;
 	else
-		return fail(p, "bad number");
+		return parse_error(p, "bad number");
 	if (p->pos < n && s[p->pos] == '.') {
 		p->pos++;
 		if (p->pos >= n || s[p->pos] < '0' || s[p->pos] > '9')
-			return fail(p, "bad number");
+			return parse_error(p, "bad number");
 		while (p->pos < n && s[p->pos] >= '0' && s[p->pos] <= '9')
 			p->pos++;
 	}
@@ -210,14 +210,14 @@ static int number(struct parser *p, struct json *j)
 		if (p->pos < n && (s[p->pos] == '+' || s[p->pos] == '-'))
 			p->pos++;
 		if (p->pos >= n || s[p->pos] < '0' || s[p->pos] > '9')
-			return fail(p, "bad number");
+			return parse_error(p, "bad number");
 		while (p->pos < n && s[p->pos] >= '0' && s[p->pos] <= '9')
 			p->pos++;
 	}
 	j->type = JSON_NUMBER;
 	j->str = strndup(s + start, p->pos - start);
 	if (!j->str)
-		return fail(p, "out of memory");
+		return parse_error(p, "out of memory");
 	return 0;
 }
 
@@ -225,7 +225,7 @@ static int literal(struct parser *p, const char *word)
 {
 	size_t l = strlen(word);
 	if (p->len - p->pos < l || memcmp(p->s + p->pos, word, l))
-		return fail(p, "unexpected character");
+		return parse_error(p, "unexpected character");
 	p->pos += l;
 	return 0;
 }
@@ -255,19 +255,19 @@ static int members(struct parser *p, struct json *j, int depth)
 		ws(p);
 		if (obj) {
 			if (p->pos >= p->len || p->s[p->pos] != '"')
-				return fail(p, "expected a key");
+				return parse_error(p, "expected a key");
 			key = string(p);
 			if (!key)
 				return -1;
 			for (int i = 0; i < j->n; i++)
 				if (!strcmp(j->keys[i], key)) {
 					free(key);
-					return fail(p, "duplicate key");
+					return parse_error(p, "duplicate key");
 				}
 			ws(p);
 			if (p->pos >= p->len || p->s[p->pos] != ':') {
 				free(key);
-				return fail(p, "expected ':'");
+				return parse_error(p, "expected ':'");
 			}
 			p->pos++;
 		}
@@ -286,19 +286,19 @@ static int members(struct parser *p, struct json *j, int depth)
 			p->pos++;
 			return 0;
 		}
-		return fail(p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+		return parse_error(p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
 	}
 }
 
 static struct json *value(struct parser *p, int depth)
 {
 	if (depth > JSON_MAX_DEPTH) {
-		fail(p, "nested too deep");
+		parse_error(p, "nested too deep");
 		return NULL;
 	}
 	ws(p);
 	if (p->pos >= p->len) {
-		fail(p, "unexpected end");
+		parse_error(p, "unexpected end");
 		return NULL;
 	}
 	struct json *j = xcalloc(1, sizeof(*j));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "discover/blockdev.h"
+#include "discover/dedup.h"
 #include "lib/job.h"
 #include "discover/inspect.h"
 #include "report/record.h"
@@ -27,7 +28,7 @@ struct counts {
 	int devices, systems, problems;
 };
 
-static void problem(FILE *out, struct counts *c, const char *dev, const char *what,
+static void scan_problem(FILE *out, struct counts *c, const char *dev, const char *what,
 		    const char *msg, const char *sys)
 {
 	report_put(out, "problem", "path", dev, "what", what, "msg", msg, "system", sys, NULL);
@@ -112,7 +113,7 @@ static void emit_system(FILE *out, const struct report *rep, int fi, const struc
 		   "nixprefix", record_get(f, "nixprefix"), "current", record_get(f, "current"),
 		   "generations", record_get(f, "generations"), "esp", record_get(f, "planboot"), NULL);
 	if (*msg)
-		problem(out, c, dev ? dev->path : NULL, "fstab", msg, id);
+		scan_problem(out, c, dev ? dev->path : NULL, "fstab", msg, id);
 	for (int i = 0; i < rep->n; i++) {
 		const struct record *r = &rep->r[i];
 		const char *s = record_get(r, "system");
@@ -122,6 +123,52 @@ static void emit_system(FILE *out, const struct report *rep, int fi, const struc
 		if (!strcmp(r->kind, "problem"))
 			c->problems++;
 	}
+}
+
+/* Subvolume names come from the disk: escaped before they reach a console. */
+static void log_dup(const struct dedup_cand *dup, const struct dedup_cand *kept)
+{
+	char a[64], b[64];
+	term_escape(dup->subvol ? dup->subvol : "", a, sizeof(a), 40);
+	term_escape(kept->subvol ? kept->subvol : "", b, sizeof(b), 40);
+	log_debug("scan: '%s' shows the system found in '%s' again: listed once", a, b);
+}
+
+/* The child's candidates, each written as a system unless it is one already written: one
+ * install seen from several trees of this filesystem (discover/dedup.c). Done here, per
+ * device, so that the report still streams device by device. */
+static void emit_systems(FILE *out, const struct report *rep, const struct devtab *devs,
+			 struct counts *c)
+{
+	int n = 0;
+	for (int i = report_next(rep, "found", -1); i >= 0; i = report_next(rep, "found", i))
+		n++;
+	struct dedup_cand *dc = xcalloc((size_t)n + 1, sizeof(*dc));
+	int *at = xcalloc((size_t)n + 1, sizeof(*at));
+	n = 0;
+	for (int i = report_next(rep, "found", -1); i >= 0; i = report_next(rep, "found", i)) {
+		const struct record *f = &rep->r[i];
+		const char *where = record_get(f, "where");
+		dc[n] = (struct dedup_cand){
+			.where = where && !strcmp(where, "nixfs") ? DEDUP_NIXFS : DEDUP_TOP,
+			.dev = record_get(f, "dev"),
+			.subvol = record_get(f, "subvol"),
+			.profiles = record_get(f, "profiles"),
+			.planroot = record_get(f, "planroot"),
+			.planrootsubvol = record_get(f, "planrootsubvol"),
+			.plannix = record_get(f, "plannix"),
+			.plannixsubvol = record_get(f, "plannixsubvol"),
+		};
+		at[n++] = i;
+	}
+	dedup_systems(dc, n);
+	for (int k = 0; k < n; k++)
+		if (dc[k].same_as < 0)
+			emit_system(out, rep, at[k], devs, c);
+		else
+			log_dup(&dc[k], &dc[dc[k].same_as]);
+	free(at);
+	free(dc);
 }
 
 struct fault_args {
@@ -284,18 +331,18 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 	if (res == CHILD_TIMEOUT || res == CHILD_LOST) {
 		snprintf(msg, sizeof(msg), "inspection gave up: %s%s", job->why,
 			 res == CHILD_LOST && in->was_ro == 0 ? "; the device stays read-only" : "");
-		problem(out, c, d->path, "timeout", msg, NULL);
+		scan_problem(out, c, d->path, "timeout", msg, NULL);
 		return;
 	}
 	if (res == CHILD_CRASH) {
 		snprintf(msg, sizeof(msg), "inspection crashed (%s)", job->why);
-		problem(out, c, d->path, "crash", msg, NULL);
+		scan_problem(out, c, d->path, "crash", msg, NULL);
 		free(job->text);
 		return;
 	}
 	if (res == CHILD_FAILED) {
 		snprintf(msg, sizeof(msg), "inspection failed (%s)", job->why);
-		problem(out, c, d->path, "inspect", msg, NULL);
+		scan_problem(out, c, d->path, "inspect", msg, NULL);
 	}
 	struct report rep;
 	report_parse(&rep, job->text ? job->text : "");
@@ -307,8 +354,7 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 		} else if (!strcmp(rep.r[i].kind, "fsstate")) {
 			record_put(out, &rep.r[i], NULL);
 		}
-	for (int i = report_next(&rep, "found", -1); i >= 0; i = report_next(&rep, "found", i))
-		emit_system(out, &rep, i, t, c);
+	emit_systems(out, &rep, t, c);
 	report_free(&rep);
 }
 
@@ -402,7 +448,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		char msg[200];
 		snprintf(msg, sizeof(msg), "cannot list block devices in %s/class/block: %s", o->sysroot,
 			 strerror(-r));
-		problem(out, &c, NULL, "devices", msg, NULL);
+		scan_problem(out, &c, NULL, "devices", msg, NULL);
 	}
 	long long listed = now_ms();
 	blockdev_probe_all(&t);
@@ -419,14 +465,14 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			fat_state_put(out, d);
 		const struct fstype *ft = fstype_find(d->type);
 		if (d->ambiguous)
-			problem(out, &c, d->path, "ambiguous",
+			scan_problem(out, &c, d->path, "ambiguous",
 				"more than one filesystem signature: not inspected, never chosen", NULL);
 		else if (ft && ft->problem_what)
-			problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
+			scan_problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
 		else if (d->probe_err) {
 			char msg[120];
 			snprintf(msg, sizeof(msg), "cannot probe: %s", strerror(-d->probe_err));
-			problem(out, &c, d->path, "probe", msg, NULL);
+			scan_problem(out, &c, d->path, "probe", msg, NULL);
 		}
 	}
 	if (o->links_dir) {
@@ -434,7 +480,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		if (lr < 0) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "cannot create %s links: %s", o->links_dir, strerror(-lr));
-			problem(out, &c, NULL, "links", msg, NULL);
+			scan_problem(out, &c, NULL, "links", msg, NULL);
 		}
 	}
 	fflush(out);

@@ -3,7 +3,8 @@
 # when the generator or one of its inputs changes. Needs root (loop mounts for btrfs and dirty).
 
 FIXDIR   := $(BUILD)/fixtures
-FIXTURES := inroot split btrfs tmpfs twosys notnixos garbage empty dirty
+FIXTURES := inroot split btrfs tmpfs twosys notnixos garbage empty dirty \
+            btrfs-wiki btrfs-nested btrfs-snap
 FIXGEN   := tests/fixtures/mkfixtures.py
 # What a NixOS fixture is made of: the generator, the kernel every generation boots (the
 # image's own) and the payload initrd that reports its command line after a kexec.

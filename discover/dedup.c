@@ -27,6 +27,12 @@ int dedup_at_home(const struct dedup_cand *c)
 	return dev && c->dev && !strcmp(dev, c->dev) && same_subvol(sv, c->subvol);
 }
 
+int dedup_is_copy(const struct dedup_cand *c)
+{
+	const char *dev = c->where == DEDUP_TOP ? c->planroot : c->plannix;
+	return dev && c->dev && !strcmp(dev, c->dev) && !dedup_at_home(c);
+}
+
 /* Higher is the better view of one system: found where its fstab mounts it first (that is the
  * tree `enter` mounts), then a root over a separate /nix (it sees the whole system). */
 static int rank(const struct dedup_cand *c)

@@ -26,6 +26,10 @@ struct dedup_cand {
 
 /* Is c found where its own fstab mounts it (/ for a root, /nix for a separate /nix)? */
 int dedup_at_home(const struct dedup_cand *c);
+/* Is c a copy of a system (a snapshot): found in one subvolume while its fstab mounts its role
+ * (/ or /nix) from another subvolume of this same filesystem? Such a copy with its own profile
+ * is a system of its own (an older state), marked so in the report. */
+int dedup_is_copy(const struct dedup_cand *c);
 /* Fill same_as for every candidate. */
 void dedup_systems(struct dedup_cand *c, int n);
 

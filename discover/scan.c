@@ -74,7 +74,7 @@ static const struct blockdev *by_path(const struct devtab *t, const char *path)
 
 /* One found system from a child's report: the system record, then its records. */
 static void emit_system(FILE *out, const struct report *rep, int fi, const struct devtab *devs,
-			struct counts *c)
+			int copy, struct counts *c)
 {
 	const struct record *f = &rep->r[fi];
 	const char *cand = record_get(f, "cand");
@@ -111,7 +111,8 @@ static void emit_system(FILE *out, const struct report *rep, int fi, const struc
 		   "roottype", root ? root->type : !strcmp(layout, "tmpfs") ? "tmpfs" : NULL,
 		   "rootsubvol", rootsubvol, "nix", dev ? dev->path : NULL, "nixsubvol", subvol,
 		   "nixprefix", record_get(f, "nixprefix"), "current", record_get(f, "current"),
-		   "generations", record_get(f, "generations"), "esp", record_get(f, "planboot"), NULL);
+		   "generations", record_get(f, "generations"), "esp", record_get(f, "planboot"),
+		   "snapshot", copy ? "1" : NULL, NULL);
 	if (*msg)
 		scan_problem(out, c, dev ? dev->path : NULL, "fstab", msg, id);
 	for (int i = 0; i < rep->n; i++) {
@@ -164,7 +165,7 @@ static void emit_systems(FILE *out, const struct report *rep, const struct devta
 	dedup_systems(dc, n);
 	for (int k = 0; k < n; k++)
 		if (dc[k].same_as < 0)
-			emit_system(out, rep, at[k], devs, c);
+			emit_system(out, rep, at[k], devs, dedup_is_copy(&dc[k]), c);
 		else
 			log_dup(&dc[k], &dc[dc[k].same_as]);
 	free(at);

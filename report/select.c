@@ -153,18 +153,24 @@ int select_system(const struct found *f, const char *which, char *why, size_t si
 			return i;
 	char *real = which && which[0] == '/' ? realpath(which, NULL) : NULL;
 	char all[600] = "", matched[600] = "";
-	int hit = -1, count = 0;
+	int hit = -1, count = 0, live = -1, n_live = 0;
 	for (int i = 0; i < f->n_sys; i++) {
 		list_add(all, sizeof(all), &f->sys[i]);
 		if (which && *which && sys_matches(f, &f->sys[i], which, real)) {
 			list_add(matched, sizeof(matched), &f->sys[i]);
 			if (!count++)
 				hit = i;
+			/* A snapshot holding its own profile is listed as a system (an older state), but a
+			 * name shared with the system it was taken of means that system. */
+			if (strcmp(field(f->sys[i].rec, "snapshot"), "1") && !n_live++)
+				live = i;
 		}
 	}
 	free(real);
 	if (count == 1)
 		return hit;
+	if (count > 1 && n_live == 1)
+		return live;
 	if (!count)
 		return say(why, size, ENOENT,
 			   "matches no system found (by id, host name, UUID=, LABEL=, PARTUUID=, PARTLABEL= "

@@ -13,7 +13,8 @@
  * then any system whose host name is `which`, or whose root or /nix device carries the tag of
  * UUID=, LABEL=, PARTUUID=, PARTLABEL= (UUIDs compared without regard to case, as blkid and udev
  * print them differently), or whose root or /nix device is the path `which` (/dev/vda2,
- * /dev/disk/by-uuid/..., or a link to one). Returns the index in f->sys, or -ENOENT when none
+ * /dev/disk/by-uuid/..., or a link to one). Of several matches, the one system that is not a
+ * snapshot (snapshot=1: a copy of another system, docs/discover.md) is taken. Returns the index in f->sys, or -ENOENT when none
  * matches and -EEXIST when several do, with a sentence in why to follow the caller's naming of
  * `which` ("lifeboat.system=x matches no system found ...; found: 1 (laptop) on /dev/vda2"). */
 int select_system(const struct found *f, const char *which, char *why, size_t size);

@@ -26,6 +26,7 @@ static void test_wiki(void)
 	CHECK_INT(c[1].same_as, -1);
 	CHECK(!dedup_at_home(&c[0]));
 	CHECK(dedup_at_home(&c[1]));
+	CHECK(!dedup_is_copy(&c[1]));
 	/* Order does not matter. */
 	struct dedup_cand d[] = {c[1], c[0]};
 	dedup_systems(d, 2);
@@ -68,6 +69,13 @@ static void test_snapshot_with_profile(void)
 	CHECK_INT(c[1].same_as, -1);
 	CHECK(dedup_at_home(&c[0]));
 	CHECK(!dedup_at_home(&c[1]));
+	CHECK(!dedup_is_copy(&c[0]));
+	CHECK(dedup_is_copy(&c[1]));
+	/* Not a copy: an fstab whose / is another filesystem, or names none. */
+	c[1].planroot = "/dev/vdb1";
+	CHECK(!dedup_is_copy(&c[1]));
+	c[1].planroot = NULL;
+	CHECK(!dedup_is_copy(&c[1]));
 }
 
 /* Unknown profile identity is never merged; the same identity on two filesystems is not one

@@ -127,6 +127,27 @@ static void test_ambiguous(void)
 	found_free(&f);
 }
 
+/* A snapshot with its own profile (snapshot=1) shares its host name and device with the live
+ * system: the name means the live one. Two live ones stay ambiguous, and so do two snapshots. */
+static void test_snapshot(void)
+{
+	struct found f;
+	CHECK_INT(found_load(&f, "device path=/dev/x uuid=1111\n"
+				 "system id=1 host=a root=/dev/x nix=/dev/x rootsubvol=@/.snapshots/1/snapshot snapshot=1\n"
+				 "system id=2 host=a root=/dev/x nix=/dev/x rootsubvol=@\n"
+				 "system id=3 host=b root=/dev/x nix=/dev/x snapshot=1\n"
+				 "system id=4 host=b root=/dev/x nix=/dev/x snapshot=1\n"
+				 "system id=5 host=c root=/dev/x nix=/dev/x snapshot=-\n"
+				 "system id=6 host=c root=/dev/x nix=/dev/x\n"),
+		  6);
+	CHECK_INT(sel(&f, "a"), 1);
+	CHECK_INT(sel(&f, "1"), 0); /* the snapshot by its id */
+	CHECK_INT(sel(&f, "b"), -EEXIST);
+	CHECK_INT(sel(&f, "c"), -EEXIST);
+	CHECK_INT(sel(&f, "UUID=1111"), -EEXIST); /* a, c and c are live */
+	found_free(&f);
+}
+
 static const struct found_gen *gen(const struct found_sys *s, const char *profile, const char *g, const char *spec)
 {
 	return select_generation(s, profile, g, spec, why, sizeof(why));
@@ -218,6 +239,7 @@ int main(void)
 	test_tags();
 	test_links();
 	test_ambiguous();
+	test_snapshot();
 	test_generations(&f);
 	test_device_order();
 	found_free(&f);

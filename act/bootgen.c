@@ -21,7 +21,7 @@
 #include "lib/escape.h"
 #include "lib/fstype.h"
 #include "lib/inroot.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 

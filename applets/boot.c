@@ -143,7 +143,7 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 	int r = kexec_load_fds(p->kernel_fd, p->initrd_fd, p->cmdline, KEXEC_TOOLS_BIN, &res);
 	if (r < 0) {
 		char why[1024];
-		kexec_explain(&res, -r, why, sizeof(why));
+		kexec_explain(&res, r, why, sizeof(why));
 		fprintf(stderr, "lifeboat boot: cannot load %s. %s\n", p->name, why);
 		return EXIT_LOAD;
 	}

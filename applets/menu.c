@@ -18,7 +18,7 @@
 #include "lib/cmdline.h"
 #include "lib/escape.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 #include "present/default.h"
 #include "report/found.h"

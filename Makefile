@@ -85,7 +85,7 @@ $(OUT)/initrd.img: $(BUILD)/.version initramfs/spec $(BUILD)/busybox.spec $(TP)/
 		-D KEXEC=$$(cat $(TP)/kexec.dir)/sbin/kexec -D RELEASE=$(BUILD)/release \
 		-D MODULES=$(BUILD)/kernel/modules/lib/modules
 	# A 1 MiB window: the kernel allocates the window while unpacking, so a small one lets the
-	# menu come up in less RAM (8 MiB at level 19 otherwise), for 3% more image.
+	# menu come up in less RAM, for a slightly larger image (figures: docs/bench.md).
 	zstd -q -19 -T1 --zstd=wlog=20 -f $(BUILD)/initrd.cpio -o $@
 	tools/initrd-append.sh $@ $(INITRD_SEGMENTS)
 

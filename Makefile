@@ -27,6 +27,23 @@ TALLY   := $(BUILD)/tally
 .PHONY: all help deps image check unit unit-tools unit-kernel vmtest repro fuzz demo bench clean distclean
 all: image
 
+# `make help`: every line "#help TARGET  what it does" of this file and mk/*.mk, in file order,
+# so an area documents its own targets where it defines them.
+#help help              this list
+#help image             build the image into $(OUT) (the default target)
+#help deps              install the Debian packages the build and tests need (as root)
+#help unit              C unit tests (ASan+UBSan) and the build checks; needs no root
+#help unit-kernel       test_modules against the fetched kernel's modules
+#help vmtest            every VM test (two at a time): long, prefer one file with pytest
+#help check             everything CI runs: unit, unit-kernel, repro, vmtest, fuzz, fixtures-check...
+#help repro            build a second time elsewhere and compare the bytes
+#help demo             boot the image in QEMU with a demo disk
+#help clean             remove $(BUILD) and $(OUT)
+#help distclean        clean, and remove the third-party cache $(CACHE)
+help:
+	@sed -n 's/^#help //p' $(MAKEFILE_LIST) | \
+		awk '{ t = $$1; sub(/^[^ ]+ +/, ""); printf "  %-20s %s\n", t, $$0 }'
+
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: tools/deps.sh
 	tools/deps.sh

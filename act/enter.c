@@ -34,7 +34,7 @@ static char base[128]; /* where the session stands before pivot_root */
 static int report_fd = -1;
 
 /* Tell enter_run that entering failed at step (err: -errno); the caller then returns. */
-static int fail(const char *step, int err)
+static int step_failed(const char *step, int err)
 {
 	exec_pipe_fail(report_fd, step, err);
 	return 1;
@@ -204,15 +204,15 @@ static int session(const char *root)
 		sethostname(O->hostname, strlen(O->hostname));
 	/* A mount namespace of our own, so that pivot_root leaves the staging tree to our parent. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail("make the session's mount namespace", -errno);
+		return step_failed("make the session's mount namespace", -errno);
 	/* pivot_root refuses the initramfs (rootfs has no parent mount): stand on a bind of it
 	 * first, moved over /, as a container runtime does. */
 	mkdir(base, 0700);
 	if (mount("/", base, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(base) < 0 ||
 	    mount(base, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
-		return fail("stand on a bind of the rescue root (before pivot_root)", -errno);
+		return step_failed("stand on a bind of the rescue root (before pivot_root)", -errno);
 	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return fail("pivot_root into the system", -errno);
+		return step_failed("pivot_root into the system", -errno);
 	/* From here on / is the target: every path below resolves inside it. */
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		say("cannot mount /proc: %s", strerror(errno));
@@ -270,17 +270,17 @@ static int session(const char *root)
 	 * closes the report pipe (execvp: a command given after -- is looked up in PATH). */
 	pid_t pid = fork();
 	if (pid < 0)
-		return fail("start the shell", -errno);
+		return step_failed("start the shell", -errno);
 	if (pid == 0) {
 		child_reset_signals();
 		if (chdir("/root") < 0 && chdir("/") < 0)
-			_exit(fail("change to /root or /", -errno));
+			_exit(step_failed("change to /root or /", -errno));
 		extern char **environ;
 		environ = env;
 		execvp(run[0], run);
 		char step[160];
 		snprintf(step, sizeof(step), "run %s", run[0]);
-		fail(step, -errno);
+		step_failed(step, -errno);
 		_exit(127);
 	}
 	entered();
@@ -303,13 +303,13 @@ static int holder(void)
 {
 	ignore_job_signals();
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail("make a private mount namespace", -errno);
+		return step_failed("make a private mount namespace", -errno);
 	char root[128], step[200];
 	snprintf(root, sizeof(root), ENTER_ROOTS "/root.%d", (int)getpid());
 	snprintf(base, sizeof(base), ENTER_ROOTS "/base.%d", (int)getpid());
 	if (mkdir_p(root, 0755) < 0) {
 		snprintf(step, sizeof(step), "create %s", root);
-		return fail(step, -errno);
+		return step_failed(step, -errno);
 	}
 	int r;
 	if (O->root_dir)
@@ -322,14 +322,14 @@ static int holder(void)
 			snprintf(step, sizeof(step), "bind %s as the root", O->root_dir);
 		else
 			snprintf(step, sizeof(step), "mount the system's root (%s)", O->s->root);
-		return fail(step, r);
+		return step_failed(step, r);
 	}
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		int e = -errno;
 		mountplan_unmount_all(root, O->say);
 		snprintf(step, sizeof(step), "open %s", root);
-		return fail(step, e);
+		return step_failed(step, e);
 	}
 	kernel_filesystems(rootfd);
 	r = resolvconf_install(rootfd, "/etc/resolv.conf");
@@ -342,7 +342,7 @@ static int holder(void)
 	/* Not lib/job's spawn: the child must be forked after unshare(CLONE_NEWPID) to become the
 	 * new namespace's init, carries the report pipe into session(), and has no deadline. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWUTS) < 0) {
-		fail("make PID and UTS namespaces", -errno);
+		step_failed("make PID and UTS namespaces", -errno);
 	} else {
 		pid_t pid = fork();
 		if (pid == 0)
@@ -354,7 +354,7 @@ static int holder(void)
 				;
 			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		} else {
-			fail("start the session", -errno);
+			step_failed("start the session", -errno);
 		}
 	}
 	sync();

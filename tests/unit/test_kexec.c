@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "act/bootgen.h"
+#include "act/kexec_generation.h"
 #include "act/kexec.h"
 #include "check.h"
 

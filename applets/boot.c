@@ -129,7 +129,8 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 				"interrupted write or a full disk); nothing was loaded.\n",
 				p->name, need, (unsigned long long)p->kernel_size);
 		else
-			fprintf(stderr, "lifeboat boot: cannot read the kernel file: %s.\n", strerror(-k));
+			fprintf(stderr, "lifeboat boot: cannot read the kernel file %s: %s.\n", p->kernel_path,
+				strerror(-k));
 		return EXIT_LOAD;
 	}
 	if (check_memory(p))
@@ -154,7 +155,8 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 	if (free_payload) {
 		int fr = installer_free(INSTALLER_DIR);
 		if (fr < 0)
-			fprintf(stderr, "lifeboat boot: cannot free the installer files: %s\n", strerror(-fr));
+			fprintf(stderr, "lifeboat boot: cannot free the installer files in %s: %s\n", INSTALLER_DIR,
+				strerror(-fr));
 		else
 			printf("lifeboat boot: installer files freed from memory (the loaded copy stays).\n");
 	}

@@ -135,7 +135,7 @@ def test_enter_split_by_default_action():
         assert re.search(r"(?m)^LBDONE\d+ 0$", o)
         # A command's own exit status 125 is its status, not a failure to enter (enter used to
         # report failures as 125); a command that cannot be run is a failure, with its step.
-        o = out(vm, "lifeboat enter --silent -- sh -c 'exit 125'", timeout=90)
+        o = out(vm, "lifeboat enter --silent -- bash -c 'exit 125'", timeout=90)
         assert re.search(r"(?m)^LBDONE\d+ 125$", o), o
         assert "could not enter" not in o, o
         assert "left the system" in o, o

@@ -226,7 +226,8 @@ static void job_start(struct child_job *j)
 	if (pid == 0) {
 		close(p[0]);
 		child_reset_signals();
-		/* An inspection ends with its scan: its mounts vanish with its namespace. */
+		/* A job ends with its caller: an inspection's mounts vanish with its namespace, a
+		 * scan does not go on mounting disks for a menu that is gone. */
 		child_die_with_parent(parent);
 		if (j->flags & JOB_SESSION)
 			setsid();

@@ -12,6 +12,8 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 # The program's sources are compiled once (instrumented for coverage, without libFuzzer's main)
 # and linked into every target.
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+# Kept between runs (make would delete them as intermediates of the targets' pattern rule).
+.SECONDARY: $(FUZZ_OBJS)
 $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	clang $(subst fuzzer,fuzzer-no-link,$(FUZZ_CFLAGS)) -c $< -o $@

@@ -17,14 +17,32 @@ HDRS    := $(wildcard $(addsuffix /*.h,$(SRCDIRS)))
 UNIT    := $(sort $(wildcard tests/unit/test_*.c))
 
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-DEFS    := -DLB_VERSION='"$(VERSION)"'
+# Only lib/version.c gets the version (see $(BUILD)/.version below).
+DEFS    :=
 TP      := $(BUILD)/tp
 # Each test tier records its results here (NAME.txt lines "pass|fail|skip WHAT", or pytest's
 # NAME.xml); tools/tally.py sums them into one line (.ci/run prints it last).
 TALLY   := $(BUILD)/tally
 
-.PHONY: all deps image check unit unit-kernel vmtest repro fuzz demo bench clean distclean
+.PHONY: all help deps image check unit unit-tools unit-kernel vmtest repro fuzz demo bench clean distclean
 all: image
+
+# `make help`: every line "#help TARGET  what it does" of this file and mk/*.mk, in file order,
+# so an area documents its own targets where it defines them.
+#help help              this list
+#help image             build the image into $(OUT) (the default target)
+#help deps              install the Debian packages the build and tests need (as root)
+#help unit              C unit tests (ASan+UBSan) and the build checks; needs no root
+#help unit-kernel       test_modules against the fetched kernel's modules
+#help vmtest            every VM test (two at a time): long, prefer one file with pytest
+#help check             everything CI runs: unit, unit-kernel, repro, vmtest, fuzz, fixtures-check...
+#help repro            build a second time elsewhere and compare the bytes
+#help demo             boot the image in QEMU with a demo disk
+#help clean             remove $(BUILD) and $(OUT)
+#help distclean        clean, and remove the third-party cache $(CACHE)
+help:
+	@sed -n 's/^#help //p' $(MAKEFILE_LIST) | \
+		awk '{ t = $$1; sub(/^[^ ]+ +/, ""); printf "  %-20s %s\n", t, $$0 }'
 
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: tools/deps.sh
@@ -49,10 +67,14 @@ $(BUILD)/.version: FORCE
 
 # The lifeboat program: static, musl, no ELF interpreter.
 MUSL_OBJS := $(SRCS:%.c=$(BUILD)/musl/%.o)
-$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/kheaders.dir $(BUILD)/.version
+$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/kheaders.dir
 	@mkdir -p $(dir $@)
 	musl-gcc $(WARN) $(DEFS) -O2 -I. -isystem $$(cat $(TP)/kheaders.dir) \
 		-I$$(cat $(TP)/blkid.dir)/include -ffile-prefix-map=$(CURDIR)/= -c $< -o $@
+# The version object: the only one a new commit recompiles.
+VERSION_OBJS := $(BUILD)/musl/lib/version.o $(BUILD)/host/lib/version.o
+$(VERSION_OBJS): $(BUILD)/.version
+$(VERSION_OBJS): DEFS := -DLB_VERSION_STRING='"$(VERSION)"'
 $(BUILD)/lifeboat: $(MUSL_OBJS) $(TP)/blkid.dir
 	musl-gcc -static -o $@ $(MUSL_OBJS) $$(cat $(TP)/blkid.dir)/lib/libblkid.a
 	strip $@
@@ -85,7 +107,7 @@ $(OUT)/initrd.img: $(BUILD)/.version initramfs/spec $(BUILD)/busybox.spec $(TP)/
 		-D KEXEC=$$(cat $(TP)/kexec.dir)/sbin/kexec -D RELEASE=$(BUILD)/release \
 		-D MODULES=$(BUILD)/kernel/modules/lib/modules
 	# A 1 MiB window: the kernel allocates the window while unpacking, so a small one lets the
-	# menu come up in less RAM (8 MiB at level 19 otherwise), for 3% more image.
+	# menu come up in less RAM, for a slightly larger image (figures: docs/bench.md).
 	zstd -q -19 -T1 --zstd=wlog=20 -f $(BUILD)/initrd.cpio -o $@
 	tools/initrd-append.sh $@ $(INITRD_SEGMENTS)
 
@@ -106,12 +128,19 @@ $(BUILD)/host/libcore.a: $(HOST_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(BUILD)/host/libcore.a
 	@mkdir -p $(dir $@)
-	gcc $(WARN) $(DEFS) -g -O1 $(SAN) -I. $< $(BUILD)/host/libcore.a -lblkid -o $@
-unit: $(UNIT:tests/unit/%.c=$(BUILD)/unit/%) | $(BUILD)/.deps
-	@mkdir -p $(TALLY); : > $(TALLY)/unit.txt; failed=0; for t in $^; do \
+	gcc $(WARN) -g -O1 $(SAN) -I. $< $(BUILD)/host/libcore.a -lblkid -o $@
+# No $(BUILD)/.deps here: installing packages needs root, the unit tests do not (a missing
+# header says what to install); tests/build/check.sh proves both, last.
+unit: unit-tools $(UNIT:tests/unit/%.c=$(BUILD)/unit/%)
+	@mkdir -p $(TALLY); : > $(TALLY)/unit.txt; failed=0; for t in $(filter $(BUILD)/unit/%,$^); do \
 		if ( cd tests/unit && ASAN_OPTIONS=detect_leaks=0 ../../$$t ); then r=pass; else r=fail; failed=1; fi; \
 		echo "$$r $${t##*/}" >> $(TALLY)/unit.txt; \
-	done; exit $$failed
+	done; \
+	if tests/build/check.sh $(BUILD); then r=pass; else r=fail; failed=1; fi; \
+	echo "$$r build-check" >> $(TALLY)/unit.txt; exit $$failed
+unit-tools:
+	@command -v gcc >/dev/null && test -e /usr/include/blkid/blkid.h || { echo "make unit: needs gcc" \
+		"and libblkid-dev (Debian); \`make deps\`, as root, installs them" >&2; exit 1; }
 # test_modules against the real kernel's depmod output, which a fresh tree's `make unit` runs
 # before the kernel is fetched (and then skips, saying so): here the kernel comes first.
 unit-kernel: $(BUILD)/unit/test_modules $(BUILD)/kernel/.done

@@ -12,13 +12,13 @@
 
 #include "lib/util.h"
 
-void plan_init(struct boot_plan *p)
+void bootplan_init(struct boot_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->kernel_fd = p->initrd_fd = -1;
 }
 
-void plan_note(struct boot_plan *p, const char *fmt, ...)
+void bootplan_note(struct boot_plan *p, const char *fmt, ...)
 {
 	if (p->n_notes >= (int)ARRAY_SIZE(p->notes))
 		return;
@@ -30,7 +30,7 @@ void plan_note(struct boot_plan *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-void plan_mounted(struct boot_plan *p, char *dir)
+void bootplan_mounted(struct boot_plan *p, char *dir)
 {
 	if (p->n_mounts < (int)ARRAY_SIZE(p->mounts))
 		p->mounts[p->n_mounts++] = dir;
@@ -48,7 +48,7 @@ static void unmount_dir(char *dir)
 	free(dir);
 }
 
-void plan_release(struct boot_plan *p)
+void bootplan_release(struct boot_plan *p)
 {
 	if (p->kernel_fd >= 0)
 		close(p->kernel_fd);
@@ -83,7 +83,7 @@ static int open_regular(int dirfd, const char *path, off_t *size)
 	return fd;
 }
 
-int plan_files(struct boot_plan *p, const char *kernel, const char *initrd, const char *cmdline)
+int bootplan_files(struct boot_plan *p, const char *kernel, const char *initrd, const char *cmdline)
 {
 	int fd = open_regular(AT_FDCWD, kernel, &p->kernel_size);
 	if (fd < 0)
@@ -103,7 +103,7 @@ int plan_files(struct boot_plan *p, const char *kernel, const char *initrd, cons
 	return 0;
 }
 
-int plan_installer(struct boot_plan *p, const char *dir)
+int bootplan_installer(struct boot_plan *p, const char *dir)
 {
 	char *kernel = xasprintf("%s/kernel", dir), *initrd = xasprintf("%s/initrd", dir);
 	char *text = NULL;
@@ -126,7 +126,7 @@ int plan_installer(struct boot_plan *p, const char *dir)
 		rstrip(cmdline);
 	close(dfd);
 	/* An installer without an initrd of its own is fine (its kernel carries one). */
-	int r = plan_files(p, kernel, access(initrd, F_OK) == 0 ? initrd : NULL, cmdline ? cmdline : "");
+	int r = bootplan_files(p, kernel, access(initrd, F_OK) == 0 ? initrd : NULL, cmdline ? cmdline : "");
 	p->free_payload = r == 0;
 	free(cmdline);
 	free(kernel);

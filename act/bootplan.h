@@ -23,16 +23,16 @@ struct boot_plan {
 	int free_payload;    /* unlink the installer's unpacked files after the load */
 };
 
-void plan_init(struct boot_plan *p);
-void plan_note(struct boot_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Remember a mount point made for this plan (taken over: freed by plan_release). */
-void plan_mounted(struct boot_plan *p, char *dir);
+void bootplan_init(struct boot_plan *p);
+void bootplan_note(struct boot_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Remember a mount point made for this plan (taken over: freed by bootplan_release). */
+void bootplan_mounted(struct boot_plan *p, char *dir);
 /* Close fds, unmount what was mounted (lazily when still busy), free strings. */
-void plan_release(struct boot_plan *p);
+void bootplan_release(struct boot_plan *p);
 /* Open kernel and initrd of ours (paths in the rescue system); initrd may be NULL. */
-int plan_files(struct boot_plan *p, const char *kernel, const char *initrd, const char *cmdline);
+int bootplan_files(struct boot_plan *p, const char *kernel, const char *initrd, const char *cmdline);
 /* The bundled installer from dir (kernel, initrd, optional cmdline and name). */
-int plan_installer(struct boot_plan *p, const char *dir);
+int bootplan_installer(struct boot_plan *p, const char *dir);
 /* Unlink the installer's unpacked files, giving their memory back. */
 int installer_free(const char *dir);
 

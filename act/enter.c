@@ -20,7 +20,7 @@
 #include "act/mountplan.h"
 #include "act/resolvconf.h"
 #include "lib/inroot.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 #define EFIVARFS_MAGIC 0xde5e81e4
@@ -29,6 +29,24 @@
 
 static const struct enter_opts *O;
 static char base[128]; /* where the session stands before pivot_root */
+/* The write end of the close-on-exec pipe to enter_run: until the shell's exec closes it, a
+ * failed step is reported here, so a shell's own exit status is never taken for one. */
+static int report_fd = -1;
+
+/* Tell enter_run that entering failed at step (err: -errno); the caller then returns. */
+static int step_failed(const char *step, int err)
+{
+	exec_pipe_fail(report_fd, step, err);
+	return 1;
+}
+
+/* Past this point a failure is no longer "could not enter": drop our copy of the pipe. */
+static void entered(void)
+{
+	if (report_fd >= 0)
+		close(report_fd);
+	report_fd = -1;
+}
 
 static void say(const char *fmt, ...) LB_PRINTF(1, 2);
 static void say(const char *fmt, ...)
@@ -158,27 +176,12 @@ static char **clean_env(const char *system, int activation)
 	return env;
 }
 
-/* Run argv inside with env, output to the console; bounded by timeout_ms. Returns the wait
- * status or -errno. */
+/* Run argv inside with env, output to the console (or nowhere); bounded by timeout_ms. Returns
+ * the wait status or -errno. */
 static int run_step(char **argv, char **env, int timeout_ms, int quiet)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		child_reset_signals();
-		if (quiet) {
-			int null = open("/dev/null", O_WRONLY);
-			dup2(null, 1);
-			dup2(null, 2);
-		} else {
-			dup2(2, 1); /* as nixos-enter does: activation output goes to stderr */
-		}
-		execve(argv[0], argv, env);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return wait_timeout(pid, timeout_ms);
+	struct spawn_opts o = {.envp = env, .keep_fd = -1, .quiet = quiet, .out_to_err = !quiet};
+	return run_wait(argv, &o, timeout_ms);
 }
 
 static void describe(const char *what, int st)
@@ -200,22 +203,16 @@ static int session(const char *root)
 	if (O->hostname && *O->hostname)
 		sethostname(O->hostname, strlen(O->hostname));
 	/* A mount namespace of our own, so that pivot_root leaves the staging tree to our parent. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		say("cannot make a mount namespace: %s", strerror(errno));
-		return 125;
-	}
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return step_failed("make the session's mount namespace", -errno);
 	/* pivot_root refuses the initramfs (rootfs has no parent mount): stand on a bind of it
 	 * first, moved over /, as a container runtime does. */
 	mkdir(base, 0700);
 	if (mount("/", base, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(base) < 0 ||
-	    mount(base, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
-		say("cannot prepare the switch: %s", strerror(errno));
-		return 125;
-	}
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-		say("pivot_root into the system failed: %s", strerror(errno));
-		return 125;
-	}
+	    mount(base, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+		return step_failed("stand on a bind of the rescue root (before pivot_root)", -errno);
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return step_failed("pivot_root into the system", -errno);
 	/* From here on / is the target: every path below resolves inside it. */
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		say("cannot mount /proc: %s", strerror(errno));
@@ -268,19 +265,25 @@ static int session(const char *root)
 	}
 	argv[a] = NULL;
 	char **env = clean_env(system, 0);
+	/* Not lib/job's spawn: this process is the namespace's init and must reap every orphan
+	 * (waitpid(-1)) until the shell is done, with no deadline, and the shell's exec is what
+	 * closes the report pipe (execvp: a command given after -- is looked up in PATH). */
 	pid_t pid = fork();
 	if (pid < 0)
-		return 125;
+		return step_failed("start the shell", -errno);
 	if (pid == 0) {
 		child_reset_signals();
 		if (chdir("/root") < 0 && chdir("/") < 0)
-			_exit(126);
+			_exit(step_failed("change to /root or /", -errno));
 		extern char **environ;
 		environ = env;
 		execvp(run[0], run);
-		fprintf(stderr, "cannot run %s: %s\n", run[0], strerror(errno));
+		char step[160];
+		snprintf(step, sizeof(step), "run %s", run[0]);
+		step_failed(step, -errno);
 		_exit(127);
 	}
+	entered();
 	/* Reap everything (we are this namespace's init) until the shell itself is done. */
 	for (;;) {
 		int st;
@@ -288,7 +291,7 @@ static int session(const char *root)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return 125;
+			return 128;
 		if (w == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
@@ -299,16 +302,14 @@ static int session(const char *root)
 static int holder(void)
 {
 	ignore_job_signals();
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		say("cannot make a private mount namespace: %s", strerror(errno));
-		return 125;
-	}
-	char root[128];
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return step_failed("make a private mount namespace", -errno);
+	char root[128], step[200];
 	snprintf(root, sizeof(root), ENTER_ROOTS "/root.%d", (int)getpid());
 	snprintf(base, sizeof(base), ENTER_ROOTS "/base.%d", (int)getpid());
 	if (mkdir_p(root, 0755) < 0) {
-		say("cannot create %s: %s", root, strerror(errno));
-		return 125;
+		snprintf(step, sizeof(step), "create %s", root);
+		return step_failed(step, -errno);
 	}
 	int r;
 	if (O->root_dir)
@@ -316,15 +317,19 @@ static int holder(void)
 	else
 		r = mountplan_mount(O->f, O->s, O->number, root, O->say);
 	if (r < 0) {
-		if (O->root_dir)
-			say("cannot use %s as the root: %s", O->root_dir, strerror(-r));
 		rmdir(root);
-		return 125;
+		if (O->root_dir)
+			snprintf(step, sizeof(step), "bind %s as the root", O->root_dir);
+		else
+			snprintf(step, sizeof(step), "mount the system's root (%s)", O->s->root);
+		return step_failed(step, r);
 	}
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
+		int e = -errno;
 		mountplan_unmount_all(root, O->say);
-		return 125;
+		snprintf(step, sizeof(step), "open %s", root);
+		return step_failed(step, e);
 	}
 	kernel_filesystems(rootfd);
 	r = resolvconf_install(rootfd, "/etc/resolv.conf");
@@ -333,20 +338,23 @@ static int holder(void)
 	nixos_marker(rootfd);
 	close(rootfd);
 
-	int status = 125;
+	int status = 1;
+	/* Not lib/job's spawn: the child must be forked after unshare(CLONE_NEWPID) to become the
+	 * new namespace's init, carries the report pipe into session(), and has no deadline. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWUTS) < 0) {
-		say("cannot make PID and UTS namespaces: %s", strerror(errno));
+		step_failed("make PID and UTS namespaces", -errno);
 	} else {
 		pid_t pid = fork();
 		if (pid == 0)
 			_exit(session(root));
 		if (pid > 0) {
+			entered();
 			int st;
 			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 				;
-			status = WIFEXITED(st) ? WEXITSTATUS(st) : 125;
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		} else {
-			say("cannot start the session: %s", strerror(errno));
+			step_failed("start the session", -errno);
 		}
 	}
 	sync();
@@ -358,22 +366,47 @@ static int holder(void)
 	return status;
 }
 
-int enter_run(const struct enter_opts *o)
+int enter_run(const struct enter_opts *o, char *why, size_t whysize)
 {
 	O = o;
+	snprintf(why, whysize, "?");
+	int p[2];
+	int r = exec_pipe_open(p);
+	if (r < 0) {
+		snprintf(why, whysize, "make the report pipe");
+		return r;
+	}
 	ignore_job_signals();
+	/* Not lib/job's spawn: the holder is a function that must keep the report pipe and the
+	 * state above, and has no deadline (a shell runs as long as its user wants). */
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
+	if (pid < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		snprintf(why, whysize, "start the namespace holder");
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		report_fd = p[1];
 		_exit(holder());
+	}
+	close(p[1]);
+	/* Returns at the shell's exec (the last write end closes) or with the step that failed. */
+	r = exec_pipe_read(p[0], why, whysize);
+	close(p[0]);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return -errno;
+			return r < 0 ? r : -errno;
 	/* The namespace is gone with its last process; flush what the session wrote. */
 	sync();
-	if (!WIFEXITED(st))
+	if (r < 0)
+		return r;
+	if (!WIFEXITED(st)) {
+		status_str(st, why, (int)whysize);
 		return -EIO;
-	return WEXITSTATUS(st) == 125 ? -EIO : WEXITSTATUS(st);
+	}
+	return WEXITSTATUS(st);
 }

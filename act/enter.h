@@ -5,6 +5,8 @@
 #ifndef LB_ENTER_H
 #define LB_ENTER_H
 
+#include <stddef.h>
+
 #include "lib/layout.h"
 #include "report/found.h"
 
@@ -24,8 +26,9 @@ struct enter_opts {
 	void (*say)(const char *line);
 };
 
-/* Returns the exit status of the shell or command (0-255), or -errno when the system could not
- * be entered. */
-int enter_run(const struct enter_opts *o);
+/* Returns the exit status of the shell or command (0-255, whatever it is), or -errno when the
+ * system could not be entered, with the step that failed in why ("pivot_root into the system").
+ * The steps report through a close-on-exec pipe the shell's exec closes, not an exit status. */
+int enter_run(const struct enter_opts *o, char *why, size_t whysize);
 
 #endif

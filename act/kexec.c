@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kexec.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 enum kexec_verdict kexec_classify(int err, enum lockdown lockdown)
 {
-	switch (err) {
+	switch (-err) {
 	case ENOSYS:  /* kernel built without kexec_file_load */
 	case ENOEXEC: /* no file loader for this image format (ELF vmlinux, 32-bit bzImage) */
 	case EINVAL:  /* the file loader did not understand the image */
@@ -125,7 +124,7 @@ int kexec_loaded(void)
 }
 
 /* kexec-tools reads files by name: hand it our fds as /proc/self/fd paths, so nothing is looked
- * up again outside the root the fds were opened in. */
+ * up again outside the root the fds were opened in. Returns its wait status or -errno. */
 static int load_with_tools(const char *tools, int kernel_fd, int initrd_fd, const char *cmdline)
 {
 	char kpath[32], ipath[48], *cl = xasprintf("--command-line=%s", cmdline);
@@ -141,30 +140,24 @@ static int load_with_tools(const char *tools, int kernel_fd, int initrd_fd, cons
 		argv[n++] = ipath;
 	argv[n++] = cl;
 	argv[n] = NULL;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		free(cl);
-		return -e;
-	}
-	if (pid == 0) {
-		child_reset_signals();
-		fcntl(kernel_fd, F_SETFD, 0);
-		if (initrd_fd >= 0)
-			fcntl(initrd_fd, F_SETFD, 0);
-		execv(tools, argv);
-		fprintf(stderr, "lifeboat: cannot run %s: %s\n", tools, strerror(errno));
-		_exit(127);
-	}
+	int keep[] = {kernel_fd, initrd_fd};
+	struct spawn_opts o = {.keep_fd = -1, .keep = keep, .n_keep = 2};
+	int st = run_wait(argv, &o, KEXEC_TOOLS_MS);
 	free(cl);
-	return wait_timeout(pid, 120000);
+	return st;
 }
 
 int kexec_load_fds(int kernel_fd, int initrd_fd, const char *cmdline, const char *tools,
 		   struct kexec_load_result *res)
 {
+	return kexec_load_under(lockdown_read(), kernel_fd, initrd_fd, cmdline, tools, res);
+}
+
+int kexec_load_under(enum lockdown lockdown, int kernel_fd, int initrd_fd, const char *cmdline,
+		     const char *tools, struct kexec_load_result *res)
+{
 	memset(res, 0, sizeof(*res));
-	res->lockdown = lockdown_read();
+	res->lockdown = lockdown;
 	unsigned long flags = initrd_fd < 0 ? KEXEC_FILE_NO_INITRAMFS : 0;
 	/* The length counts the terminating NUL: the kernel checks it is there. */
 	/* Test seam: LIFEBOAT_KEXEC_FAULT=enosys stands for a kernel without kexec_file_load, so
@@ -174,14 +167,14 @@ int kexec_load_fds(int kernel_fd, int initrd_fd, const char *cmdline, const char
 		errno = ENOSYS;
 	else if (syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, strlen(cmdline) + 1, cmdline, flags) == 0)
 		return 0;
-	res->file_err = errno;
+	res->file_err = -errno;
 	res->verdict = kexec_classify(res->file_err, res->lockdown);
 	/* Locked down, kexec_load is forbidden outright: an image the file loader cannot take
 	 * cannot be booted by kexec at all. */
 	if (res->verdict == KEXEC_FALLBACK && res->lockdown > LOCKDOWN_NONE)
 		res->verdict = KEXEC_REFUSED_LOCKDOWN;
 	if (res->verdict != KEXEC_FALLBACK || !tools || access(tools, X_OK) < 0)
-		return -res->file_err;
+		return res->file_err;
 	int st = load_with_tools(tools, kernel_fd, initrd_fd, cmdline);
 	if (st < 0)
 		return st;
@@ -190,12 +183,12 @@ int kexec_load_fds(int kernel_fd, int initrd_fd, const char *cmdline, const char
 		return 0;
 	}
 	res->tools_status = st;
-	return -res->file_err;
+	return res->file_err;
 }
 
 void kexec_explain(const struct kexec_load_result *res, int err, char *buf, size_t size)
 {
-	const char *e = strerror(err);
+	const char *e = strerror(-err);
 	switch (res->file_err ? res->verdict : KEXEC_FAILED) {
 	case KEXEC_REFUSED_SIGNATURE:
 		snprintf(buf, size,
@@ -222,11 +215,11 @@ void kexec_explain(const struct kexec_load_result *res, int err, char *buf, size
 	default:
 		break;
 	}
-	if (err == ENOMEM)
+	if (err == -ENOMEM)
 		snprintf(buf, size,
 			 "The kernel could not find memory for the new kernel and initrd (%s). Free memory "
 			 "(stop programs, remove files from /tmp) or use a smaller initrd.", e);
-	else if (err == EBUSY)
+	else if (err == -EBUSY)
 		snprintf(buf, size, "Another kexec load is in progress (%s); try again.", e);
 	else if (res->file_err && res->verdict == KEXEC_FALLBACK && res->tools_status)
 		snprintf(buf, size,

@@ -9,6 +9,8 @@
 #include "lib/layout.h"
 
 #define LOCKDOWN_PATH "/sys/kernel/security/lockdown"
+/* How long kexec-tools may take to load (it reads the files and copies them into the kernel). */
+#define KEXEC_TOOLS_MS 120000
 
 enum lockdown { LOCKDOWN_UNKNOWN = -1, LOCKDOWN_NONE, LOCKDOWN_INTEGRITY, LOCKDOWN_CONFIDENTIALITY };
 
@@ -21,7 +23,7 @@ enum kexec_verdict {
 	KEXEC_FAILED,            /* anything else (memory, bad file): reported as is */
 };
 
-/* err is a positive errno from kexec_file_load. */
+/* err is kexec_file_load's -errno. */
 enum kexec_verdict kexec_classify(int err, enum lockdown lockdown);
 /* Parse the lockdown file ("none [integrity] confidentiality"): the bracketed mode. */
 enum lockdown lockdown_parse(const char *text);
@@ -59,9 +61,9 @@ int kexec_check_bzimage(const unsigned char *hdr, size_t len, unsigned long long
 int kexec_check_kernel_fd(int fd, unsigned long long *need);
 
 struct kexec_load_result {
-	int file_err;     /* errno of kexec_file_load (0: it worked) */
+	int file_err;     /* -errno of kexec_file_load (0: it worked) */
 	int used_tools;   /* 1 when the bundled kexec-tools loaded it */
-	int tools_status; /* exit status of kexec-tools when it ran and failed */
+	int tools_status; /* wait status of kexec-tools when it ran and failed */
 	enum kexec_verdict verdict;
 	enum lockdown lockdown;
 };
@@ -70,7 +72,10 @@ struct kexec_load_result {
  * the fallback (NULL: none). Returns 0 when loaded, or -errno (details in *res). */
 int kexec_load_fds(int kernel_fd, int initrd_fd, const char *cmdline, const char *tools,
 		   struct kexec_load_result *res);
-/* One paragraph saying what failed and what it means, for the user. */
+/* The same under a given lockdown mode (kexec_load_fds reads the running kernel's). */
+int kexec_load_under(enum lockdown lockdown, int kernel_fd, int initrd_fd, const char *cmdline,
+		     const char *tools, struct kexec_load_result *res);
+/* One paragraph saying what failed (err: kexec_load_fds's -errno) and what it means. */
 void kexec_explain(const struct kexec_load_result *res, int err, char *buf, size_t size);
 /* Is a kexec image loaded now (/sys/kernel/kexec_loaded)? */
 int kexec_loaded(void);

@@ -125,12 +125,6 @@ int inroot_mkdirs(int rootfd, const char *path)
 	return ret;
 }
 
-static const char *get(const struct record *r, const char *key)
-{
-	const char *v = record_get(r, key);
-	return v ? v : "";
-}
-
 static void sayf(void (*say)(const char *), const char *fmt, ...) LB_PRINTF(2, 3);
 static void sayf(void (*say)(const char *), const char *fmt, ...)
 {
@@ -167,7 +161,7 @@ static int depth(const char *p)
 	return d;
 }
 
-static int one(int rootfd, const struct record *r, void (*say)(const char *))
+static int mount_entry(int rootfd, const struct record *r, void (*say)(const char *))
 {
 	const char *target = record_get(r, "target"), *type = record_get(r, "type");
 	const char *status = record_get(r, "status"), *source = record_get(r, "source");
@@ -224,7 +218,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 	/* The root: its fstab line when usable, else what the scan found the system on. */
 	const struct record *root = NULL;
 	for (int i = 0; i < n; i++)
-		if (!strcmp(get(recs[i], "target"), "/"))
+		if (!strcmp(record_str(recs[i], "target"), "/"))
 			root = recs[i];
 	char data[1024];
 	unsigned long flags = 0;
@@ -243,7 +237,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		if (sv && *sv)
 			bad = fstype_opts_add_subvol(data, sizeof(data), sv);
 		sayf(say, "the fstab's root is not usable; mounting %s as /", s->root);
-	} else if (!strcmp(get(s->rec, "layout"), "tmpfs")) {
+	} else if (!strcmp(record_str(s->rec, "layout"), "tmpfs")) {
 		/* Only /nix persists: a fresh tmpfs is what this system boots with, too. */
 		src = "tmpfs", type = "tmpfs";
 		snprintf(data, sizeof(data), "mode=755");
@@ -252,8 +246,8 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		char d[64];
 		sayf(say, "cannot enter: the root filesystem was not found (fstab: %s, %s); mount it "
 			  "yourself and use `lifeboat enter --root DIR`",
-		     term_escape(root ? get(root, "spec") : "no / line", d, sizeof(d), 40),
-		     root ? get(root, "status") : "missing");
+		     term_escape(root ? record_str(root, "spec") : "no / line", d, sizeof(d), 40),
+		     root ? record_str(root, "status") : "missing");
 		return -ENODEV;
 	}
 	if (bad < 0) {
@@ -279,7 +273,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 			const char *t = record_get(recs[i], "target");
 			if (!t || depth(t) != d)
 				continue;
-			int r = one(rootfd, recs[i], say);
+			int r = mount_entry(rootfd, recs[i], say);
 			if (r > 0) {
 				made++;
 				have_nix |= !strcmp(t, "/nix");

@@ -19,7 +19,7 @@ int mountplan_entry_data(const struct record *r, unsigned long *flags, char *dat
  * the directory or -errno. */
 int inroot_mkdirs(int rootfd, const char *path);
 /* Mount what the plan of system s (generation number's fstab, else the current one's) says
- * under dir. Messages about skipped entries go to err (one line each). Returns the number of
+ * under dir. Messages about skipped entries go to say (one line each). Returns the number of
  * mounts made or -errno when the root itself cannot be mounted. */
 int mountplan_mount(const struct found *f, const struct found_sys *s, int number, const char *dir,
 		    void (*say)(const char *line));

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "lib/layout.h"
-#include "act/bootgen.h"
+#include "act/kexec_generation.h"
 #include "act/bootplan.h"
 #include "act/kexec.h"
 #include "applets/applets.h"
@@ -115,7 +115,7 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 		free(p->cmdline);
 		p->cmdline = c;
 		if (added)
-			plan_note(p, "console= added from lifeboat's own command line, so the boot shows "
+			bootplan_note(p, "console= added from lifeboat's own command line, so the boot shows "
 				     "on this console");
 	}
 	show(p);
@@ -129,7 +129,8 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 				"interrupted write or a full disk); nothing was loaded.\n",
 				p->name, need, (unsigned long long)p->kernel_size);
 		else
-			fprintf(stderr, "lifeboat boot: cannot read the kernel file: %s.\n", strerror(-k));
+			fprintf(stderr, "lifeboat boot: cannot read the kernel file %s: %s.\n", p->kernel_path,
+				strerror(-k));
 		return EXIT_LOAD;
 	}
 	if (check_memory(p))
@@ -143,18 +144,19 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 	int r = kexec_load_fds(p->kernel_fd, p->initrd_fd, p->cmdline, KEXEC_TOOLS_BIN, &res);
 	if (r < 0) {
 		char why[1024];
-		kexec_explain(&res, -r, why, sizeof(why));
+		kexec_explain(&res, r, why, sizeof(why));
 		fprintf(stderr, "lifeboat boot: cannot load %s. %s\n", p->name, why);
 		return EXIT_LOAD;
 	}
 	printf("lifeboat boot: loaded with %s.\n", res.used_tools ? "kexec-tools (kexec_load)" : "kexec_file_load");
 	/* The disk must be unmounted before the jump: drop our private mounts now. */
 	int free_payload = p->free_payload;
-	plan_release(p);
+	bootplan_release(p);
 	if (free_payload) {
 		int fr = installer_free(INSTALLER_DIR);
 		if (fr < 0)
-			fprintf(stderr, "lifeboat boot: cannot free the installer files: %s\n", strerror(-fr));
+			fprintf(stderr, "lifeboat boot: cannot free the installer files in %s: %s\n", INSTALLER_DIR,
+				strerror(-fr));
 		else
 			printf("lifeboat boot: installer files freed from memory (the loaded copy stays).\n");
 	}
@@ -165,6 +167,11 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 	}
 	printf("lifeboat boot: asking PID 1 to stop everything, unmount the disks and jump.\n");
 	fflush(stdout);
+	/* Test seam: LIFEBOAT_KEXEC_FAULT=nojump stands for a PID 1 that does not act on the
+	 * request, so the menu's bounded wait after a boot can be seen. */
+	const char *fault = getenv("LIFEBOAT_KEXEC_FAULT");
+	if (fault && !strcmp(fault, "nojump"))
+		return 0;
 	if (kill(1, SIG_LB_KEXEC) < 0) {
 		fprintf(stderr, "lifeboat boot: the kernel is loaded but PID 1 cannot be asked to jump "
 				"(%s); run 'kill -%d 1' as root.\n", strerror(errno), SIG_LB_KEXEC);
@@ -221,14 +228,14 @@ int boot_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct boot_plan p;
-	plan_init(&p);
+	bootplan_init(&p);
 	int r, code;
 	if (installer) {
-		r = plan_installer(&p, INSTALLER_DIR);
+		r = bootplan_installer(&p, INSTALLER_DIR);
 		if (r == -ENOENT && kexec_loaded()) {
 			/* A first attempt loaded it and freed the files; the jump did not happen. */
 			printf("lifeboat boot: the installer was loaded before and is still loaded.\n");
-			plan_release(&p);
+			bootplan_release(&p);
 			if (dry_run || load_only)
 				return 0;
 			return kill(1, SIG_LB_KEXEC) < 0 ? EXIT_SIGNAL : 0;
@@ -237,16 +244,16 @@ int boot_main(int argc, char **argv)
 			fprintf(stderr, "lifeboat boot: cannot open the bundled installer in %s: %s. This "
 					"image was built without an installer payload, or it was damaged.\n",
 				INSTALLER_DIR, strerror(-r));
-			plan_release(&p);
+			bootplan_release(&p);
 			return EXIT_NOTFOUND;
 		}
 	} else if (kernel) {
-		r = plan_files(&p, kernel, initrd, cmdline);
+		r = bootplan_files(&p, kernel, initrd, cmdline);
 		p.exact_cmdline = 1;
 		if (r < 0) {
 			fprintf(stderr, "lifeboat boot: cannot open %s: %s.\n",
 				p.kernel_fd < 0 ? kernel : initrd, strerror(-r));
-			plan_release(&p);
+			bootplan_release(&p);
 			return EXIT_NOTFOUND;
 		}
 	} else {
@@ -255,10 +262,10 @@ int boot_main(int argc, char **argv)
 			printf("lifeboat boot: no scan report yet; scanning the disks (read-only)...\n");
 			fflush(stdout);
 		}
-		r = plan_generation(&p, &sel, why, sizeof(why));
+		r = bootplan_generation(&p, &sel, why, sizeof(why));
 		if (r < 0) {
 			fprintf(stderr, "lifeboat boot: %s\n", why);
-			plan_release(&p);
+			bootplan_release(&p);
 			return EXIT_NOTFOUND;
 		}
 		if (cmdline) {
@@ -272,6 +279,6 @@ int boot_main(int argc, char **argv)
 		}
 	}
 	code = run(&p, dry_run, load_only);
-	plan_release(&p);
+	bootplan_release(&p);
 	return code;
 }

@@ -27,23 +27,6 @@
 
 #define MAX_TARGETS 32
 
-struct run {
-	const char **argv;
-};
-
-static int run_tool(FILE *out, void *arg)
-{
-	struct run *r = arg;
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null >= 0)
-		dup2(null, 0);
-	fflush(out);
-	dup2(fileno(out), 1);
-	dup2(fileno(out), 2);
-	execv(r->argv[0], (char *const *)r->argv);
-	fprintf(stderr, "cannot run %s: %s\n", r->argv[0], strerror(errno));
-	return 127;
-}
 
 /* Print the tool's output line by line, escaped (it quotes names from the disk), and log it. */
 static void show(const char *dev, const char *text)
@@ -96,8 +79,9 @@ static enum fs_verdict run_one(const struct fs_target *t, int repair, int timeou
 		       strerror(-was_ro), repair ? "repaired" : "checked");
 		return FS_FAILED;
 	}
-	struct run r = {argv};
-	struct child_job j = {.fn = run_tool, .arg = &r, .timeout_ms = timeout_ms};
+	/* The tool's stdout and stderr both come back, in order, on the job's pipe. */
+	struct child_job j = {.argv = (char *const *)argv, .flags = JOB_STDIN_NULL | JOB_STDERR_OUT,
+			      .timeout_ms = timeout_ms};
 	child_run_all(&j, 1, 1);
 	show(t->dev, j.text);
 	free(j.text);

@@ -120,11 +120,14 @@ int enter_main(int argc, char **argv)
 		fprintf(stderr, "lifeboat enter: entering %s (%s)...\n", term_escape(h, eh, sizeof(eh), 60),
 			o.system ? "chosen generation" : "current generation");
 	}
-	int r = enter_run(&o);
+	char why[200], ew[420], what[80];
+	term_escape(o.root_dir ? o.root_dir : o.s->host, what, sizeof(what), 60);
+	int r = enter_run(&o, why, sizeof(why));
 	if (have)
 		found_free(&f);
 	if (r < 0) {
-		fprintf(stderr, "lifeboat enter: the system could not be entered\n");
+		fprintf(stderr, "lifeboat enter: could not enter %s: %s: %s\n", what,
+			term_escape(why, ew, sizeof(ew), 400), strerror(-r));
 		return 1;
 	}
 	fprintf(stderr, "lifeboat enter: left the system; its filesystems are unmounted.\n");

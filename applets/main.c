@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
+#include "lib/layout.h"
 
 struct applet {
 	const char *name;

@@ -4,6 +4,7 @@
  * boot, log viewer) runs as its child on that console; the menu comes back when it ends. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #include "lib/cmdline.h"
 #include "lib/escape.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 #include "present/default.h"
 #include "report/found.h"
@@ -75,13 +76,11 @@ static void scan(void)
 	if (have_found)
 		found_free(&F);
 	have_found = 0;
-	if (r == -ENOSYS || r == -ENOENT)
-		terms_printf(&T, "The disk scanner is not in this image; no systems can be listed.\n");
-	else if (r == -ETIMEDOUT)
+	if (r == -ETIMEDOUT)
 		terms_printf(&T, "The scan did not finish within %d s; showing what it found so far.\n",
 			     (ms + 999) / 1000);
 	else if (r < 0)
-		terms_printf(&T, "The scan failed: %s.\n", strerror(-r));
+		terms_printf(&T, "The scan (%s scan) failed: %s.\n", LIFEBOAT_BIN, strerror(-r));
 	if (text) {
 		found_load(&F, text);
 		have_found = 1;
@@ -160,13 +159,30 @@ static void report_status(const char *what, int status)
 		terms_printf(&T, "\n%s %s; back to the menu.\n", what, status_str(status, buf, sizeof(buf)));
 }
 
-/* The boot helper takes over the machine when it succeeds: wait for PID 1 to stop us. */
+/* PID 1 stops us when it takes over (a kexec jump, a shutdown). When it has not within this
+ * long, it refused or missed the request: the menu says so and comes back instead of waiting
+ * forever. $LIFEBOAT_TAKEOVER_MS (milliseconds) replaces it, for tests. */
+#define TAKEOVER_MS 30000
+
+static void await_takeover(const char *what, const char *after)
+{
+	const char *v = getenv("LIFEBOAT_TAKEOVER_MS");
+	int ms = v && atoi(v) > 0 ? atoi(v) : TAKEOVER_MS;
+	long long deadline = now_ms() + ms;
+	for (long long left; (left = deadline - now_ms()) > 0;)
+		poll(NULL, 0, (int)left);
+	log_warn("menu: PID 1 did not %s within %d ms", what, ms);
+	terms_printf(&T, "\nPID 1 did not %s within %d s; back to the menu.%s\n", what, (ms + 999) / 1000,
+		     after);
+}
+
 static void boot_result(int status)
 {
 	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		terms_printf(&T, "\nStarting the new kernel...\n");
-		for (;;)
-			pause();
+		await_takeover("start the new kernel",
+			       " The kernel is still loaded: boot again to retry, or reboot.");
+		return;
 	}
 	report_status("boot", status);
 }
@@ -310,10 +326,10 @@ static void act(const struct menu_choice *c, int interactive)
 		terms_printf(&T, "\n%s...\n", c->act == ACT_REBOOT ? "Rebooting" : "Powering off");
 		/* PID 1 does the clean shutdown; it stops us along with everything else. */
 		if (kill(1, c->act == ACT_REBOOT ? SIGTERM : SIGUSR2) < 0)
-			terms_printf(&T, "Cannot signal PID 1: %s\n", strerror(errno));
+			terms_printf(&T, "Cannot signal PID 1 (pid 1) to %s: %s\n",
+				     c->act == ACT_REBOOT ? "reboot" : "power off", strerror(errno));
 		else
-			for (;;)
-				pause();
+			await_takeover(c->act == ACT_REBOOT ? "reboot" : "power off", "");
 		break;
 	default:
 		break;

@@ -11,7 +11,7 @@
 #include "lib/cmdline.h"
 #include "lib/modules.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 int modprobe_main(int argc, char **argv)

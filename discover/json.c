@@ -377,8 +377,3 @@ const struct json *json_get(const struct json *j, const char *key)
 	return NULL;
 }
 
-const char *json_str(const struct json *j, const char *key)
-{
-	const struct json *v = json_get(j, key);
-	return v && v->type == JSON_STRING ? v->str : NULL;
-}

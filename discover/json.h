@@ -26,7 +26,5 @@ struct json *json_parse(const char *text, size_t len, const char **err, size_t *
 void json_free(struct json *j);
 /* Member of an object, or NULL (also when j is not an object). */
 const struct json *json_get(const struct json *j, const char *key);
-/* String member, or NULL when absent or not a string. */
-const char *json_str(const struct json *j, const char *key);
 
 #endif

@@ -166,7 +166,7 @@ static int name_is(const char *k, const char *name)
 	return *k == *name;
 }
 
-static void one(const char *key, const char *val, void *ctx)
+static void option_seen(const char *key, const char *val, void *ctx)
 {
 	struct lb_options *o = ctx;
 	if (name_is(key, "modprobe.blacklist") || name_is(key, "module_blacklist")) {
@@ -223,7 +223,7 @@ void cmdline_parse(const char *line, struct lb_options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->timeout = -1;
 	opt->settle_ms = 10000;
-	cmdline_split(line, one, opt);
+	cmdline_split(line, option_seen, opt);
 }
 
 void cmdline_free(struct lb_options *opt)

@@ -55,7 +55,7 @@ int fsmodule_load_for(struct modtree *t, const char *devnode)
 }
 
 /* Devices already probed by an earlier pass: the worker runs one pass right after coldplug and
- * another at settle, and a probe costs ~6 ms a device under emulation. */
+ * another at settle, and a probe is not free (docs/bench.md). */
 static char **seen;
 static int n_seen;
 

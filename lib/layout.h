@@ -3,6 +3,11 @@
 #ifndef LB_LAYOUT_H
 #define LB_LAYOUT_H
 
+/* The image's version (git describe), compiled into lib/version.c alone, so that a new commit
+ * recompiles that one object and relinks. */
+extern const char lb_version[];
+#define LB_VERSION lb_version
+
 /* The lifeboat binary (PID 1 and every applet) and the tools it runs. */
 #define LIFEBOAT_BIN "/init"
 #define BUSYBOX_BIN "/bin/busybox"

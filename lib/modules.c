@@ -183,8 +183,8 @@ int modtree_match(const struct modtree *t, const char *modalias,
 }
 
 /* Is the module of this .ko path loaded and live? Asking the kernel to load it again would cost a
- * full read and signature check of the file before its EEXIST (130 ms per scan for ext4 and
- * friends under emulation). A module still "coming" is left to finit_module, which waits. */
+ * full read and signature check of the file before its EEXIST (figures: docs/bench.md). A
+ * module still "coming" is left to finit_module, which waits. */
 static int module_live(const char *path)
 {
 	char *name = name_from_path(path), *state = NULL;

@@ -1,6 +1,7 @@
 # `make bench`: lifeboat against a trivial init, Debian's initramfs-tools and a busybox script, on
 # the same kernel; prints a table and writes bench/results.md. Not part of `make check`.
 # BENCH_RUNS=1 (or bench/run --quick) for a quick look while developing.
+#help bench            lifeboat against a trivial init, initramfs-tools and a busybox script
 BENCH_RUNS ?= 3
 BB := $(BUILD)/bench
 

@@ -9,6 +9,8 @@ BOOT_DIR     ?= lifeboat
 BOOT_ARTIFACTS := $(OUT)/lifeboat.efi $(OUT)/loader/entries/lifeboat.conf $(OUT)/grub/40_lifeboat \
 	$(OUT)/lifeboat.ipxe $(OUT)/pxelinux.cfg/default
 
+#help boot-artifacts   the UKI, boot loader entries and PXE scripts (part of image)
+#help install-boot-entry ESP=DIR  copy kernel, initrd and a loader entry into an ESP
 .PHONY: boot-artifacts install-boot-entry
 image: boot-artifacts
 boot-artifacts: $(BOOT_ARTIFACTS)
@@ -62,6 +64,7 @@ SOURCE_OUT   ?= out-source
 SOURCE_BUILD ?= build-source
 SOURCE_TESTS ?= tests/vm/test_kernel_source.py tests/vm/test_harness.py \
 	tests/vm/test_bootpaths.py::test_uki_as_removable_loader
+#help check-kernel-source  build the image with KERNEL=source and boot it
 .PHONY: check-kernel-source
 check-kernel-source: | $(BUILD)/.deps
 	$(MAKE) KERNEL=source OUT=$(SOURCE_OUT) BUILD=$(SOURCE_BUILD) image

@@ -11,6 +11,8 @@ FIXGEN   := tests/fixtures/mkfixtures.py
 FIXINPUTS := $(FIXGEN) tools/mkpayload.sh tools/mkinitramfs.py $(OUT)/bzImage $(BUILD)/payload-init
 FIXIMGS  := $(FIXTURES:%=$(FIXDIR)/%.img)
 
+#help fixtures         NixOS-shaped disk images for the VM tests (needs root: loop mounts)
+#help fixtures-check   structural checks of the fixture images (no VM)
 .PHONY: fixtures fixtures-check
 fixtures: $(FIXIMGS)
 

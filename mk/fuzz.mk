@@ -3,17 +3,17 @@
 # crash input found so far as a regression case; `make check` includes it.
 FUZZ_SECONDS ?= 12
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_SRCS := lib/util.c lib/escape.c lib/inroot.c lib/fstype.c discover/fstab.c discover/json.c \
-	discover/bootspec.c report/record.c report/found.c report/select.c discover/plan.c \
-	discover/blockdev.c discover/nixos.c
-# The targets of act/ and present/ reach most of the program: every target links all of it.
-FUZZ_SRCS := $(sort $(FUZZ_SRCS) $(filter-out applets/%,$(LIBSRCS)))
+# The targets of act/ and present/ reach most of the program: every target links all of it,
+# as the tree has it (every source folder but the applets' entry points).
+FUZZ_SRCS := $(filter-out applets/%,$(LIBSRCS))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I.
 
 # The program's sources are compiled once (instrumented for coverage, without libFuzzer's main)
 # and linked into every target.
 FUZZ_OBJS := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+# Kept between runs (make would delete them as intermediates of the targets' pattern rule).
+.SECONDARY: $(FUZZ_OBJS)
 $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	clang $(subst fuzzer,fuzzer-no-link,$(FUZZ_CFLAGS)) -c $< -o $@
@@ -39,6 +39,8 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 
 # An hour per target, on demand (ten targets: ten hours; FUZZ_LONG_SECONDS= changes it).
 FUZZ_LONG_SECONDS ?= 3600
+#help fuzz             every libFuzzer target briefly (FUZZ_SECONDS) from its corpus
+#help fuzz-long        the same for an hour per target
 .PHONY: fuzz-long
 fuzz-long:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)

@@ -21,10 +21,18 @@ $(BUILD)/installer.choice: FORCE
 .PHONY: FORCE
 FORCE:
 
-# The run-script parser, built for the host from the sources the unit tests cover.
-$(BUILD)/installer-cmdline: tools/installer-cmdline.c act/kexec_cmdline.c lib/cmdline.c lib/util.c $(HDRS)
+# The run-script parser, built for the host from the sources the unit tests cover: lib/ and
+# act/ as they are in the tree, in an archive, so the linker takes only what the tool uses and
+# a new or moved file needs no edit here.
+TOOL_OBJS := $(patsubst %.c,$(BUILD)/tool/%.o,$(filter lib/% act/%,$(LIBSRCS)))
+$(BUILD)/tool/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(WARN) -O1 -I. -c $< -o $@
+$(BUILD)/tool/libcore.a: $(TOOL_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/installer-cmdline: tools/installer-cmdline.c $(BUILD)/tool/libcore.a
 	@mkdir -p $(BUILD)
-	gcc $(WARN) -O1 -I. -o $@ tools/installer-cmdline.c act/kexec_cmdline.c lib/cmdline.c lib/util.c
+	gcc $(WARN) -O1 -I. -o $@ $< $(BUILD)/tool/libcore.a
 
 # The segment's contents do not depend on lifeboat's commit, and it is rebuilt only when they
 # change: its timestamps are a constant (with the commit's time, a build after a new commit and

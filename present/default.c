@@ -20,7 +20,7 @@ static const struct {
 	{"poweroff", ACT_POWEROFF},
 };
 
-static int fail(char *msg, size_t size, const char *fmt, const char *a, const char *b)
+static int refuse(char *msg, size_t size, const char *fmt, const char *a, const char *b)
 {
 	char ea[64], eb[64];
 	snprintf(msg, size, fmt, term_escape(a ? a : "", ea, sizeof(ea), 60), term_escape(b ? b : "", eb, sizeof(eb), 60));
@@ -62,12 +62,12 @@ int default_decide(const struct lb_options *o, const struct found *f, struct def
 		if (!strcmp(o->default_action, actions[i].name))
 			p->c.act = actions[i].act;
 	if (p->c.act == ACT_NONE)
-		return fail(msg, size, "lifeboat.default=%s is not one of enter, boot, installer, shell, reboot, poweroff",
+		return refuse(msg, size, "lifeboat.default=%s is not one of enter, boot, installer, shell, reboot, poweroff",
 			    o->default_action, NULL);
 	p->timeout = o->timeout_set ? o->timeout : DEFAULT_TIMEOUT_S;
 	if (p->c.act == ACT_ENTER || p->c.act == ACT_BOOT) {
 		if (!f || !f->n_sys)
-			return fail(msg, size, "lifeboat.default=%s: no NixOS system was found", o->default_action, NULL);
+			return refuse(msg, size, "lifeboat.default=%s: no NixOS system was found", o->default_action, NULL);
 		if (o->system && *o->system) {
 			char why[700], es[64];
 			int i = select_system(f, o->system, why, sizeof(why));
@@ -79,7 +79,7 @@ int default_decide(const struct lb_options *o, const struct found *f, struct def
 		} else if (f->n_sys == 1) {
 			p->c.sys = 0;
 		} else {
-			return fail(msg, size, "lifeboat.default=%s: several systems were found; say which with lifeboat.system=",
+			return refuse(msg, size, "lifeboat.default=%s: several systems were found; say which with lifeboat.system=",
 				    o->default_action, NULL);
 		}
 		int r = pick_generation(o, &f->sys[p->c.sys], p, msg, size);

@@ -111,11 +111,17 @@ static void gen_line(struct menu *m, const struct found_sys *s, const struct fou
 {
 	char key[16], date[32], ver[32], note[64] = "";
 	if (spec >= 0) {
-		/* Specialisations of generation N are Na, Nb, ... in name order. */
+		/* Specialisations of generation N are Na .. Nz, then Naa, Nab, ... in name order:
+		 * letters counted as spreadsheet columns are, so every one has a key of its own. */
 		int nth = 0;
 		for (int j = 0; j < spec; j++)
 			nth += s->specs[j].number == g->number;
-		snprintf(key, sizeof(key), "%d%c", g->number, 'a' + (nth % 26));
+		char letters[8];
+		int l = (int)sizeof(letters) - 1;
+		letters[l] = 0;
+		for (int v = nth + 1; v > 0 && l > 0; v = (v - 1) / 26)
+			letters[--l] = (char)('a' + (v - 1) % 26);
+		snprintf(key, sizeof(key), "%d%s", g->number, letters + l);
 	} else {
 		snprintf(key, sizeof(key), "%d", g->number);
 	}

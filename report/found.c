@@ -6,26 +6,20 @@
 
 #include "lib/util.h"
 
-static const char *get(const struct record *r, const char *key)
-{
-	const char *v = record_get(r, key);
-	return v ? v : "";
-}
-
 static void gen_fill(struct found_gen *g, const struct record *r)
 {
 	g->rec = r;
 	g->number = (int)record_int(r, "number", -1);
 	g->current = record_int(r, "current", 0) == 1;
 	g->date = record_int(r, "date", 0);
-	g->profile = get(r, "profile");
+	g->profile = record_str(r, "profile");
 	if (!*g->profile)
 		g->profile = "system";
-	g->version = get(r, "version");
-	g->toplevel = get(r, "toplevel");
-	g->spec = get(r, "specialisation");
-	g->status = get(r, "status");
-	g->reason = get(r, "reason");
+	g->version = record_str(r, "version");
+	g->toplevel = record_str(r, "toplevel");
+	g->spec = record_str(r, "specialisation");
+	g->status = record_str(r, "status");
+	g->reason = record_str(r, "reason");
 }
 
 static int newest_first(const void *a, const void *b)
@@ -56,7 +50,7 @@ static int device_rank(const struct found *f, const struct found_sys *s)
 	const char *dev = *s->nix ? s->nix : s->root;
 	int rank = 0;
 	for (int i = report_next(&f->rep, "device", -1); i >= 0; i = report_next(&f->rep, "device", i), rank++)
-		if (*dev && !strcmp(get(&f->rep.r[i], "path"), dev))
+		if (*dev && !strcmp(record_str(&f->rep.r[i], "path"), dev))
 			return rank;
 	return rank;
 }
@@ -93,12 +87,12 @@ int found_load(struct found *f, const char *text)
 		memset(s, 0, sizeof(*s));
 		s->rec = r;
 		s->id = (int)record_int(r, "id", f->n_sys);
-		s->host = get(r, "host");
-		s->version = get(r, "version");
-		s->layout = get(r, "layout");
-		s->root = get(r, "root");
-		s->nix = get(r, "nix");
-		s->esp = get(r, "esp");
+		s->host = record_str(r, "host");
+		s->version = record_str(r, "version");
+		s->layout = record_str(r, "layout");
+		s->root = record_str(r, "root");
+		s->nix = record_str(r, "nix");
+		s->esp = record_str(r, "esp");
 		s->current = (int)record_int(r, "current", -1);
 	}
 	int devices = 0, problems = 0;
@@ -170,7 +164,7 @@ const struct record *found_device(const struct found *f, const char *path)
 	if (!path || !*path)
 		return NULL;
 	for (int i = report_next(&f->rep, "device", -1); i >= 0; i = report_next(&f->rep, "device", i))
-		if (!strcmp(get(&f->rep.r[i], "path"), path))
+		if (!strcmp(record_str(&f->rep.r[i], "path"), path))
 			return &f->rep.r[i];
 	return NULL;
 }

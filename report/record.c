@@ -105,3 +105,9 @@ int report_next(const struct report *rep, const char *kind, int from)
 			return i;
 	return -1;
 }
+
+const char *record_str(const struct record *r, const char *key)
+{
+	const char *v = record_get(r, key);
+	return v ? v : "";
+}

@@ -30,6 +30,8 @@ void report_put(FILE *f, const char *kind, ...) __attribute__((sentinel));
 int record_parse(struct record *r, char *line);
 /* A field's value, or NULL when absent. */
 const char *record_get(const struct record *r, const char *key);
+/* The same, "" when absent. */
+const char *record_str(const struct record *r, const char *key);
 /* A field as an integer, or def when absent or not a number. */
 long long record_int(const struct record *r, const char *key, long long def);
 /* Parse a whole report (text is copied). Returns the number of records or -errno. */

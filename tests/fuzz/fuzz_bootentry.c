@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "act/bootgen.h"
+#include "act/kexec_generation.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

@@ -11,7 +11,7 @@ struct count {
 	int n;
 };
 
-static void one(const char *key, const char *val, void *ctx)
+static void fuzz_option(const char *key, const char *val, void *ctx)
 {
 	struct count *c = ctx;
 	c->n++;
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (other > text + size)
 		other = "";
 	struct count c = {0};
-	cmdline_split(line, one, &c);
+	cmdline_split(line, fuzz_option, &c);
 	if ((size_t)c.n > size)
 		abort();
 	struct lb_options o;

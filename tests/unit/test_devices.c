@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -272,6 +273,39 @@ static void test_probe(void)
 	tree_free();
 }
 
+/* Programs as jobs (the scan child, a checker, kexec-tools): their stdout (and stderr when
+ * asked) on the pipe; at a deadline, with JOB_KEEP_PARTIAL, the whole lines written so far stay
+ * (what the menu shows of a killed scan); run_wait gives the wait status or -ETIMEDOUT. */
+static void test_exec_jobs(void)
+{
+	char *ok[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 4", NULL};
+	struct child_job j = {.argv = ok, .flags = JOB_STDIN_NULL | JOB_STDERR_OUT, .timeout_ms = 10000};
+	child_run_all(&j, 1, 1);
+	CHECK_INT(j.res, CHILD_FAILED);
+	CHECK(WIFEXITED(j.status) && WEXITSTATUS(j.status) == 4);
+	CHECK_STR(j.text, "out\nerr\n");
+	free(j.text);
+	char *slow[] = {"/bin/sh", "-c", "printf 'one\\ntwo\\nhal'; exec sleep 30", NULL};
+	struct child_job k = {.argv = slow, .flags = JOB_SESSION | JOB_KEEP_PARTIAL, .timeout_ms = 500};
+	child_run_all(&k, 1, 1);
+	CHECK_INT(k.res, CHILD_TIMEOUT);
+	CHECK_STR(k.text, "one\ntwo\n");
+	free(k.text);
+	struct child_job m = {.argv = slow, .timeout_ms = 500};
+	child_run_all(&m, 1, 1);
+	CHECK_INT(m.res, CHILD_TIMEOUT);
+	CHECK(m.text == NULL);
+	char *missing[] = {"/nonexistent/lifeboat-tool", NULL};
+	struct child_job n = {.argv = missing, .timeout_ms = 5000};
+	child_run_all(&n, 1, 1);
+	CHECK(WIFEXITED(n.status) && WEXITSTATUS(n.status) == 127);
+	free(n.text);
+	char *hang[] = {"/bin/sleep", "30", NULL};
+	struct spawn_opts o = {.keep_fd = -1, .quiet = 1};
+	CHECK_INT(run_wait(hang, &o, 300), -ETIMEDOUT);
+	CHECK_INT(run_wait(ok, &o, 10000) >> 8, 4);
+}
+
 int main(void)
 {
 	test_sysfs();
@@ -279,5 +313,6 @@ int main(void)
 	test_child();
 	test_child_all();
 	test_child_done();
+	test_exec_jobs();
 	return check_done("test_devices");
 }

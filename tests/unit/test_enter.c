@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "act/mountplan.h"
 #include "act/resolvconf.h"
+#include "lib/job.h"
 #include "lib/util.h"
 #include "tests/unit/check.h"
 
@@ -116,9 +118,64 @@ static void test_tree(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* Enter's "could not enter" travels on a close-on-exec pipe, not in an exit status: a command
+ * that exits 125 (the code enter used to mean "could not enter") is the command's status, a
+ * failed step is a report with its -errno, and an exec that fails is reported too. */
+static int pipe_child(int how)
+{
+	int p[2];
+	CHECK_INT(exec_pipe_open(p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (how == 1) {
+			exec_pipe_fail(p[1], "pivot_root into the system", -EPERM);
+			_exit(1);
+		}
+		/* Like enter: an intermediate process forks the one that execs, then lets go. */
+		pid_t c = fork();
+		if (c == 0) {
+			char *argv[] = {"/bin/sh", "-c", "exit 125", NULL};
+			char *bad[] = {"/nonexistent/lifeboat-shell", NULL};
+			execv(how == 2 ? bad[0] : argv[0], how == 2 ? bad : argv);
+			exec_pipe_fail(p[1], "run the shell", -errno);
+			_exit(127);
+		}
+		close(p[1]);
+		int st;
+		waitpid(c, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+	}
+	close(p[1]);
+	char step[64] = "";
+	int r = exec_pipe_read(p[0], step, sizeof(step));
+	close(p[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (how == 0) {
+		CHECK_INT(r, 0);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 125);
+	} else if (how == 1) {
+		CHECK_INT(r, -EPERM);
+		CHECK_STR(step, "pivot_root into the system");
+	} else {
+		CHECK_INT(r, -ENOENT);
+		CHECK_STR(step, "run the shell");
+	}
+	return r;
+}
+
+static void test_exec_pipe(void)
+{
+	pipe_child(0);
+	pipe_child(1);
+	pipe_child(2);
+}
+
 int main(void)
 {
 	test_options();
 	test_tree();
+	test_exec_pipe();
 	return check_done("test_enter");
 }

@@ -3,26 +3,27 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "act/bootgen.h"
+#include "act/kexec_generation.h"
 #include "act/kexec.h"
 #include "check.h"
 
 static void test_classify(void)
 {
-	CHECK_INT(kexec_classify(ENOSYS, LOCKDOWN_NONE), KEXEC_FALLBACK);
-	CHECK_INT(kexec_classify(ENOEXEC, LOCKDOWN_NONE), KEXEC_FALLBACK);
-	CHECK_INT(kexec_classify(EINVAL, LOCKDOWN_UNKNOWN), KEXEC_FALLBACK);
-	CHECK_INT(kexec_classify(EKEYREJECTED, LOCKDOWN_NONE), KEXEC_REFUSED_SIGNATURE);
-	CHECK_INT(kexec_classify(ENOKEY, LOCKDOWN_INTEGRITY), KEXEC_REFUSED_SIGNATURE);
-	CHECK_INT(kexec_classify(EBADMSG, LOCKDOWN_NONE), KEXEC_REFUSED_SIGNATURE);
-	CHECK_INT(kexec_classify(EPERM, LOCKDOWN_INTEGRITY), KEXEC_REFUSED_LOCKDOWN);
-	CHECK_INT(kexec_classify(EPERM, LOCKDOWN_CONFIDENTIALITY), KEXEC_REFUSED_LOCKDOWN);
+	CHECK_INT(kexec_classify(-ENOSYS, LOCKDOWN_NONE), KEXEC_FALLBACK);
+	CHECK_INT(kexec_classify(-ENOEXEC, LOCKDOWN_NONE), KEXEC_FALLBACK);
+	CHECK_INT(kexec_classify(-EINVAL, LOCKDOWN_UNKNOWN), KEXEC_FALLBACK);
+	CHECK_INT(kexec_classify(-EKEYREJECTED, LOCKDOWN_NONE), KEXEC_REFUSED_SIGNATURE);
+	CHECK_INT(kexec_classify(-ENOKEY, LOCKDOWN_INTEGRITY), KEXEC_REFUSED_SIGNATURE);
+	CHECK_INT(kexec_classify(-EBADMSG, LOCKDOWN_NONE), KEXEC_REFUSED_SIGNATURE);
+	CHECK_INT(kexec_classify(-EPERM, LOCKDOWN_INTEGRITY), KEXEC_REFUSED_LOCKDOWN);
+	CHECK_INT(kexec_classify(-EPERM, LOCKDOWN_CONFIDENTIALITY), KEXEC_REFUSED_LOCKDOWN);
 	/* EPERM without lockdown: kexec is disabled for both syscalls; no fallback either. */
-	CHECK_INT(kexec_classify(EPERM, LOCKDOWN_NONE), KEXEC_REFUSED);
-	CHECK_INT(kexec_classify(EPERM, LOCKDOWN_UNKNOWN), KEXEC_REFUSED);
-	CHECK_INT(kexec_classify(ENOMEM, LOCKDOWN_NONE), KEXEC_FAILED);
-	CHECK_INT(kexec_classify(EBUSY, LOCKDOWN_NONE), KEXEC_FAILED);
+	CHECK_INT(kexec_classify(-EPERM, LOCKDOWN_NONE), KEXEC_REFUSED);
+	CHECK_INT(kexec_classify(-EPERM, LOCKDOWN_UNKNOWN), KEXEC_REFUSED);
+	CHECK_INT(kexec_classify(-ENOMEM, LOCKDOWN_NONE), KEXEC_FAILED);
+	CHECK_INT(kexec_classify(-EBUSY, LOCKDOWN_NONE), KEXEC_FAILED);
 }
 
 static void test_lockdown(void)
@@ -234,6 +235,45 @@ static void test_gen_find(void)
 	found_free(&f);
 }
 
+/* kexec_load_fds returns -errno, its result holds -errno too, and kexec_explain reads it so:
+ * the module mixed positive errnos with the rest of the program's negative ones. The seam
+ * stands for a kernel without kexec_file_load; /bin/true and /bin/false for kexec-tools. */
+static void test_load_errno(void)
+{
+	char path[] = "/tmp/lifeboat-test-kexec-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	unlink(path);
+	setenv("LIFEBOAT_KEXEC_FAULT", "enosys", 1);
+	struct kexec_load_result res;
+	char why[1024];
+	CHECK_INT(kexec_load_under(LOCKDOWN_NONE, fd, -1, "quiet", NULL, &res), -ENOSYS);
+	CHECK_INT(res.file_err, -ENOSYS);
+	CHECK_INT(res.verdict, KEXEC_FALLBACK);
+	kexec_explain(&res, -ENOSYS, why, sizeof(why));
+	CHECK(strstr(why, "no kexec-tools fallback") != NULL);
+	CHECK(strstr(why, strerror(ENOSYS)) != NULL);
+	CHECK_INT(kexec_load_under(LOCKDOWN_NONE, fd, -1, "quiet", "/bin/false", &res), -ENOSYS);
+	CHECK(res.tools_status != 0 && !res.used_tools);
+	kexec_explain(&res, -ENOSYS, why, sizeof(why));
+	CHECK(strstr(why, "kexec-tools failed too") != NULL);
+	CHECK_INT(kexec_load_under(LOCKDOWN_NONE, fd, fd, "quiet", "/bin/true", &res), 0);
+	CHECK_INT(res.used_tools, 1);
+	/* Locked down, kexec_load is forbidden: the tools are not tried. */
+	CHECK_INT(kexec_load_under(LOCKDOWN_INTEGRITY, fd, -1, "quiet", "/bin/true", &res), -ENOSYS);
+	CHECK_INT(res.verdict, KEXEC_REFUSED_LOCKDOWN);
+	CHECK_INT(res.used_tools, 0);
+	unsetenv("LIFEBOAT_KEXEC_FAULT");
+	struct kexec_load_result none = {0};
+	kexec_explain(&none, -ENOMEM, why, sizeof(why));
+	CHECK(strstr(why, "could not find memory") != NULL);
+	kexec_explain(&none, -EBUSY, why, sizeof(why));
+	CHECK(strstr(why, "Another kexec load is in progress") != NULL);
+	/* A positive errno is not one of ours: not taken for "unsupported, fall back". */
+	CHECK_INT(kexec_classify(ENOSYS, LOCKDOWN_NONE), KEXEC_FAILED);
+	close(fd);
+}
+
 int main(void)
 {
 	test_classify();
@@ -244,5 +284,6 @@ int main(void)
 	test_bzimage();
 	test_boot_entry();
 	test_gen_find();
+	test_load_errno();
 	return check_done("test_kexec");
 }

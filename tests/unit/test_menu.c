@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "lib/cmdline.h"
 #include "lib/util.h"
@@ -269,6 +270,41 @@ static void test_status_escaped(void)
 	found_free(&f);
 }
 
+/* Past z, specialisations get two letters: the 27th used to get the first one's key. */
+static void test_many_specialisations(void)
+{
+	char *text = xstrdup("system id=1 host=h version=1 layout=inroot root=/dev/vda1 current=4\n"
+			     "generation system=1 profile=system number=4 current=1 specialisation=- status=ok\n");
+	for (int i = 0; i < 30; i++) {
+		char *t = xasprintf("%sgeneration system=1 profile=system number=4 current=1 "
+				    "specialisation=s%02d status=ok\n", text, i);
+		free(text);
+		text = t;
+	}
+	struct found f;
+	CHECK_INT(found_load(&f, text), 1);
+	free(text);
+	CHECK_INT(f.sys[0].n_specs, 30);
+	static char buf[32768];
+	struct menu m;
+	menu_init(&m, &f, "v");
+	menu_open_system(&m, 0, -1);
+	menu_render(&m, buf, sizeof(buf));
+	check_page(&m, buf);
+	for (int i = 0; i < m.n; i++)
+		for (int j = i + 1; j < m.n; j++)
+			CHECK(strcasecmp(m.items[i].key, m.items[j].key) != 0);
+	CHECK(strstr(buf, "\n4z)        specialisation s25\n") != NULL);
+	CHECK(strstr(buf, "\n4aa)       specialisation s26\n") != NULL);
+	CHECK(strstr(buf, "\n4ad)       specialisation s29\n") != NULL);
+	struct menu_choice c;
+	type(&m, "4aa", &c, EV_REDRAW);
+	CHECK_INT(m.spec, 26);
+	type(&m, "4A", &c, EV_REDRAW);
+	CHECK_INT(m.spec, 0);
+	found_free(&f);
+}
+
 int main(void)
 {
 	char *text = load_text();
@@ -280,5 +316,6 @@ int main(void)
 	test_default(&f);
 	found_free(&f);
 	test_status_escaped();
+	test_many_specialisations();
 	return check_done("test_menu");
 }

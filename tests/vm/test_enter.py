@@ -133,6 +133,15 @@ def test_enter_split_by_default_action():
         o = out(vm, "lifeboat enter --silent -c 'echo inside-$(cat /etc/hostname)'", timeout=90)
         assert re.search(r"(?m)^inside-gamma$", o)
         assert re.search(r"(?m)^LBDONE\d+ 0$", o)
+        # A command's own exit status 125 is its status, not a failure to enter (enter used to
+        # report failures as 125); a command that cannot be run is a failure, with its step.
+        o = out(vm, "lifeboat enter --silent -- bash -c 'exit 125'", timeout=90)
+        assert re.search(r"(?m)^LBDONE\d+ 125$", o), o
+        assert "could not enter" not in o, o
+        assert "left the system" in o, o
+        o = out(vm, "lifeboat enter --silent -- /nonexistent/cmd", timeout=90)
+        assert re.search(r"could not enter gamma: run /nonexistent/cmd: No such file or directory", o), o
+        assert re.search(r"(?m)^LBDONE\d+ 1$", o), o
         assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
         vm.sendline("exit")
         vm.expect("Choose")

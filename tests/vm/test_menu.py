@@ -123,6 +123,36 @@ def test_boot_a_generation_with_an_edited_command_line():
 
 
 
+def test_boot_not_taken_over_comes_back_to_the_menu():
+    """After a successful `lifeboat boot` the menu waits for PID 1 to stop it, but not forever:
+    here PID 1 is never asked (the LIFEBOAT_KEXEC_FAULT=nojump seam stands for a PID 1 that
+    refuses the jump) and the wait is made 5 s; the menu says so and is usable again (its
+    power-off works). The twin: the generation's payload never runs."""
+    from vm import BUILD, Disk
+    img = os.path.join(BUILD, "fixtures", "inroot.img")
+    if not os.path.exists(img):
+        pytest.skip("run `make fixtures`")
+    with VM(disks=[Disk(img, snapshot=True)], mem=512,
+            append="LIFEBOAT_KEXEC_FAULT=nojump LIFEBOAT_TAKEOVER_MS=5000") as vm:
+        vm.expect("Choose", timeout=120)
+        vm.sendline("1")
+        vm.expect("Choose")
+        vm.sendline("b")
+        vm.expect("Press Enter to boot with it")
+        vm.sendline("")
+        vm.expect("lifeboat boot: loaded with", timeout=120)
+        vm.expect("Starting the new kernel...", timeout=30)
+        vm.expect_not("lifeboat-payload:", within=60,
+                      instead=r"PID 1 did not start the new kernel within 5 s; back to the menu\. "
+                              r"The kernel is still loaded")
+        vm.expect("Choose", timeout=30)
+        vm.sendline("m")
+        vm.expect("Choose")
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0
+        assert "did not power off" not in vm.text()
+
+
 def test_menu_on_screen_and_serial():
     """The screen (tty0, a VGA card with a PS/2 keyboard) and the serial line are both consoles:
     the first one where a key is pressed drives the menu, and a key on the other says where it

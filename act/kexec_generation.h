@@ -1,8 +1,8 @@
 /* Booting a generation that discovery found: pick it from the scan report, mount the file
  * system holding its store read-only in a private mount namespace, and open its kernel and
  * initrd inside that root. With initrd secrets, systemd-boot's copy on the ESP is used. */
-#ifndef LB_BOOTGEN_H
-#define LB_BOOTGEN_H
+#ifndef LB_KEXEC_GENERATION_H
+#define LB_KEXEC_GENERATION_H
 
 #include <stddef.h>
 
@@ -35,6 +35,6 @@ char *boot_entry_name(const char *profile, long long number, const char *special
 
 /* Fill p for the generation sel names: reads the scan report (running `lifeboat scan` when
  * there is none), mounts, opens. Returns 0, or -errno with a sentence for the user in why. */
-int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize);
+int bootplan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize);
 
 #endif

@@ -1,5 +1,5 @@
 #include "lib/layout.h"
-#include "act/bootgen.h"
+#include "act/kexec_generation.h"
 #include "report/select.h"
 #include "report/store.h"
 
@@ -21,12 +21,12 @@
 #include "lib/escape.h"
 #include "lib/fstype.h"
 #include "lib/inroot.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 
-static int fail(char *why, size_t size, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *why, size_t size, int err, const char *fmt, ...)
+static int explain(char *why, size_t size, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int explain(char *why, size_t size, int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -46,14 +46,14 @@ int gen_find(const struct found *f, const struct gen_select *sel, const struct f
 	char w[700], es[64], er[200];
 	int i = select_system(f, sel->system, w, sizeof(w));
 	if (i < 0)
-		return fail(why, whysize, -i, "--system %s %s.", term_escape(sel->system, es, sizeof(es), 60), w);
+		return explain(why, whysize, -i, "--system %s %s.", term_escape(sel->system, es, sizeof(es), 60), w);
 	const struct found_sys *s = &f->sys[i];
 	const struct found_gen *g = select_generation(s, sel->profile, sel->generation, sel->specialisation,
 						      w, sizeof(w));
 	if (!g)
-		return fail(why, whysize, ENOENT, "%s.", w);
+		return explain(why, whysize, ENOENT, "%s.", w);
 	if (*g->status && strcmp(g->status, "ok"))
-		return fail(why, whysize, EINVAL, "generation %d of system %d cannot be booted: it is %s (%s).",
+		return explain(why, whysize, EINVAL, "generation %d of system %d cannot be booted: it is %s (%s).",
 			    g->number, s->id, term_escape(g->status, es, sizeof(es), 20),
 			    *g->reason ? term_escape(g->reason, er, sizeof(er), 160) : "no reason given");
 	*sys = s;
@@ -138,12 +138,12 @@ static int load_report(struct boot_plan *p, struct found *f, char *why, size_t w
 	int r = report_saved(&text);
 	if (r < 0 && r != -ETIMEDOUT) {
 		free(text);
-		return fail(why, whysize, -r, "cannot get the scan report (%s).", strerror(-r));
+		return explain(why, whysize, -r, "cannot get the scan report (%s).", strerror(-r));
 	}
 	found_load(f, text ? text : "");
 	free(text);
 	if (!f->complete)
-		plan_note(p, "the scan report was cut short (a device timed out?); this generation was found all the same");
+		bootplan_note(p, "the scan report was cut short (a device timed out?); this generation was found all the same");
 	return 0;
 }
 
@@ -195,27 +195,27 @@ static int concat_initrds(int rootfd, char *const *paths, int n, off_t *size)
 	return mfd;
 }
 
-static int plan_from_esp(struct boot_plan *p, const struct found *f, const struct record *sys,
+static int bootplan_from_esp(struct boot_plan *p, const struct found *f, const struct record *sys,
 			 const struct record *gen, const char *profile, char *why, size_t whysize)
 {
 	const char *esp = record_get(sys, "esp");
 	long long number = record_int(gen, "number", -1);
 	if (!esp || !*esp)
-		return fail(why, whysize, ENOENT,
+		return explain(why, whysize, ENOENT,
 			    "generation %lld uses initrd secrets, which its store initrd lacks, and no ESP "
 			    "was found for this system to take the boot loader's copy from. Boot it with "
 			    "--kernel/--initrd naming an initrd that holds the secrets.", number);
 	char *dir = make_dir("esp");
 	if (!dir)
-		return fail(why, whysize, errno, "cannot make a mount point: %s.", strerror(errno));
-	plan_mounted(p, dir);
+		return explain(why, whysize, errno, "cannot make a mount point: %s.", strerror(errno));
+	bootplan_mounted(p, dir);
 	/* Read-only, and without replaying a journal: booting must not write to the disk. */
 	int r = fstype_mount_ro(esp, device_type(f, esp) ?: "vfat", NULL, dir, 0);
 	if (r < 0)
-		return fail(why, whysize, -r, "cannot mount the ESP %s read-only: %s.", esp, strerror(-r));
+		return explain(why, whysize, -r, "cannot mount the ESP %s read-only: %s.", esp, strerror(-r));
 	int efd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (efd < 0)
-		return fail(why, whysize, errno, "cannot open the ESP: %s.", strerror(errno));
+		return explain(why, whysize, errno, "cannot open the ESP: %s.", strerror(errno));
 	char *name = boot_entry_name(profile, number, record_get(gen, "specialisation"));
 	char *text = NULL;
 	struct boot_entry e = {0};
@@ -228,7 +228,7 @@ static int plan_from_esp(struct boot_plan *p, const struct found *f, const struc
 	free(text);
 	if (r < 0) {
 		close(efd);
-		fail(why, whysize, -r,
+		explain(why, whysize, -r,
 		     "generation %lld uses initrd secrets, which its store initrd lacks, and the ESP %s "
 		     "has no usable systemd-boot entry %s (%s). Boot it with --kernel/--initrd naming "
 		     "an initrd that holds the secrets.", number, esp, name, strerror(-r));
@@ -246,14 +246,14 @@ static int plan_from_esp(struct boot_plan *p, const struct found *f, const struc
 	}
 	close(efd);
 	if (r < 0) {
-		fail(why, whysize, -r, "cannot open the files named by %s on the ESP %s: %s.", name, esp,
+		explain(why, whysize, -r, "cannot open the files named by %s on the ESP %s: %s.", name, esp,
 		     strerror(-r));
 	} else {
 		p->kernel_path = xasprintf("%s:%s", esp, e.linux);
 		p->initrd_path = e.n_initrd > 1 ? xasprintf("%s:%s (+%d more)", esp, e.initrd[0], e.n_initrd - 1)
 					       : xasprintf("%s:%s", esp, e.initrd[0]);
 		p->cmdline = xstrdup(e.options ? e.options : "");
-		plan_note(p, "this generation uses initrd secrets: kernel, initrd and options come from the "
+		bootplan_note(p, "this generation uses initrd secrets: kernel, initrd and options come from the "
 			     "boot loader's copy on the ESP (%s:/%s)", esp, name);
 		r = 0;
 	}
@@ -262,7 +262,7 @@ static int plan_from_esp(struct boot_plan *p, const struct found *f, const struc
 	return r;
 }
 
-int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize)
+int bootplan_generation(struct boot_plan *p, const struct gen_select *sel, char *why, size_t whysize)
 {
 	struct found f;
 	int r = load_report(p, &f, why, whysize);
@@ -287,44 +287,44 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 
 	/* Our mounts must vanish with us and never show up in the rescue system's tree. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		r = fail(why, whysize, errno, "cannot make a private mount namespace: %s.", strerror(errno));
+		r = explain(why, whysize, errno, "cannot make a private mount namespace: %s.", strerror(errno));
 		goto out;
 	}
 	if (record_int(gen, "secrets", 0) == 1) {
-		r = plan_from_esp(p, &f, sys, gen, profile, why, whysize);
+		r = bootplan_from_esp(p, &f, sys, gen, profile, why, whysize);
 		goto out;
 	}
 	const char *dev = record_get(sys, "nix"), *prefix = record_get(sys, "nixprefix");
 	if (!dev || !*dev) {
-		r = fail(why, whysize, ENOENT, "the scan report does not say which device holds /nix of system %s.",
+		r = explain(why, whysize, ENOENT, "the scan report does not say which device holds /nix of system %s.",
 			 record_get(sys, "id"));
 		goto out;
 	}
 	char *root = make_dir("nix");
 	if (!root) {
-		r = fail(why, whysize, errno, "cannot make a mount point: %s.", strerror(errno));
+		r = explain(why, whysize, errno, "cannot make a mount point: %s.", strerror(errno));
 		goto out;
 	}
-	plan_mounted(p, root);
+	bootplan_mounted(p, root);
 	char *at = root;
 	/* A file system that is /nix itself goes under a tmpfs, so /nix/store paths resolve. */
 	if (str_is(prefix, "/")) {
 		if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0) {
-			r = fail(why, whysize, errno, "cannot mount a tmpfs: %s.", strerror(errno));
+			r = explain(why, whysize, errno, "cannot mount a tmpfs: %s.", strerror(errno));
 			goto out;
 		}
 		at = xasprintf("%s/nix", root);
 		mkdir(at, 0755);
-		plan_mounted(p, at);
+		bootplan_mounted(p, at);
 	}
 	r = fstype_mount_ro(dev, device_type(&f, dev), record_get(sys, "nixsubvol"), at, 0);
 	if (r < 0) {
-		r = fail(why, whysize, -r, "cannot mount %s (holding /nix) read-only: %s.", dev, strerror(-r));
+		r = explain(why, whysize, -r, "cannot mount %s (holding /nix) read-only: %s.", dev, strerror(-r));
 		goto out;
 	}
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		r = fail(why, whysize, errno, "cannot open %s: %s.", root, strerror(errno));
+		r = explain(why, whysize, errno, "cannot open %s: %s.", root, strerror(errno));
 		goto out;
 	}
 	const char *top = record_get(gen, "toplevel"), *k = record_get(gen, "kernel");
@@ -340,7 +340,7 @@ int plan_generation(struct boot_plan *p, const struct gen_select *sel, char *why
 	}
 	close(rootfd);
 	if (r < 0) {
-		r = fail(why, whysize, -r, "cannot open %s of generation %lld on %s: %s.",
+		r = explain(why, whysize, -r, "cannot open %s of generation %lld on %s: %s.",
 			 p->kernel_fd < 0 ? p->kernel_path : p->initrd_path, number, dev, strerror(-r));
 		goto out;
 	}

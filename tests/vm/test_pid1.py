@@ -211,8 +211,34 @@ def test_menu_reboot_after_writing(tmp_path):
         vm.expect(r"Choose \(key then Enter")
         vm.sendline("r")
         vm.expect(r"unmounted /mnt/sub\n(.*\n)*.*unmounted /mnt\n", timeout=30)
+        vm.expect(r"file systems done; reboot now", timeout=30)
         assert vm.wait_exit(60) == 0
+        # The twin of the hung-disk test below: a healthy disk never trips the deadline.
+        assert "did not finish" not in vm.text()
     assert fs_state(data) == "clean" and fsck_clean(data)
+
+
+def test_shutdown_gives_up_on_a_hung_disk(tmp_path):
+    """A disk whose writes never complete (QEMU throttles them to 1 byte/s) holding dirty data
+    written from the rescue shell: the shutdown's sync hangs in its child, PID 1 says what hung
+    after 20 s without progress and powers the machine off anyway."""
+    hung = str(tmp_path / "hung.img")
+    subprocess.run(["truncate", "-s", "16M", hung], check=True)
+    extra = ["-drive", f"file={hung},format=raw,if=none,id=hung,throttling.bps-write=1",
+             "-device", "virtio-blk-pci,drive=hung"]
+    with VM(extra=extra) as vm:
+        to_shell(vm)
+        # Buffered writes to the raw disk: they sit in the page cache until a sync.
+        got = out(vm, "dd if=/dev/urandom of=/dev/vda bs=64k count=16 2>/dev/null && echo WROTE; "
+                      "grep -e ^Dirty: -e ^Writeback: /proc/meminfo")
+        assert re.search(r"^WROTE$", got, re.M), got
+        vm.sendline("poweroff")
+        vm.expect(r"signal 12 from pid \d+: power-off", timeout=30)
+        vm.expect(r"the disks did not finish: sync all disks hangs \(no progress for 2\d s\); "
+                  r"power-off anyway", timeout=120)
+        vm.expect(r"reboot: Power down", timeout=60)
+        assert vm.wait_exit(60) == 0
+        assert "file systems done" not in vm.text()
 
 
 CRASH_LOOP = r"""cat > /tmp/crash.sh <<'EOF'

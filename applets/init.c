@@ -383,8 +383,8 @@ static void reap(void)
 
 static sigset_t all_signals;
 
-/* Signals are always taken with sigtimedwait (never by reading the signalfd, which only wakes
- * poll up): the same code runs whether the signalfd exists or not. */
+/* Signals are always taken with sigtimedwait, never read from the signalfd (that would take them
+ * too), which only wakes poll up: the same code runs whether the signalfd exists or not. */
 static int next_signal(siginfo_t *si)
 {
 	static const struct timespec zero = {0, 0};
@@ -658,10 +658,6 @@ static void handle_signals(void)
 	siginfo_t si;
 	int sig;
 	enum shutdown_kind want = SHUTDOWN_NONE;
-	/* Drain what the signalfd says is there; sigtimedwait took it already. */
-	struct signalfd_siginfo ssi;
-	while (st.sfd >= 0 && read(st.sfd, &ssi, sizeof(ssi)) == sizeof(ssi))
-		;
 	while ((sig = next_signal(&si)) > 0) {
 		if (sig == SIGCHLD)
 			continue;

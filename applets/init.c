@@ -21,6 +21,7 @@
 #include "lib/cmdline.h"
 #include "lib/console.h"
 #include "init/children.h"
+#include "init/diskwork.h"
 #include "init/mounts.h"
 #include "init/respawn.h"
 #include "init/shutdown.h"
@@ -417,165 +418,53 @@ static int drain(int ms)
 	}
 }
 
-/* Dirty plus under-writeback memory, in kB (-1: unknown): when it shrinks, a sync is moving. */
-static long long dirty_kb(void)
+static void disk_said(int is_err, const char *msg)
 {
-	static char buf[4096];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	long long sum = 0;
-	static const char *keys[] = {"\nDirty:", "\nWriteback:"};
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		const char *k = strstr(buf, keys[i]);
-		if (!k)
-			return -1;
-		sum += strtoll(k + strlen(keys[i]), NULL, 10);
-	}
-	return sum;
-}
-
-/* In the disk-work child: each step, as one line to PID 1 over the pipe. ">" starts a step that
- * may block, "=" and "E" are results to show, "!" the count of file systems left busy. */
-static void disk_step(const char *target, const char *what, int err, void *ctx)
-{
-	int fd = *(int *)ctx;
-	char line[600];
-	int n;
-	if (err == SHUTDOWN_STARTING)
-		n = snprintf(line, sizeof(line), ">%s %s\n", what, target);
-	else if (err)
-		n = snprintf(line, sizeof(line), "E%s: %s failed: %s\n", target, what, strerror(-err));
+	if (is_err)
+		log_err("%s", msg);
 	else
-		n = snprintf(line, sizeof(line), "=%s %s\n", what, target);
-	if (n >= (int)sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	if (fd >= 0 && n > 0)
-		write_all(fd, line, (size_t)n);
+		log_info("%s", msg);
+	say("lifeboat: %s", msg);
 }
 
-static int disk_work(void *arg)
+static void disk_started(pid_t pid)
 {
-	int fd = *(int *)arg;
-	int left = unmount_filesystems(disk_step, &fd);
-	char line[32];
-	int n = snprintf(line, sizeof(line), "!%d\n", left);
-	write_all(fd, line, (size_t)n);
-	return 0;
+	started(CHILD_DISKS, pid);
 }
 
-/* One line from the disk-work child. */
-static void disk_line(char *line, char *step, size_t stepsize, int *left)
+static void disk_idle(void)
 {
-	if (line[0] == '>') {
-		size_t n = strlen(line + 1);
-		if (n >= stepsize)
-			n = stepsize - 1;
-		memcpy(step, line + 1, n);
-		step[n] = 0;
-	} else if (line[0] == '=') {
-		log_info("%s", line + 1);
-		say("lifeboat: %s", line + 1);
-	} else if (line[0] == 'E') {
-		log_err("%s", line + 1);
-		say("lifeboat: %s", line + 1);
-	} else if (line[0] == '!') {
-		*left = atoi(line + 1);
-	}
+	siginfo_t si;
+	while (next_signal(&si) > 0)
+		; /* nothing changes a shutdown under way */
 }
 
-/* Sync, swap off, unmount and remount read-only in a child, so that a disk that stopped
- * answering costs its data, not the shutdown. Returns 1 when the child finished, 0 when PID 1
- * gave up on it (it is left behind, stuck in the kernel; reboot(2) does not wait for it). */
+/* The disk work in its child (init/diskwork.c); PID 1 only says how it ended. Returns 1 when it
+ * finished, 0 when it failed or PID 1 gave up on it. */
 static int run_disk_work(enum shutdown_kind k)
 {
-	int p[2] = {-1, -1};
-	if (pipe2(p, O_CLOEXEC) < 0)
-		log_err("cannot create a pipe for the disk work: %s", strerror(errno));
-	else
-		fcntl(p[0], F_SETFL, O_NONBLOCK);
-	pid_t pid = fork();
-	if (pid == 0) {
-		child_reset_signals();
-		close(p[0]);
-		_exit(disk_work(&p[1]));
-	}
-	close(p[1]);
-	if (pid < 0) {
-		log_err("cannot start the disk work: %s", strerror(errno));
-		say("lifeboat: cannot start the disk work (%s); %s without unmounting.", strerror(errno),
+	struct diskwork_hooks h = {disk_said, disk_started, disk_idle, st.sfd};
+	struct diskwork_result r;
+	int done = diskwork_run(&h, DISK_STALL_MS, DISK_TOTAL_MS, &r);
+	st.child[CHILD_DISKS].pid = done ? 0 : st.child[CHILD_DISKS].pid;
+	if (r.start_err) {
+		log_err("cannot start the disk work: %s", strerror(-r.start_err));
+		say("lifeboat: cannot start the disk work (%s); %s without unmounting.", strerror(-r.start_err),
 		    shutdown_name(k));
-		close(p[0]);
 		return 0;
 	}
-	started(CHILD_DISKS, pid);
-	long long start = now_ms(), progress = start, dirty_min = dirty_kb();
-	char step[512] = "starting", buf[2048];
-	size_t have = 0;
-	int left = -1, eof = p[0] < 0, status, done = 0;
-	while (!done) {
-		struct pollfd fds[2] = {{p[0], POLLIN, 0}, {st.sfd, POLLIN, 0}};
-		poll(fds, 2, eof ? 50 : 1000);
-		siginfo_t si;
-		while (next_signal(&si) > 0)
-			; /* nothing changes a shutdown under way */
-		ssize_t n = -1;
-		while (!eof && (n = read(p[0], buf + have, sizeof(buf) - 1 - have)) != 0) {
-			if (n < 0) {
-				if (errno != EINTR)
-					break;
-				continue;
-			}
-			have += (size_t)n;
-			buf[have] = 0;
-			char *nl;
-			while ((nl = strchr(buf, '\n'))) {
-				*nl = 0;
-				disk_line(buf, step, sizeof(step), &left);
-				have -= (size_t)(nl + 1 - buf);
-				memmove(buf, nl + 1, have + 1);
-				progress = now_ms();
-			}
-			if (have == sizeof(buf) - 1)
-				have = 0; /* a line longer than the buffer: drop it */
-		}
-		if (n == 0)
-			eof = 1;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			st.child[CHILD_DISKS].pid = 0;
-			done = 1;
-			break;
-		}
-		long long d = dirty_kb(), now = now_ms();
-		if (d >= 0 && (dirty_min < 0 || d < dirty_min)) {
-			dirty_min = d;
-			progress = now;
-		}
-		if (now - progress >= DISK_STALL_MS || now - start >= DISK_TOTAL_MS) {
-			kill(pid, SIGKILL);
-			log_err("the disk work did not finish: %s hangs (no progress for %lld s); %s anyway",
-				step, (now - progress) / 1000, shutdown_name(k));
-			say("lifeboat: the disks did not finish: %s hangs (no progress for %lld s); %s anyway.",
-			    step, (now - progress) / 1000, shutdown_name(k));
-			break;
-		}
-	}
-	if (p[0] >= 0)
-		close(p[0]);
-	if (!done)
+	if (!done) {
+		log_err("the disk work did not finish: %s hangs (no progress for %lld s); %s anyway",
+			r.step, r.stalled_ms / 1000, shutdown_name(k));
+		say("lifeboat: the disks did not finish: %s hangs (no progress for %lld s); %s anyway.",
+		    r.step, r.stalled_ms / 1000, shutdown_name(k));
 		return 0;
-	if (left > 0)
-		say("lifeboat: warning: %d file system(s) could not be unmounted or made read-only", left);
-	else if (left < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+	}
+	if (r.left > 0)
+		say("lifeboat: warning: %d file system(s) could not be unmounted or made read-only", r.left);
+	else if (r.left < 0 || !WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
 		char why[80];
-		say("lifeboat: the disk work %s before it finished.", status_str(status, why, sizeof(why)));
+		say("lifeboat: the disk work %s before it finished.", status_str(r.status, why, sizeof(why)));
 		return 0;
 	}
 	return 1;

@@ -17,18 +17,14 @@
 #include "lib/fsmodules.h"
 #include "lib/modules.h"
 #include "init/mounts.h"
+#include "init/settle.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* Devices count as settled once no uevent arrived for this long after coldplug. Driver probes
- * announce their devices with uevents, so a quiet socket means nothing is pending. */
-#define QUIET_MS 500
-/* USB mass storage waits (usb_storage.delay_use, 1 s by default) before it scans for disks, in
- * silence: a new USB storage interface keeps the wait open this much longer. */
-#define USB_STORAGE_MS 2500
+/* Evidence that a disk is still coming, gathered here and weighed by init/settle.c. */
 
-/* Interface class 8 (mass storage) in a USB modalias: "usb:v...ic08isc06ip50in00". */
-/* Is there a mass-storage interface whose disk has not appeared yet? */
+/* Mass-storage interfaces (class 08) without a disk below them yet: usb-storage scans only after
+ * delay_use, in silence, and slower than that on a loaded machine. */
 static int usb_storage_pending(const char *usbdir)
 {
 	char pat[256];
@@ -37,19 +33,42 @@ static int usb_storage_pending(const char *usbdir)
 	snprintf(pat, sizeof(pat), "%s/*/bInterfaceClass", usbdir);
 	if (glob(pat, 0, NULL, &g) != 0)
 		return 0;
-	for (size_t i = 0; i < g.gl_pathc && !pending; i++) {
+	for (size_t i = 0; i < g.gl_pathc; i++) {
 		char *cls = NULL;
 		if (read_file_at(AT_FDCWD, g.gl_pathv[i], 16, &cls) > 0 && !strcmp(rstrip(cls), "08")) {
-			char dir[256], blk[300];
-			snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
-			*strrchr(dir, '/') = 0;
+			char blk[300];
 			glob_t b;
-			snprintf(blk, sizeof(blk), "%s/host*/target*/*/block/*", dir);
-			pending = glob(blk, 0, NULL, &b) != 0;
-			if (!pending)
+			int n = (int)(strrchr(g.gl_pathv[i], '/') - g.gl_pathv[i]);
+			snprintf(blk, sizeof(blk), "%.*s/host*/target*/*/block/*", n, g.gl_pathv[i]);
+			if (glob(blk, 0, NULL, &b) != 0)
+				pending++;
+			else
 				globfree(&b);
 		}
 		free(cls);
+	}
+	globfree(&g);
+	return pending;
+}
+
+/* NVMe controllers still starting ("new", "connecting", "resetting"): their namespaces (the
+ * disks) are scanned only once the controller is live. */
+static int nvme_pending(const char *classdir)
+{
+	char pat[256];
+	glob_t g;
+	int pending = 0;
+	snprintf(pat, sizeof(pat), "%s/*/state", classdir);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char *state = NULL;
+		if (read_file_at(AT_FDCWD, g.gl_pathv[i], 32, &state) > 0) {
+			rstrip(state);
+			if (!strcmp(state, "new") || !strcmp(state, "connecting") || !strcmp(state, "resetting"))
+				pending++;
+		}
+		free(state);
 	}
 	globfree(&g);
 	return pending;
@@ -106,8 +125,8 @@ int devices_main(int argc, char **argv)
 	log_set_debug(opt.debug);
 	if (opt.debug && getppid() == 1)
 		debug_consoles();
-	const char *nfd = getenv("LIFEBOAT_NOTIFY_FD");
-	int notify = nfd ? atoi(nfd) : -1;
+	/* PID 1 passes the write end of its pipe as "--notify FD". */
+	int notify = argc >= 3 && !strcmp(argv[1], "--notify") ? atoi(argv[2]) : -1;
 	long long start = now_ms();
 
 	/* Listen before walking sysfs, so a device that appears during the walk is not missed. */
@@ -150,7 +169,8 @@ int devices_main(int argc, char **argv)
 		log_warn("cannot mount efivarfs: %s", strerror(-e));
 	log_info("coldplug done: %d modules loaded", loaded);
 
-	long long deadline = start + opt.settle_ms, last = now_ms(), quiet_until = last + QUIET_MS;
+	struct settle_input in = {.last_event = now_ms(), .storage_seen = -1,
+				  .deadline = start + opt.settle_ms};
 	/* File system drivers for the disks already there are loaded inside the quiet window, once
 	 * the events queued during coldplug have been read: devices that appear meanwhile wait in
 	 * the socket and extend the window when read, and the window no longer comes on top of
@@ -160,28 +180,31 @@ int devices_main(int argc, char **argv)
 	 * there before usb_storage loaded) sends no event while it waits to scan: wait for it too. */
 	if (usb_storage_pending("/sys/bus/usb/devices")) {
 		log_info("a USB storage device is still being scanned; waiting for its disks");
-		quiet_until = last + USB_STORAGE_MS;
+		in.storage_seen = in.last_event;
 	}
-	int settled = 0;
+	int settled = 0, timeout = -1;
 	for (;;) {
-		long long now = now_ms();
-		if (!settled && (now >= quiet_until || now >= deadline || ufd < 0)) {
-			if (now >= deadline && now < quiet_until)
-				log_warn("devices still appearing after lifeboat.settle=%d s; going on",
-					 opt.settle_ms / 1000);
-			/* File system drivers of disks that appeared after coldplug, so a plain `mount`
-			 * knows them (those present at coldplug were done before the window). */
-			if (have_tree)
-				loaded += fsmodules_coldplug(&t, "/sys/class/block");
-			notify_settled(notify, loaded, start);
-			settled = 1;
+		if (!settled) {
+			in.now = now_ms();
+			in.pending = usb_storage_pending("/sys/bus/usb/devices") + nvme_pending("/sys/class/nvme");
+			enum settle_verdict v = ufd < 0 ? SETTLE_DONE : settle_decide(&in, &timeout);
+			if (v == SETTLE_GAVE_UP)
+				log_warn("devices still appearing after lifeboat.settle=%d s (%d still without a disk); going on",
+					 opt.settle_ms / 1000, in.pending);
+			if (v != SETTLE_WAIT) {
+				/* File system drivers of disks that appeared after coldplug, so a plain `mount`
+				 * knows them (those present at coldplug were done before the window). */
+				if (have_tree)
+					loaded += fsmodules_coldplug(&t, "/sys/class/block");
+				notify_settled(notify, loaded, start);
+				settled = 1;
+				timeout = -1;
+			}
 		}
 		if (ufd < 0)
 			pause();
 		struct pollfd p = {ufd, POLLIN, 0};
-		long long until = quiet_until < deadline ? quiet_until : deadline;
-		int timeout = settled ? -1 : until > now && !fs_pending ? (int)(until - now) : 0;
-		if (poll(&p, 1, timeout) < 0 && errno != EINTR)
+		if (poll(&p, 1, fs_pending ? 0 : timeout) < 0 && errno != EINTR)
 			return 1;
 		struct uevent ev;
 		int r;
@@ -195,14 +218,13 @@ int devices_main(int argc, char **argv)
 			}
 			if (r < 0)
 				continue;
-			last = now_ms();
 			/* A module event is our own finit_module (no modprobe helper exists): not a sign
 			 * of a device still appearing. */
-			if (last + QUIET_MS > quiet_until && strcmp(ev.subsystem, "module"))
-				quiet_until = last + QUIET_MS;
+			if (strcmp(ev.subsystem, "module"))
+				in.last_event = now_ms();
 			log_debug("uevent %s %s %s %s", ev.action, ev.subsystem, ev.devname, ev.modalias);
-			if (!strcmp(ev.action, "add") && is_usb_storage(ev.modalias) && last + USB_STORAGE_MS > quiet_until)
-				quiet_until = last + USB_STORAGE_MS;
+			if (!strcmp(ev.action, "add") && is_usb_storage(ev.modalias))
+				in.storage_seen = now_ms();
 			if (have_tree && !strcmp(ev.action, "add") && ev.modalias[0]) {
 				int n = modtree_load_alias(&t, ev.modalias);
 				if (n > 0)

@@ -20,9 +20,12 @@
 #include "applets/applets.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
+#include "init/children.h"
+#include "init/diskwork.h"
 #include "init/mounts.h"
 #include "init/respawn.h"
 #include "init/shutdown.h"
+#include "init/state.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/util.h"
@@ -31,29 +34,46 @@
 #define STOP_GRACE_MS 3000
 /* How long shutdown waits for its messages to leave the serial ports (115200 baud: ~11 KB/s). */
 #define CONSOLE_DRAIN_MS 1000
-/* A shell (boot or emergency) that ends sooner than this is not started again at once. */
+/* An emergency shell that ends sooner than this is not followed by the menu at once. */
 #define SHELL_FAST_MS 1000
+
+/* How long the shutdown's disk work (sync, swapoff, unmount, remount read-only) may go without
+ * progress (a step finished, or less dirty data waiting) before PID 1 gives up on the disks. */
+#define DISK_STALL_MS 20000
+/* ...and how long it may take at most, progress or not. */
+#define DISK_TOTAL_MS 120000
+/* A shell that cannot be started is tried again this much later. */
+#define SHELL_RETRY_MS 5000
+/* What PID 1 passes to its children: its own environment is never changed for them. */
+#define MAX_ENV 48
 
 static struct {
 	struct lb_options opt;
 	struct console cons[MAX_CONSOLES];
 	int n_cons;
 	int cons_fd[MAX_CONSOLES];
-	char cons_env[256];
+	char cons_env[256 + 32]; /* "LIFEBOAT_CONSOLES=..." */
+	char term_env[64];       /* "TERM=..." of the first console, for shells */
+	char *envp[MAX_ENV];     /* for applets: the kernel's environment with ours on top */
 	int sfd;
 
-	pid_t devices, menu, shell;
-	long long devices_started, devices_due;
-	int dev_pipe;           /* read end: the device worker writes once devices settled */
-	int settled;
-	long long settle_deadline;
-
-	long long menu_started, menu_due;
+	enum pid1_state state;
+	struct child child[N_CHILDREN];
 	struct respawn respawn;
-	long long shell_started, shell_due;
-	int boot_shell;         /* lifeboat.shell: a shell runs before anything else */
-	int emergency;          /* the menu cannot run: an emergency shell stands in */
-} st;
+	int dev_pipe;            /* read end: the device worker writes once devices settled */
+	long long settle_deadline;
+	const char *emergency_why;
+} st = {
+	.child = {
+		[CHILD_DEVICES] = {"device worker", RESTART_PACED, 0, 0, -1},
+		[CHILD_MENU] = {"menu", RESTART_RESPAWN, 0, 0, -1},
+		[CHILD_SHELL] = {"shell", RESTART_STATE, 0, 0, -1},
+		[CHILD_DISKS] = {"disk work", RESTART_NEVER, 0, 0, -1},
+		[CHILD_REBOOT] = {"reboot", RESTART_NEVER, 0, 0, -1},
+	},
+	.dev_pipe = -1,
+	.sfd = -1,
+};
 
 /* When a session leader on a console exits (the user's shell), the kernel hangs up that tty for
  * every open file, ours too: writes then fail with EIO. Open the console again onto the same fd
@@ -126,6 +146,36 @@ static void drain_consoles(int ms)
 	}
 }
 
+/* The environment every child gets, built once: the kernel's variables, with PATH, HOME, TERM
+ * and LIFEBOAT_CONSOLES set by us. PID 1's own environ is never changed to pass anything. */
+static void build_env(void)
+{
+	static char *ours[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
+	extern char **environ;
+	int n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
+		st.envp[n++] = ours[i];
+	st.envp[n++] = st.cons_env;
+	for (char **e = environ; e && *e && n < MAX_ENV - 2; e++)
+		if (!startswith(*e, "PATH=") && !startswith(*e, "HOME=") && !startswith(*e, "LIFEBOAT_CONSOLES="))
+			st.envp[n++] = *e;
+	/* The kernel passes TERM=linux; an applet without one gets that too. */
+	if (!getenv("TERM"))
+		st.envp[n++] = "TERM=linux";
+	st.envp[n] = NULL;
+}
+
+/* The same with TERM set for the first console, for a shell PID 1 starts there. */
+static void shell_env(char **out)
+{
+	int n = 0;
+	for (char **e = st.envp; *e; e++)
+		if (!startswith(*e, "TERM="))
+			out[n++] = *e;
+	out[n++] = st.term_env;
+	out[n] = NULL;
+}
+
 static void open_consoles(void)
 {
 	st.n_cons = consoles_find("/sys/class/tty", st.cons, MAX_CONSOLES);
@@ -144,105 +194,127 @@ static void open_consoles(void)
 		}
 	}
 	log_set_consoles(fds, nf);
-	consoles_to_env(st.cons, st.n_cons, st.cons_env, sizeof(st.cons_env));
-	setenv("LIFEBOAT_CONSOLES", st.cons_env, 1);
+	static const char key[] = "LIFEBOAT_CONSOLES=";
+	memcpy(st.cons_env, key, sizeof(key));
+	consoles_to_env(st.cons, st.n_cons, st.cons_env + sizeof(key) - 1, (int)(sizeof(st.cons_env) - sizeof(key) + 1));
+	snprintf(st.term_env, sizeof(st.term_env), "TERM=%s", st.n_cons ? st.cons[0].term : "linux");
+	build_env();
 }
 
-static pid_t start_applet(const char *name, int keep_fd)
+static void enter(enum pid1_state s)
 {
-	char *argv[] = {LIFEBOAT_BIN, (char *)name, NULL};
-	struct spawn_opts o = {.new_session = 1, .keep_fd = keep_fd};
+	if (s != st.state)
+		log_debug("state: %s -> %s", state_name(st.state), state_name(s));
+	st.state = s;
+	long long now = now_ms();
+	/* Every child the new state wants and that is neither running nor scheduled: due now. */
+	for (int c = 0; c < N_CHILDREN; c++)
+		if (state_wants(s, (enum child_id)c) && !st.child[c].pid && st.child[c].due < 0)
+			st.child[c].due = now;
+	/* The deadline counts from the first settling: a boot shell may have run for hours before. */
+	if (s == STATE_SETTLING && !st.settle_deadline)
+		st.settle_deadline = now + st.opt.settle_ms + 5000;
+}
+
+static void started(enum child_id c, pid_t pid)
+{
+	st.child[c].pid = pid;
+	st.child[c].started = now_ms();
+	st.child[c].due = -1;
+	log_debug("started the %s as pid %d", st.child[c].name, (int)pid);
+}
+
+static pid_t start_applet(char *const argv[], int keep_fd)
+{
+	struct spawn_opts o = {.new_session = 1, .keep_fd = keep_fd, .envp = st.envp};
 	pid_t pid = spawn(argv, &o);
 	if (pid < 0)
-		log_err("cannot start %s: %s", name, strerror(-(int)pid));
-	else
-		log_debug("started %s as pid %d", name, (int)pid);
+		log_err("cannot start %s: %s", argv[1], strerror(-(int)pid));
 	return pid;
 }
 
 static void start_devices(void)
 {
 	int p[2];
+	pid_t pid = -EPIPE;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_err("cannot create a pipe for the device worker: %s", strerror(errno));
-		st.settled = 1;
-		return;
+	} else {
+		char fd[16];
+		snprintf(fd, sizeof(fd), "%d", p[1]);
+		char *argv[] = {LIFEBOAT_BIN, "devices", "--notify", fd, NULL};
+		pid = start_applet(argv, p[1]);
+		close(p[1]);
+		if (pid < 0)
+			close(p[0]);
 	}
-	char fdenv[16];
-	snprintf(fdenv, sizeof(fdenv), "%d", p[1]);
-	setenv("LIFEBOAT_NOTIFY_FD", fdenv, 1);
-	pid_t pid = start_applet("devices", p[1]);
-	unsetenv("LIFEBOAT_NOTIFY_FD");
-	close(p[1]);
 	if (pid < 0) {
-		close(p[0]);
-		st.settled = 1;
+		/* No worker, no "settled": the menu must not wait for it. Try again later. */
+		st.child[CHILD_DEVICES].due = now_ms() + SHELL_RETRY_MS;
+		if (st.state == STATE_SETTLING)
+			enter(STATE_MENU);
 		return;
 	}
-	st.devices = pid;
-	st.devices_started = now_ms();
-	/* The deadline counts from the first start: a boot shell may have run for hours before. */
-	if (!st.settled && !st.settle_deadline)
-		st.settle_deadline = now_ms() + st.opt.settle_ms + 5000;
-	st.devices_due = 0;
+	started(CHILD_DEVICES, pid);
 	if (st.dev_pipe >= 0)
 		close(st.dev_pipe);
 	st.dev_pipe = p[0];
 }
 
-static void start_shell(const char *why)
+static void start_shell(void)
 {
 	const char *tty = st.n_cons ? st.cons[0].path : "/dev/console";
-	st.shell_due = 0;
+	const char *why = st.state == STATE_BOOT_SHELL ? "lifeboat.shell was given: a shell before anything else runs."
+							: st.emergency_why;
 	say("lifeboat: %s", why);
 	say("lifeboat: starting a shell on %s; exit it to go on.", tty);
 	log_info("starting a shell on %s: %s", tty, why);
 	char *argv[] = {BUSYBOX_BIN, "sh", "-l", NULL};
-	setenv("TERM", st.n_cons ? st.cons[0].term : "linux", 1);
-	struct spawn_opts o = {.tty = tty, .keep_fd = -1};
+	char *envp[MAX_ENV + 1];
+	shell_env(envp);
+	struct spawn_opts o = {.tty = tty, .keep_fd = -1, .envp = envp};
 	pid_t pid = spawn(argv, &o);
-	unsetenv("TERM");
-	if (pid < 0) {
-		log_err("cannot start a shell: %s", strerror(-(int)pid));
-		/* Nothing else can help now: try again in a while, reaping meanwhile. */
-		st.shell_due = now_ms() + 5000;
-	} else {
-		st.shell = pid;
-		st.shell_started = now_ms();
+	if (pid >= 0) {
+		started(CHILD_SHELL, pid);
+		return;
 	}
+	log_err("cannot start a shell: %s", strerror(-(int)pid));
+	if (st.state == STATE_BOOT_SHELL) {
+		enter(STATE_SETTLING);
+	} else {
+		/* Nothing else can help now: try again in a while, reaping meanwhile. */
+		st.child[CHILD_SHELL].due = now_ms() + SHELL_RETRY_MS;
+	}
+}
+
+static void emergency(const char *why)
+{
+	st.emergency_why = why;
+	enter(STATE_EMERGENCY);
 }
 
 static void start_menu(void)
 {
-	st.menu_due = 0;
-	if (st.emergency) {
-		if (!st.shell)
-			start_shell("the menu cannot run; this is an emergency shell.");
-		return;
-	}
-	pid_t pid = start_applet("menu", -1);
+	char *argv[] = {LIFEBOAT_BIN, "menu", NULL};
+	pid_t pid = start_applet(argv, -1);
 	if (pid > 0) {
-		st.menu = pid;
-		st.menu_started = now_ms();
+		started(CHILD_MENU, pid);
 	} else {
-		st.emergency = 1;
-		start_shell("the menu cannot be started; this is an emergency shell.");
+		st.child[CHILD_MENU].due = -1;
+		emergency("the menu cannot be started; this is an emergency shell.");
 	}
 }
 
-static void menu_died(int status)
+static void menu_died(int status, long long lived)
 {
 	char buf[80];
-	st.menu = 0;
 	int delay;
-	enum respawn_action a = respawn_decide(&st.respawn, status, now_ms() - st.menu_started, &delay);
+	enum respawn_action a = respawn_decide(&st.respawn, status, lived, &delay);
 	status_str(status, buf, sizeof(buf));
 	if (a == RESPAWN_EMERGENCY) {
 		log_err("the menu %s and cannot run; starting an emergency shell instead", buf);
-		st.emergency = 1;
-		st.menu_due = 0;
-		if (!st.shell)
-			start_shell("the menu keeps failing; this is an emergency shell (exit it to try the menu again).");
+		if (st.state == STATE_MENU)
+			emergency("the menu keeps failing; this is an emergency shell (exit it to try the menu again).");
 		return;
 	}
 	if (a == RESPAWN_LATER)
@@ -250,23 +322,52 @@ static void menu_died(int status)
 	else
 		log_warn("the menu %s; starting it again", buf);
 	/* A crash loop is slowed down with a poll deadline, never by sleeping in PID 1. */
-	st.menu_due = now_ms() + delay;
+	st.child[CHILD_MENU].due = now_ms() + delay;
 }
 
-static void shell_died(int status)
+static void shell_died(int status, long long lived)
 {
 	char buf[80];
-	st.shell = 0;
 	log_info("the shell %s", status_str(status, buf, sizeof(buf)));
-	/* A shell that cannot even start must not turn into a fork loop. */
-	long long pause_ms = now_ms() - st.shell_started < SHELL_FAST_MS ? 1000 : 0;
-	if (st.boot_shell) {
-		st.boot_shell = 0;
-		start_devices();
-	} else if (st.emergency) {
-		/* Give the menu another chance once the emergency shell is left. */
-		st.emergency = 0;
-		st.menu_due = now_ms() + pause_ms;
+	if (st.state == STATE_BOOT_SHELL) {
+		enter(STATE_SETTLING);
+	} else if (st.state == STATE_EMERGENCY) {
+		/* Give the menu another chance once the emergency shell is left; a shell that cannot
+		 * even start must not turn into a fork loop. */
+		enter(STATE_MENU);
+		st.child[CHILD_MENU].due = now_ms() + (lived < SHELL_FAST_MS ? 1000 : 0);
+	}
+}
+
+/* One child ended: clear its row and apply its restart rule. */
+static void child_ended(pid_t pid, int status)
+{
+	char buf[80];
+	int c = children_find(st.child, N_CHILDREN, pid);
+	if (c < 0) {
+		log_debug("reaped pid %d: %s", (int)pid, status_str(status, buf, sizeof(buf)));
+		return;
+	}
+	long long lived = now_ms() - st.child[c].started;
+	st.child[c].pid = 0;
+	if (st.state == STATE_SHUTTING_DOWN)
+		return;
+	switch (st.child[c].rule) {
+	case RESTART_RESPAWN:
+		refresh_consoles();
+		menu_died(status, lived);
+		break;
+	case RESTART_PACED:
+		log_warn("the %s %s; starting it again", st.child[c].name, status_str(status, buf, sizeof(buf)));
+		st.child[c].due = now_ms() + children_paced_delay(lived);
+		break;
+	case RESTART_STATE:
+		refresh_consoles();
+		shell_died(status, lived);
+		break;
+	case RESTART_NEVER:
+		log_debug("the %s (pid %d) %s", st.child[c].name, (int)pid, status_str(status, buf, sizeof(buf)));
+		break;
 	}
 }
 
@@ -277,22 +378,18 @@ static void reap(void)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			return;
-		char buf[80];
-		if (pid == st.menu || pid == st.shell)
-			refresh_consoles();
-		if (pid == st.menu) {
-			menu_died(status);
-		} else if (pid == st.devices) {
-			st.devices = 0;
-			log_warn("the device worker %s; starting it again", status_str(status, buf, sizeof(buf)));
-			/* A worker that keeps dying is restarted at most once a second. */
-			st.devices_due = now_ms() + (now_ms() - st.devices_started < RESPAWN_FAST_MS ? 1000 : 0);
-		} else if (pid == st.shell) {
-			shell_died(status);
-		} else {
-			log_debug("reaped pid %d: %s", (int)pid, status_str(status, buf, sizeof(buf)));
-		}
+		child_ended(pid, status);
 	}
+}
+
+static sigset_t all_signals;
+
+/* Signals are always taken with sigtimedwait, never read from the signalfd (that would take them
+ * too), which only wakes poll up: the same code runs whether the signalfd exists or not. */
+static int next_signal(siginfo_t *si)
+{
+	static const struct timespec zero = {0, 0};
+	return sigtimedwait(&all_signals, si, &zero);
 }
 
 /* Wait up to ms for every process to exit, reaping as they go (orphans are ours too). Returns 0
@@ -306,32 +403,76 @@ static int drain(int ms)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid < 0 && errno == ECHILD)
 			return 0;
-		if (pid > 0)
+		if (pid > 0) {
+			child_ended(pid, status);
 			continue;
+		}
 		long long left = end - now_ms();
 		if (left <= 0)
 			return 1;
 		struct pollfd p = {st.sfd, POLLIN, 0};
 		poll(&p, st.sfd >= 0 ? 1 : 0, (int)(left > 100 ? 100 : left));
-		struct signalfd_siginfo si;
-		while (st.sfd >= 0 && read(st.sfd, &si, sizeof(si)) == sizeof(si))
+		siginfo_t si;
+		while (next_signal(&si) > 0)
 			;
 	}
 }
 
-static void report_unmount(const char *target, const char *what, int err, void *ctx)
+static void disk_said(int is_err, const char *msg)
 {
-	if (err) {
-		log_err("%s: %s failed: %s", target, what, strerror(-err));
-		say("lifeboat: %s: %s failed: %s", target, what, strerror(-err));
-	} else {
-		log_info("%s %s", what, target);
-		say("lifeboat: %s %s", what, target);
+	if (is_err)
+		log_err("%s", msg);
+	else
+		log_info("%s", msg);
+	say("lifeboat: %s", msg);
+}
+
+static void disk_started(pid_t pid)
+{
+	started(CHILD_DISKS, pid);
+}
+
+static void disk_idle(void)
+{
+	siginfo_t si;
+	while (next_signal(&si) > 0)
+		; /* nothing changes a shutdown under way */
+}
+
+/* The disk work in its child (init/diskwork.c); PID 1 only says how it ended. Returns 1 when it
+ * finished, 0 when it failed or PID 1 gave up on it. */
+static int run_disk_work(enum shutdown_kind k)
+{
+	struct diskwork_hooks h = {disk_said, disk_started, disk_idle, st.sfd};
+	struct diskwork_result r;
+	int done = diskwork_run(&h, DISK_STALL_MS, DISK_TOTAL_MS, &r);
+	st.child[CHILD_DISKS].pid = done ? 0 : st.child[CHILD_DISKS].pid;
+	if (r.start_err) {
+		log_err("cannot start the disk work: %s", strerror(-r.start_err));
+		say("lifeboat: cannot start the disk work (%s); %s without unmounting.", strerror(-r.start_err),
+		    shutdown_name(k));
+		return 0;
 	}
+	if (!done) {
+		log_err("the disk work did not finish: %s hangs (no progress for %lld s); %s anyway",
+			r.step, r.stalled_ms / 1000, shutdown_name(k));
+		say("lifeboat: the disks did not finish: %s hangs (no progress for %lld s); %s anyway.",
+		    r.step, r.stalled_ms / 1000, shutdown_name(k));
+		return 0;
+	}
+	if (r.left > 0)
+		say("lifeboat: warning: %d file system(s) could not be unmounted or made read-only", r.left);
+	else if (r.left < 0 || !WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
+		char why[80];
+		say("lifeboat: the disk work %s before it finished.", status_str(r.status, why, sizeof(why)));
+		return 0;
+	}
+	return 1;
 }
 
 static void do_shutdown(enum shutdown_kind k)
 {
+	enter(STATE_SHUTTING_DOWN);
 	refresh_consoles();
 	say("lifeboat: %s: stopping processes, syncing and unmounting disks...", shutdown_name(k));
 	log_info("shutdown: %s", shutdown_name(k));
@@ -345,24 +486,25 @@ static void do_shutdown(enum shutdown_kind k)
 		kill(-1, SIGKILL);
 		drain(1000);
 	}
-	st.menu = st.devices = st.shell = 0;
-	int left = unmount_filesystems(report_unmount, NULL);
-	if (left)
-		say("lifeboat: warning: %d file system(s) could not be unmounted or made read-only", left);
-	say("lifeboat: file systems done; %s now.", shutdown_name(k));
+	int disks_done = run_disk_work(k);
+	if (disks_done)
+		say("lifeboat: file systems done; %s now.", shutdown_name(k));
 	drain_consoles(CONSOLE_DRAIN_MS);
 	log_info("calling reboot(2) for %s", shutdown_name(k));
 	/* reboot(2) from a child: PID 1 calling it can panic the kernel on some paths. */
 	pid_t pid = fork();
 	if (pid == 0) {
 		child_reset_signals();
-		int r = shutdown_reboot_syscall(k);
+		int r = shutdown_reboot_syscall(k, disks_done);
 		_exit(r < 0 ? -r : 0);
 	}
 	int status = 0;
-	if (pid > 0)
+	if (pid > 0) {
+		started(CHILD_REBOOT, pid);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
+		st.child[CHILD_REBOOT].pid = 0;
+	}
 	/* Halt returns here only after the kernel stopped everything else; reboot and power-off
 	 * not at all. Anything else is a failure: go back to the menu. */
 	if (k == SHUTDOWN_KEXEC)
@@ -372,18 +514,19 @@ static void do_shutdown(enum shutdown_kind k)
 		say("lifeboat: %s failed (%s); back to the menu.", shutdown_name(k),
 		    pid < 0 ? strerror(errno) : WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed");
 	log_err("%s failed", shutdown_name(k));
-	start_devices();
-	st.menu_due = now_ms();
+	st.child[CHILD_DEVICES].due = st.child[CHILD_MENU].due = now_ms();
+	enter(STATE_MENU);
 }
 
 static int kexec_loaded(void)
 {
-	char *s = NULL;
-	if (read_file_at(AT_FDCWD, "/sys/kernel/kexec_loaded", 16, &s) < 0)
+	char buf[16];
+	int fd = open("/sys/kernel/kexec_loaded", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return 1; /* cannot tell: let reboot(2) decide */
-	int loaded = s[0] == '1';
-	free(s);
-	return loaded;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n <= 0 || buf[0] == '1';
 }
 
 static enum shutdown_kind signal_action(int sig)
@@ -401,17 +544,18 @@ static enum shutdown_kind signal_action(int sig)
 
 static void handle_signals(void)
 {
-	struct signalfd_siginfo si;
+	siginfo_t si;
+	int sig;
 	enum shutdown_kind want = SHUTDOWN_NONE;
-	while (read(st.sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD)
+	while ((sig = next_signal(&si)) > 0) {
+		if (sig == SIGCHLD)
 			continue;
-		enum shutdown_kind k = signal_action((int)si.ssi_signo);
+		enum shutdown_kind k = signal_action(sig);
 		if (k != SHUTDOWN_NONE) {
-			log_info("signal %d from pid %d: %s", si.ssi_signo, si.ssi_pid, shutdown_name(k));
+			log_info("signal %d from pid %d: %s", sig, (int)si.si_pid, shutdown_name(k));
 			want = k;
 		} else {
-			log_debug("signal %d ignored", si.ssi_signo);
+			log_debug("signal %d ignored", sig);
 		}
 	}
 	reap();
@@ -434,10 +578,9 @@ static void device_notice(void)
 		close(st.dev_pipe);
 		st.dev_pipe = -1;
 	}
-	if (!st.settled) {
-		st.settled = 1;
+	if (st.state == STATE_SETTLING) {
 		log_info("devices settled");
-		st.menu_due = now_ms();
+		enter(STATE_MENU);
 	}
 }
 
@@ -448,21 +591,25 @@ static long long earliest(long long a, long long b)
 
 static int poll_timeout(void)
 {
-	long long now = now_ms(), next = -1;
-	if (!st.settled && st.settle_deadline)
+	long long now = now_ms(), next = children_next_due(st.child, N_CHILDREN, st.state);
+	if (st.state == STATE_SETTLING)
 		next = earliest(next, st.settle_deadline);
-	if (st.settled && !st.menu && !st.shell && st.menu_due)
-		next = earliest(next, st.menu_due);
-	if (!st.devices && st.devices_due)
-		next = earliest(next, st.devices_due);
-	if (!st.shell && st.shell_due)
-		next = earliest(next, st.shell_due);
-	/* Without a signalfd, SIGCHLD cannot wake us: look for dead children every second. */
+	/* Without a signalfd nothing wakes poll for a signal: look for them four times a second. */
 	if (st.sfd < 0)
-		next = earliest(next, now + 1000);
+		next = earliest(next, now + 250);
 	if (next < 0)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+static void start_child(enum child_id c)
+{
+	if (c == CHILD_DEVICES)
+		start_devices();
+	else if (c == CHILD_MENU)
+		start_menu();
+	else if (c == CHILD_SHELL)
+		start_shell();
 }
 
 static void loop_once(void)
@@ -474,22 +621,18 @@ static void loop_once(void)
 		struct timespec ts = {1, 0};
 		nanosleep(&ts, NULL);
 	}
-	if (st.sfd < 0 || p[0].revents)
-		handle_signals();
+	handle_signals();
 	if (st.dev_pipe >= 0 && p[1].revents)
 		device_notice();
 	long long now = now_ms();
-	if (!st.settled && st.settle_deadline && now >= st.settle_deadline) {
-		st.settled = 1;
+	if (st.state == STATE_SETTLING && now >= st.settle_deadline) {
 		log_warn("devices did not settle within %d s; showing the menu anyway", st.opt.settle_ms / 1000);
-		st.menu_due = now;
+		enter(STATE_MENU);
 	}
-	if (!st.devices && st.devices_due && now >= st.devices_due)
-		start_devices();
-	if (!st.shell && st.shell_due && now >= st.shell_due)
-		start_shell("starting the shell again.");
-	if (st.settled && !st.menu && !st.shell && st.menu_due && now >= st.menu_due)
-		start_menu();
+	for (int c = 0; c < N_CHILDREN; c++)
+		if (state_wants(st.state, (enum child_id)c) && !st.child[c].pid && st.child[c].due >= 0 &&
+		    now >= st.child[c].due)
+			start_child((enum child_id)c);
 	reap();
 }
 
@@ -511,6 +654,7 @@ int init_main(int argc, char **argv)
 		return 2;
 	}
 	/* From here on no path may return or exit: PID 1 dying panics the kernel. */
+	xalloc_wait_for_memory();
 	umask(022);
 	if (chdir("/") < 0) {
 		/* nothing to do: / always exists */
@@ -518,8 +662,6 @@ int init_main(int argc, char **argv)
 	stdio_ensure();
 	log_early();
 	setsid();
-	st.dev_pipe = -1;
-	st.sfd = -1;
 	mounts_basic();
 	log_open(0);
 	/* The kernel rate-limits /dev/kmsg writers to 10 lines per 5 s by default; our boot log is
@@ -528,35 +670,23 @@ int init_main(int argc, char **argv)
 		log_debug("cannot lift the /dev/kmsg rate limit");
 	set_module_helper();
 	sethostname("lifeboat", 8);
-	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	setenv("HOME", "/root", 1);
 	cmdline_load(&st.opt);
 	log_set_debug(st.opt.debug);
 	open_consoles();
 	say("lifeboat %s starting", LB_VERSION);
-	log_info("lifeboat %s, consoles: %s", LB_VERSION, st.cons_env);
+	log_info("lifeboat %s, consoles: %s", LB_VERSION, st.cons_env + strlen("LIFEBOAT_CONSOLES="));
 	for (int i = 0; i < st.opt.n_warnings; i++)
 		log_warn("%s", st.opt.warnings[i]);
 
-	sigset_t all;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	st.sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigfillset(&all_signals);
+	sigprocmask(SIG_BLOCK, &all_signals, NULL);
+	st.sfd = signalfd(-1, &all_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (st.sfd < 0)
-		log_err("signalfd: %s; signals will only be seen when a child exits", strerror(errno));
+		log_err("signalfd: %s; looking for signals four times a second instead", strerror(errno));
 	/* Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reboot. */
 	reboot(RB_DISABLE_CAD);
 
-	if (st.opt.shell) {
-		st.boot_shell = 1;
-		start_shell("lifeboat.shell was given: a shell before anything else runs.");
-		if (!st.shell) {
-			st.boot_shell = 0;
-			start_devices();
-		}
-	} else {
-		start_devices();
-	}
+	enter(st.opt.shell ? STATE_BOOT_SHELL : STATE_SETTLING);
 	for (;;)
 		loop_once();
 }

@@ -77,8 +77,19 @@ int mountinfo_parse(char *text, struct mnt **out)
 			source = fstype ? strtok_r(NULL, " ", &s2) : NULL;
 		}
 		unsigned maj = (unsigned)strtoul(f[2], NULL, 10);
-		m = xrealloc(m, sizeof(*m) * (size_t)(n + 1));
-		m[n].target = xstrdup(f[4]);
+		struct mnt *bigger = realloc(m, sizeof(*m) * (size_t)(n + 1));
+		char *target = bigger ? strdup(f[4]) : NULL;
+		if (!target) {
+			if (bigger)
+				m = bigger;
+			for (int k = 0; k < n; k++)
+				free(m[k].target);
+			free(m);
+			*out = NULL;
+			return -ENOMEM;
+		}
+		m = bigger;
+		m[n].target = target;
 		unescape_octal(m[n].target);
 		/* btrfs reports an anonymous device number, so the source path counts too. */
 		m[n].block = maj != 0 || (source && startswith(source, "/dev/")) ||
@@ -108,6 +119,12 @@ static void free_mounts(struct mnt *m, int n)
 	free(m);
 }
 
+static void starting(shutdown_report_fn report, const char *target, const char *what, void *ctx)
+{
+	if (report)
+		report(target, what, SHUTDOWN_STARTING, ctx);
+}
+
 /* Swap on a disk keeps it busy; a swap file keeps its file system busy. */
 static void swaps_off(shutdown_report_fn report, void *ctx)
 {
@@ -120,6 +137,7 @@ static void swaps_off(shutdown_report_fn report, void *ctx)
 		if (sp)
 			*sp = 0;
 		unescape_octal(line);
+		starting(report, line, "swap off", ctx);
 		int r = swapoff(line) < 0 ? -errno : 0;
 		if (report)
 			report(line, "swap off", r, ctx);
@@ -129,6 +147,7 @@ static void swaps_off(shutdown_report_fn report, void *ctx)
 
 int unmount_filesystems(shutdown_report_fn report, void *ctx)
 {
+	starting(report, "all disks", "sync", ctx);
 	sync();
 	swaps_off(report, ctx);
 	/* Newest first, round after round: unmounting one mount lets its parent go next. */
@@ -144,6 +163,7 @@ int unmount_filesystems(shutdown_report_fn report, void *ctx)
 			if (!m[i].block && own_tree(m[i].target))
 				continue;
 			todo++;
+			starting(report, m[i].target, "unmount", ctx);
 			if (umount2(m[i].target, UMOUNT_NOFOLLOW) == 0) {
 				done++;
 				if (report)
@@ -163,6 +183,7 @@ int unmount_filesystems(shutdown_report_fn report, void *ctx)
 	for (int i = n - 1; i >= 0; i--) {
 		if (!m[i].block || !strcmp(m[i].target, "/"))
 			continue;
+		starting(report, m[i].target, "remount read-only", ctx);
 		int r = mount(NULL, m[i].target, NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0 ? -errno : 0;
 		if (r < 0)
 			left++;
@@ -170,17 +191,19 @@ int unmount_filesystems(shutdown_report_fn report, void *ctx)
 			report(m[i].target, "remounted read-only", r, ctx);
 	}
 	free_mounts(m, n);
+	starting(report, "all disks", "sync", ctx);
 	sync();
 	return left;
 }
 
-int shutdown_reboot_syscall(enum shutdown_kind k)
+int shutdown_reboot_syscall(enum shutdown_kind k, int do_sync)
 {
 	int cmd = k == SHUTDOWN_HALT       ? LINUX_REBOOT_CMD_HALT
 		  : k == SHUTDOWN_POWEROFF ? LINUX_REBOOT_CMD_POWER_OFF
 		  : k == SHUTDOWN_KEXEC    ? LINUX_REBOOT_CMD_KEXEC
 					   : LINUX_REBOOT_CMD_RESTART;
-	sync();
+	if (do_sync)
+		sync();
 	if (syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, cmd, NULL) < 0)
 		return -errno;
 	return 0;

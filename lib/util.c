@@ -143,29 +143,47 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void *oom(void)
+static int oom_waits;
+
+void xalloc_wait_for_memory(void)
+{
+	oom_waits = 1;
+}
+
+/* Returns 1 when the caller should try again (PID 1, after a pause); never returns otherwise. */
+static int oom(void)
 {
 	static const char msg[] = "lifeboat: out of memory\n";
 	write_all(2, msg, sizeof(msg) - 1);
-	abort();
+	if (!oom_waits)
+		abort();
+	struct timespec ts = {0, 200 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	return 1;
 }
 
 void *xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
-	return p ? p : oom();
+	void *p;
+	while (!(p = malloc(n ? n : 1)) && oom())
+		;
+	return p;
 }
 
 void *xcalloc(size_t n, size_t m)
 {
-	void *p = calloc(n ? n : 1, m ? m : 1);
-	return p ? p : oom();
+	void *p;
+	while (!(p = calloc(n ? n : 1, m ? m : 1)) && oom())
+		;
+	return p;
 }
 
 void *xrealloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
-	return q ? q : oom();
+	void *q;
+	while (!(q = realloc(p, n ? n : 1)) && oom())
+		;
+	return q;
 }
 
 char *xstrdup(const char *s)

@@ -29,7 +29,9 @@ char *rstrip(char *s);
 int startswith(const char *s, const char *prefix);
 /* printf into a malloc'd string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) LB_PRINTF(1, 2);
-/* malloc that never returns NULL: lifeboat aborts the (child) process instead. */
+/* malloc that never returns NULL: lifeboat aborts the (child) process instead. In PID 1 (which must not abort: that panics the kernel), the x-allocators wait for memory and
+ * try again instead of aborting (the OOM killer frees memory; PID 1 is never its victim). */
+void xalloc_wait_for_memory(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);

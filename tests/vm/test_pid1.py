@@ -211,8 +211,37 @@ def test_menu_reboot_after_writing(tmp_path):
         vm.expect(r"Choose \(key then Enter")
         vm.sendline("r")
         vm.expect(r"unmounted /mnt/sub\n(.*\n)*.*unmounted /mnt\n", timeout=30)
+        vm.expect(r"file systems done; reboot now", timeout=30)
         assert vm.wait_exit(60) == 0
+        # The twin of the hung-disk test below: a healthy disk never trips the deadline.
+        assert "did not finish" not in vm.text()
     assert fs_state(data) == "clean" and fsck_clean(data)
+
+
+def test_shutdown_gives_up_on_a_hung_disk(tmp_path):
+    """A FAT disk (a USB stick) mounted from the rescue shell, written to, whose writes then never
+    complete (QEMU throttles them to 1 byte/s: the mount's own first write passes, the rest
+    wait): the shutdown's sync hangs in its child, PID 1 says what hung after 20 s without
+    progress and powers the machine off anyway."""
+    hung = str(tmp_path / "hung.img")
+    subprocess.run(["truncate", "-s", "16M", hung], check=True)
+    subprocess.run(["mkfs.vfat", hung], check=True, capture_output=True)
+    extra = ["-drive", f"file={hung},format=raw,if=none,id=hung,throttling.bps-write=1",
+             "-device", "virtio-blk-pci,drive=hung"]
+    with VM(extra=extra) as vm:
+        to_shell(vm)
+        # Buffered writes: they sit in the page cache until a sync.
+        got = out(vm, "mount /dev/vda /mnt && dd if=/dev/urandom of=/mnt/f bs=64k count=16 2>/dev/null && "
+                      "echo WROTE; grep -e ^Dirty: -e ^Writeback: /proc/meminfo")
+        assert re.search(r"^WROTE$", got, re.M), got
+        # -n: busybox's poweroff would sync (and hang) itself before it signals PID 1.
+        vm.sendline("poweroff -n")
+        vm.expect(r"signal 12 from pid \d+: power-off", timeout=30)
+        vm.expect(r"the disks did not finish: sync all disks hangs \(no progress for 2\d s\); "
+                  r"power-off anyway", timeout=120)
+        vm.expect(r"reboot: Power down", timeout=60)
+        assert vm.wait_exit(60) == 0
+        assert "file systems done" not in vm.text()
 
 
 CRASH_LOOP = r"""cat > /tmp/crash.sh <<'EOF'

@@ -270,6 +270,43 @@ static void shell_died(int status)
 	}
 }
 
+/* --- Remote rescue (issue 15): one long-running child, `lifeboat remote`, which brings the
+ * network up and runs the SSH server (applets/remote.c). Started at boot; started again when it
+ * dies, unless it exited 0 (lifeboat.net=off: nothing to run) or keeps dying within a second of
+ * its start (then it stays down, logged, rather than loop). To merge into PID 1's child table. */
+static pid_t remote_pid;
+static long long remote_started;
+static int remote_fast_deaths;
+
+static void remote_start(void)
+{
+	remote_pid = start_applet("remote", -1);
+	remote_started = now_ms();
+	if (remote_pid < 0)
+		remote_pid = 0;
+}
+
+/* Called for every reaped pid; returns 1 when it was the remote child. */
+static int remote_reaped(pid_t pid, int status)
+{
+	char buf[80];
+	if (!remote_pid || pid != remote_pid)
+		return 0;
+	remote_pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 1;
+	remote_fast_deaths = now_ms() - remote_started < 1000 ? remote_fast_deaths + 1 : 0;
+	if (remote_fast_deaths >= 5) {
+		log_err("remote rescue %s five times in a row; not starting it again",
+			status_str(status, buf, sizeof(buf)));
+		return 1;
+	}
+	log_warn("remote rescue %s; starting it again", status_str(status, buf, sizeof(buf)));
+	remote_start();
+	return 1;
+}
+/* --- end of remote rescue */
+
 static void reap(void)
 {
 	for (;;) {
@@ -289,6 +326,7 @@ static void reap(void)
 			st.devices_due = now_ms() + (now_ms() - st.devices_started < RESPAWN_FAST_MS ? 1000 : 0);
 		} else if (pid == st.shell) {
 			shell_died(status);
+		} else if (remote_reaped(pid, status)) { /* remote rescue (issue 15) */
 		} else {
 			log_debug("reaped pid %d: %s", (int)pid, status_str(status, buf, sizeof(buf)));
 		}
@@ -557,6 +595,7 @@ int init_main(int argc, char **argv)
 	} else {
 		start_devices();
 	}
+	remote_start(); /* remote rescue (issue 15) */
 	for (;;)
 		loop_once();
 }

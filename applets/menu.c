@@ -25,6 +25,7 @@
 #include "present/menu.h"
 #include "report/store.h"
 #include "present/term.h"
+#include "net/remote.h"
 
 /* Once the default action ran, a restarted menu must not run it again. */
 
@@ -36,6 +37,9 @@ static struct menu M;
 static void draw(void)
 {
 	static char buf[32768];
+	char net[320];
+	remote_status(net, sizeof(net));
+	menu_set_remote(net);
 	size_t n = menu_render(&M, buf, sizeof(buf));
 	terms_write(&T, buf, (int)n);
 }
@@ -344,7 +348,8 @@ static int countdown(const struct default_plan *p)
 static void run_default(void)
 {
 	struct stat sb;
-	if (stat(DEFAULT_DONE, &sb) == 0)
+	/* An SSH login's menu never runs the boot's default action: the console's menu owns it. */
+	if (stat(DEFAULT_DONE, &sb) == 0 || getenv("LIFEBOAT_SSH_MENU"))
 		return;
 	struct lb_options o;
 	cmdline_load(&o);

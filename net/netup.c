@@ -21,7 +21,7 @@
 
 int net_wired(const char *sysroot, char names[][16], int max)
 {
-	char path[256];
+	char path[512];
 	snprintf(path, sizeof(path), "%s/class/net", sysroot);
 	DIR *d = opendir(path);
 	if (!d)
@@ -43,7 +43,7 @@ int net_wired(const char *sysroot, char names[][16], int max)
 		snprintf(path, sizeof(path), "%s/class/net/%s/phy80211", sysroot, e->d_name);
 		if (stat(path, &sb) == 0)
 			continue;
-		snprintf(names[n++], 16, "%s", e->d_name);
+		snprintf(names[n++], 16, "%.15s", e->d_name);
 	}
 	closedir(d);
 	/* readdir order is the filesystem's: sort, so that "the first interface" is stable. */
@@ -59,7 +59,7 @@ int net_wired(const char *sysroot, char names[][16], int max)
 
 int net_mac(const char *sysroot, const char *dev, char *mac, size_t size)
 {
-	char path[256], *s = NULL;
+	char path[512], *s = NULL;
 	snprintf(path, sizeof(path), "%s/class/net/%s/address", sysroot, dev);
 	ssize_t r = read_file_at(AT_FDCWD, path, 64, &s);
 	if (r < 0)

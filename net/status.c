@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/util.h"
+#include "net/netup.h"
 
 static size_t put(char *buf, size_t size, size_t o, const char *fmt, ...) LB_PRINTF(4, 5);
 static size_t put(char *buf, size_t size, size_t o, const char *fmt, ...)
@@ -60,7 +61,9 @@ size_t remote_status(char *buf, size_t size)
 		}
 		freeifaddrs(ifa);
 	}
-	o = put(buf, size, o, "%s\n", shown ? "" : " no address yet (DHCP runs in the background)");
+	char ifs[NET_MAX_IFS][16];
+	o = put(buf, size, o, "%s\n", shown ? "" : net_wired("/sys", ifs, NET_MAX_IFS) ? " no address yet (DHCP runs in the background)"
+										 : " no wired interface found");
 	if (startswith(state, "nokey"))
 		o = put(buf, size, o, "SSH: off, no authorized key (AUTHORIZED_KEYS=, lifeboat.authorized_key=)\n");
 	else if (startswith(state, "on"))

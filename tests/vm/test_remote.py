@@ -119,7 +119,7 @@ def test_key_on_cmdline_command_menu_refusals_fingerprint(tmp_path):
         assert r.returncode == 0, r.stderr
         assert "remote-42" in r.stdout
         assert listening_ports(r.stdout) == {22}
-        assert '"kind"' in r.stdout or "{" in r.stdout  # the scan's JSON report
+        assert '"systems": [' in r.stdout  # the scan's JSON report
         # The fingerprint on the console is the one the client sees.
         scan = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(port), "127.0.0.1"],
                               capture_output=True, text=True, timeout=120)
@@ -129,6 +129,15 @@ def test_key_on_cmdline_command_menu_refusals_fingerprint(tmp_path):
         assert fp in lf.stdout, (fp, lf.stdout)
         r = ssh(port, key, "true", str(kh))
         assert r.returncode == 0, r.stderr
+        # Copying a file in with scp's classic protocol.
+        src = tmp_path / "payload.txt"
+        src.write_text("copied-in-by-scp\n")
+        r = subprocess.run(["scp", "-O", "-P", str(port), "-i", key, "-o", "IdentitiesOnly=yes",
+                            "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=%s" % kh,
+                            str(src), "root@127.0.0.1:/tmp/payload.txt"],
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        assert ssh(port, key, "cat /tmp/payload.txt", str(kh)).stdout == "copied-in-by-scp\n"
         # Passwords are refused outright, and so is a key that was never authorized.
         r = ssh(port, None, "true", None, "-o", "PreferredAuthentications=password",
                 "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1")

@@ -26,6 +26,7 @@
 #include "net/netup.h"
 #include "net/remote.h"
 #include "net/sshkeys.h"
+#include "report/store.h"
 
 #define MAX_IPCFG 8
 /* New interfaces (a USB adapter plugged in, a slow driver) are looked for this often. */
@@ -71,41 +72,16 @@ static void opt(const char *key, const char *val, void *ctx)
 	}
 }
 
-/* Replace path with text at once (a reader never sees half of it). */
-static int write_new(const char *path, const char *text, mode_t mode)
-{
-	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	int r = write_all(fd, text, strlen(text));
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
 static void set_state(const char *text)
 {
-	mkdir_p(RUN_DIR, 0755);
-	write_new(SSH_STATE, text, 0644);
+	report_save(SSH_STATE, text, strlen(text));
 }
 
 /* Console lines: the menu owns the console, so only what the user must see goes there. */
-static void say(const char *fmt, ...) LB_PRINTF(1, 2);
-static void say(const char *fmt, ...)
+static void say(const char *msg)
 {
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_info("remote: %s", buf);
-	fprintf(stderr, "\r\nlifeboat: %s\r\n", buf);
+	log_info("remote: %s", msg);
+	fprintf(stderr, "\r\nlifeboat: %s\r\n", msg);
 }
 
 static char *slurp(const char *path)
@@ -141,7 +117,8 @@ static int collect_keys(void)
 		mkdir_p("/root/.ssh", 0700);
 		chmod("/root", 0700);
 		chmod("/root/.ssh", 0700);
-		int r = write_new(AUTHORIZED_KEYS_PATH, all, 0600);
+		/* Written whole at once (report_save is the atomic write); 0644 is fine for public keys. */
+		int r = report_save(AUTHORIZED_KEYS_PATH, all, strlen(all));
 		if (r < 0) {
 			log_err("remote: cannot write %s: %s", AUTHORIZED_KEYS_PATH, strerror(-r));
 			count = 0;
@@ -188,7 +165,9 @@ static void show_fingerprint(const char *key, const char *type, char **state)
 	if (fp) {
 		fp += strlen("Fingerprint: ");
 		fp[strcspn(fp, "\r\n")] = 0;
-		say("SSH host key %s %s", type, fp);
+		char *line = xasprintf("SSH host key %s %s", type, fp);
+		say(line);
+		free(line);
 		char *n = xasprintf("%s%s %s\n", *state, type, fp);
 		free(*state);
 		*state = n;
@@ -382,7 +361,7 @@ int remote_main(int argc, char **argv)
 		return 0;
 	}
 	char *resolv = slurp(HOST_DATA_DIR "/resolv.conf");
-	if (resolv && write_new("/etc/resolv.conf", resolv, 0644) == 0)
+	if (resolv && report_save("/etc/resolv.conf", resolv, strlen(resolv)) == 0)
 		log_info("remote: DNS from the host's resolv.conf");
 	free(resolv);
 

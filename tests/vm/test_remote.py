@@ -97,6 +97,14 @@ class Pty:
         self.p.wait()
 
 
+def in_console_shell(vm, cmd):
+    """From the console menu into its shell, run cmd there; what it printed."""
+    vm.expect("Choose")
+    vm.sendline("s")
+    vm.expect("lifeboat:/# ")
+    return run(vm, cmd)
+
+
 def listening_ports(text):
     """Ports in state LISTEN (0A) in /proc/net/tcp and tcp6 text."""
     ports = set()
@@ -217,11 +225,8 @@ def test_no_key_nothing_listens():
     with VM(extra=net(port)) as vm:
         vm.expect(r"Network: eth0 10\.0\.2\.15/24", timeout=240)
         vm.expect(r"SSH: off, no authorized key")
-        vm.expect("Choose")
-        vm.sendline("s")
-        vm.expect("lifeboat:/# ")
-        out = run(vm, "cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\"' | wc -l; "
-                  "pidof dropbearmulti || echo no-sshd")
+        out = in_console_shell(vm, "cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\"' | wc -l; "
+                               "pidof dropbearmulti || echo no-sshd")
         assert re.match(r"0\s*\nno-sshd", out), out
         r = ssh(port, key, "echo should-not-run")
         assert r.returncode != 0 and "should-not-run" not in r.stdout
@@ -231,9 +236,6 @@ def test_net_off_brings_nothing_up():
     key, pub = keypair("lb-test")
     with VM(append="lifeboat.net=off " + cmdline_key(pub), extra=net(free_port())) as vm:
         vm.expect(r"Network: off \(lifeboat\.net=off\)", timeout=240)
-        vm.expect("Choose")
-        vm.sendline("s")
-        vm.expect("lifeboat:/# ")
-        out = run(vm, "ip -4 addr show eth0 | grep -c inet; ip link show eth0 | grep -c ',UP'; "
-                  "pidof udhcpc dropbearmulti || echo none-running")
+        out = in_console_shell(vm, "ip -4 addr show eth0 | grep -c inet; ip link show eth0 | grep -c ',UP'; "
+                               "pidof udhcpc dropbearmulti || echo none-running")
         assert re.match(r"0\s*\n0\s*\nnone-running", out), out

@@ -10,7 +10,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo unknown)
 export SOURCE_DATE_EPOCH
 
-SRCDIRS := lib init discover report present act applets
+SRCDIRS := lib init discover report present act net applets
 SRCS    := $(sort $(wildcard $(addsuffix /*.c,$(SRCDIRS))))
 LIBSRCS := $(filter-out applets/main.c,$(SRCS))
 HDRS    := $(wildcard $(addsuffix /*.h,$(SRCDIRS)))

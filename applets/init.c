@@ -68,6 +68,7 @@ static struct {
 		[CHILD_DEVICES] = {"device worker", RESTART_PACED, 0, 0, -1},
 		[CHILD_MENU] = {"menu", RESTART_RESPAWN, 0, 0, -1},
 		[CHILD_SHELL] = {"shell", RESTART_STATE, 0, 0, -1},
+		[CHILD_REMOTE] = {"remote rescue", RESTART_SERVICE, 0, 0, -1},
 		[CHILD_DISKS] = {"disk work", RESTART_NEVER, 0, 0, -1},
 		[CHILD_REBOOT] = {"reboot", RESTART_NEVER, 0, 0, -1},
 	},
@@ -209,7 +210,8 @@ static void enter(enum pid1_state s)
 	long long now = now_ms();
 	/* Every child the new state wants and that is neither running nor scheduled: due now. */
 	for (int c = 0; c < N_CHILDREN; c++)
-		if (state_wants(s, (enum child_id)c) && !st.child[c].pid && st.child[c].due < 0)
+		if (state_wants(s, (enum child_id)c) && !st.child[c].pid && st.child[c].due < 0 &&
+		    !st.child[c].done)
 			st.child[c].due = now;
 	/* The deadline counts from the first settling: a boot shell may have run for hours before. */
 	if (s == STATE_SETTLING && !st.settle_deadline)
@@ -287,6 +289,17 @@ static void start_shell(void)
 	}
 }
 
+/* The network and the SSH server (applets/remote.c): one long-running child. */
+static void start_remote(void)
+{
+	char *argv[] = {LIFEBOAT_BIN, "remote", NULL};
+	pid_t pid = start_applet(argv, -1);
+	if (pid > 0)
+		started(CHILD_REMOTE, pid);
+	else
+		st.child[CHILD_REMOTE].due = now_ms() + SHELL_RETRY_MS;
+}
+
 static void emergency(const char *why)
 {
 	st.emergency_why = why;
@@ -361,6 +374,16 @@ static void child_ended(pid_t pid, int status)
 		log_warn("the %s %s; starting it again", st.child[c].name, status_str(status, buf, sizeof(buf)));
 		st.child[c].due = now_ms() + children_paced_delay(lived);
 		break;
+	case RESTART_SERVICE:
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			/* It had nothing to do (lifeboat.net=off): done for this boot. */
+			st.child[c].done = 1;
+			log_info("the %s ended: nothing to run", st.child[c].name);
+			break;
+		}
+		log_warn("the %s %s; starting it again", st.child[c].name, status_str(status, buf, sizeof(buf)));
+		st.child[c].due = now_ms() + children_paced_delay(lived);
+		break;
 	case RESTART_STATE:
 		refresh_consoles();
 		shell_died(status, lived);
@@ -370,6 +393,7 @@ static void child_ended(pid_t pid, int status)
 		break;
 	}
 }
+
 
 static void reap(void)
 {
@@ -515,6 +539,8 @@ static void do_shutdown(enum shutdown_kind k)
 		    pid < 0 ? strerror(errno) : WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed");
 	log_err("%s failed", shutdown_name(k));
 	st.child[CHILD_DEVICES].due = st.child[CHILD_MENU].due = now_ms();
+	if (!st.child[CHILD_REMOTE].done)
+		st.child[CHILD_REMOTE].due = now_ms();
 	enter(STATE_MENU);
 }
 
@@ -610,6 +636,8 @@ static void start_child(enum child_id c)
 		start_menu();
 	else if (c == CHILD_SHELL)
 		start_shell();
+	else if (c == CHILD_REMOTE)
+		start_remote();
 }
 
 static void loop_once(void)

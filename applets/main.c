@@ -22,6 +22,7 @@ static const struct applet applets[] = {
 	{"init", init_main, "PID 1"},
 	{"menu", menu_main, "the console menu (run by PID 1)"},
 	{"modprobe", modprobe_main, "load kernel modules by name or alias (the kernel's module helper)"},
+	{"remote", remote_main, "network and the SSH server for remote rescue (run by PID 1)"},
 	{"scan", scan_main, "find every NixOS on the disks, writing nothing (--human: a table)"},
 };
 

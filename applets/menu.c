@@ -26,6 +26,7 @@
 #include "present/menu.h"
 #include "report/store.h"
 #include "present/term.h"
+#include "net/remote.h"
 
 /* Once the default action ran, a restarted menu must not run it again. */
 
@@ -34,9 +35,16 @@ static struct found F;
 static int have_found;
 static struct menu M;
 
+/* The network lines the header shows now (remote rescue): the menu is drawn again when they
+ * change, since addresses arrive in the background after the menu is up. */
+static char net_shown[320];
+#define NET_RECHECK_MS 1000
+
 static void draw(void)
 {
 	static char buf[32768];
+	remote_status(net_shown, sizeof(net_shown));
+	menu_set_remote(net_shown);
 	size_t n = menu_render(&M, buf, sizeof(buf));
 	terms_write(&T, buf, (int)n);
 }
@@ -360,7 +368,8 @@ static int countdown(const struct default_plan *p)
 static void run_default(void)
 {
 	struct stat sb;
-	if (stat(DEFAULT_DONE, &sb) == 0)
+	/* An SSH login's menu never runs the boot's default action: the console's menu owns it. */
+	if (stat(DEFAULT_DONE, &sb) == 0 || getenv("LIFEBOAT_SSH_MENU"))
 		return;
 	struct lb_options o;
 	cmdline_load(&o);
@@ -405,9 +414,19 @@ int menu_main(int argc, char **argv)
 	run_default();
 	draw();
 	for (;;) {
-		int k = get_key(-1);
+		int k = get_key(NET_RECHECK_MS);
 		if (k == KEY_EOF)
 			return 1;
+		if (k == KEY_NONE) {
+			char net[320];
+			remote_status(net, sizeof(net));
+			/* Never under a key being typed: that would hide what was typed so far. */
+			if (strcmp(net, net_shown) && !M.len) {
+				terms_printf(&T, "\n");
+				draw();
+			}
+			continue;
+		}
 		struct menu_choice c;
 		switch (menu_input(&M, k, &c)) {
 		case EV_NONE:

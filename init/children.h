@@ -10,6 +10,7 @@
 enum restart_rule {
 	RESTART_RESPAWN, /* init/respawn.c decides (the menu) */
 	RESTART_PACED,   /* again at once, or after 1 s when it died quickly (the device worker) */
+	RESTART_SERVICE, /* like RESTART_PACED, but an exit with status 0 means done (remote rescue) */
 	RESTART_STATE,   /* its end changes PID 1's state (shells) */
 	RESTART_NEVER,   /* one-shot work (the shutdown's disk work, reboot(2)) */
 };
@@ -20,6 +21,7 @@ struct child {
 	pid_t pid;          /* 0: not running */
 	long long started;  /* now_ms() at the last start */
 	long long due;      /* start it when now_ms() reaches this; -1: not scheduled */
+	int done;           /* RESTART_SERVICE: it said it has nothing to do; never started again */
 };
 
 /* The row of pid, or -1. */

@@ -18,6 +18,9 @@ int state_wants(enum pid1_state s, enum child_id c)
 	case CHILD_DEVICES:
 		/* Drivers keep loading for devices plugged in later, under the menu or a shell. */
 		return s == STATE_SETTLING || s == STATE_MENU || s == STATE_EMERGENCY;
+	case CHILD_REMOTE:
+		/* The network and SSH (applets/remote.c) come up with the drivers, for good. */
+		return s == STATE_SETTLING || s == STATE_MENU || s == STATE_EMERGENCY;
 	case CHILD_MENU:
 		return s == STATE_MENU;
 	case CHILD_SHELL:

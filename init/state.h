@@ -11,7 +11,7 @@ enum pid1_state {
 };
 
 /* PID 1's children, one row each in its table (init/children.h). */
-enum child_id { CHILD_DEVICES, CHILD_MENU, CHILD_SHELL, CHILD_DISKS, CHILD_REBOOT, N_CHILDREN };
+enum child_id { CHILD_DEVICES, CHILD_MENU, CHILD_SHELL, CHILD_REMOTE, CHILD_DISKS, CHILD_REBOOT, N_CHILDREN };
 
 const char *state_name(enum pid1_state s);
 /* Should child c be running in state s? PID 1 starts a wanted child once it is due and never

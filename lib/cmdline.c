@@ -213,6 +213,8 @@ static void option_seen(const char *key, const char *val, void *ctx)
 		parse_flag(o, key, val, &o->shell);
 	} else if (name_is(k, "nomodules")) {
 		parse_flag(o, key, val, &o->nomodules);
+	} else if (name_is(k, "net") || name_is(k, "authorized_key")) {
+		/* Remote rescue's: `lifeboat remote` (applets/remote.c) reads them itself. */
 	} else {
 		warn(o, xasprintf("unknown option %s ignored (see the README for lifeboat.* options)", key));
 	}

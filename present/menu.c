@@ -55,6 +55,14 @@ void menu_set_installer(const char *name)
 		installer_name[0] = 0;
 }
 
+/* Remote rescue's lines (addresses, how to connect: net/status.c), shown under the title. */
+static char remote_lines[320];
+
+void menu_set_remote(const char *text)
+{
+	snprintf(remote_lines, sizeof(remote_lines), "%s", text ? text : "");
+}
+
 /* A filesystem that would not mount read-only may be the root of a system the scan could not
  * find: offer its check and repair from the main page. */
 static void devrepair_lines(struct menu *m)
@@ -241,6 +249,7 @@ static size_t render_header(const struct menu *m, char *buf, size_t size, size_t
 {
 	const struct found *f = m->f;
 	o = put(buf, size, o, "lifeboat %s - NixOS rescue\n", m->version);
+	o = put(buf, size, o, "%s", remote_lines);
 	if (!f)
 		return put(buf, size, o, "The disks have not been scanned.\n");
 	o = put(buf, size, o, "Disks: %d   NixOS systems: %d   Problems: %d%s\n", f->devices, f->n_sys,

@@ -74,6 +74,8 @@ enum menu_ev {
 void menu_init(struct menu *m, const struct found *f, const char *version);
 /* Name the bundled installer in its entry ("NixOS kexec installer"); NULL: a generic name. */
 void menu_set_installer(const char *name);
+/* Lines about the network and SSH for the main page's header (already printable), or NULL. */
+void menu_set_remote(const char *text);
 /* Rebuild the lines of the current page (after a page change or a new scan). */
 void menu_build(struct menu *m);
 /* Write the whole page (header, lines, prompt) as text with "\n" line ends. Returns its length. */

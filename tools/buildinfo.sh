@@ -9,7 +9,7 @@ echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
 # The image's parts, and the repair toolbox's (mk/repair.mk) when built.
-for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs; do
+for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
@@ -42,6 +42,20 @@ for n in e2fsprogs dosfstools btrfs-progs xfsprogs; do
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n $(cat "$d"/sbin/* | wc -c) unpacked, $(cat "$d"/sbin/* | zstd -q -19 -T1 --zstd=wlog=20 -c | wc -c) compressed: $(ls "$d/sbin" | tr '\n' ' ')"
 done
+
+# Remote rescue (mk/remote.mk, docs/remote.md): the SSH server, and the network drivers
+# (drivers/net and USB ethernet, with what they pull in from there).
+if [ -f "$build/tp/dropbear.dir" ]; then
+	echo
+	echo "# remote rescue (image growth: unpacked, and alone with zstd -19)"
+	d=$(cat "$build/tp/dropbear.dir")
+	echo "dropbear $(wc -c < "$d/sbin/dropbearmulti") unpacked, $(zstd -q -19 -T1 --zstd=wlog=20 -c "$d/sbin/dropbearmulti" | wc -c) compressed: dropbearmulti (dropbear dropbearkey dropbearconvert scp)"
+	nics=$(find "$build/kernel/modules" -path '*/kernel/drivers/net/*' -name '*.ko*' | LC_ALL=C sort)
+	if [ -n "$nics" ]; then
+		# shellcheck disable=SC2086 # one path a word
+		echo "network drivers $(cat $nics | wc -c) unpacked, $(cat $nics | zstd -q -19 -T1 --zstd=wlog=20 -c | wc -c) compressed: $(echo "$nics" | wc -l) modules ($(echo "$nics" | sed 's|.*/||; s|\.ko.*||' | tr '\n' ' '))"
+	fi
+fi
 
 if [ -f "$build/installer/INFO" ]; then
 	echo

@@ -5,7 +5,7 @@
 #   ./kexec-boot [--dry-run] [--delay SECONDS] [--load-only] [--no-host-data] [lifeboat.OPTION...]
 #                [-- MORE KERNEL PARAMETERS]
 # It carries the host's console= settings over, appends a small archive with the host's root SSH
-# keys and network addresses (/etc/lifeboat/host/ in lifeboat; --no-host-data leaves it out),
+# authorized keys, host keys and network configuration (/etc/lifeboat/host/ in lifeboat; --no-host-data leaves it out),
 # loads lifeboat with kexec_file_load (kexec -s), falling back to kexec_load (kexec -l) only when
 # file loading is unsupported, says what will happen, and jumps after a short delay.
 set -u
@@ -136,7 +136,13 @@ collect_host_data() { # DIR
 	for k in /root/.ssh/authorized_keys /root/.ssh/authorized_keys2 /etc/ssh/authorized_keys.d/root; do
 		[ -r "$k" ] && cat "$k"
 	done > "$1/authorized_keys" 2>/dev/null
+	# The host's SSH host keys, so lifeboat answers with the fingerprint users already trust.
+	for t in ed25519 ecdsa rsa; do
+		[ -r "/etc/ssh/ssh_host_${t}_key" ] && cat "/etc/ssh/ssh_host_${t}_key" > "$1/ssh_host_${t}_key"
+	done
 	if command -v ip >/dev/null 2>&1; then
+		# links: the MAC of each interface, so lifeboat finds the same card under its own name.
+		ip -o link show > "$1/links" 2>/dev/null || true
 		ip -o addr show > "$1/addresses" 2>/dev/null || true
 		ip route show > "$1/routes" 2>/dev/null || true
 		ip -6 route show >> "$1/routes" 2>/dev/null || true

@@ -8,6 +8,7 @@ int main(void)
 		[CHILD_DEVICES] = {"device worker", RESTART_PACED, 0, 0, -1},
 		[CHILD_MENU] = {"menu", RESTART_RESPAWN, 0, 0, -1},
 		[CHILD_SHELL] = {"shell", RESTART_STATE, 0, 0, -1},
+		[CHILD_REMOTE] = {"remote rescue", RESTART_SERVICE, 0, 0, -1},
 		[CHILD_DISKS] = {"disk work", RESTART_NEVER, 0, 0, -1},
 		[CHILD_REBOOT] = {"reboot", RESTART_NEVER, 0, 0, -1},
 	};
@@ -19,6 +20,10 @@ int main(void)
 	CHECK(state_wants(STATE_MENU, CHILD_MENU) && !state_wants(STATE_MENU, CHILD_SHELL));
 	CHECK(state_wants(STATE_EMERGENCY, CHILD_SHELL) && !state_wants(STATE_EMERGENCY, CHILD_MENU));
 	CHECK(state_wants(STATE_EMERGENCY, CHILD_DEVICES));
+	/* The network and SSH: with the drivers, never in the boot shell or while shutting down. */
+	CHECK(state_wants(STATE_SETTLING, CHILD_REMOTE) && state_wants(STATE_MENU, CHILD_REMOTE));
+	CHECK(state_wants(STATE_EMERGENCY, CHILD_REMOTE));
+	CHECK(!state_wants(STATE_BOOT_SHELL, CHILD_REMOTE) && !state_wants(STATE_SHUTTING_DOWN, CHILD_REMOTE));
 	/* Shutting down restarts nothing; one-shot work is never wanted. */
 	for (int c = 0; c < N_CHILDREN; c++) {
 		CHECK(!state_wants(STATE_SHUTTING_DOWN, (enum child_id)c));

@@ -17,9 +17,13 @@ def _entry(name, data, mode):
 
 
 def initrd_with(files):
-    """files: {"/path/in/image": bytes or str}. Returns the path of a combined initrd."""
+    """files: {"/path/in/image": bytes or str, or None for a directory (the kernel makes no
+    missing parents)}. Returns the path of a combined initrd."""
     body = b""
     for path, data in sorted(files.items()):
+        if data is None:
+            body += _entry(path.lstrip("/"), b"", 0o40700)
+            continue
         if isinstance(data, str):
             data = data.encode()
         body += _entry(path.lstrip("/"), data, 0o100644)

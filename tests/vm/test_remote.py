@@ -1,0 +1,241 @@
+"""Remote rescue over QEMU user networking (a virtio-net NIC, the guest's port 22 forwarded to a
+loopback port only), driven with Debian's OpenSSH client and a key pair made by the test: a key
+from the command line, the image's built-in key file (what make AUTHORIZED_KEYS= installs), and
+kexec-boot's host data (addresses, routes and host key for the NIC with the same MAC); passwords
+and unknown keys refused; ip= static; no key: nothing listens; lifeboat.net=off: nothing is up."""
+import os
+import re
+import select
+import socket
+import subprocess
+import time
+
+import pytest
+
+from extra_initrd import initrd_with
+from test_discover import run
+from vm import BUILD, VM, Timeout
+
+QEMU_MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def keypair(name):
+    d = os.path.join(BUILD, "vmtest", "ssh")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name)
+    if not os.path.exists(path):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path], check=True)
+    return path, open(path + ".pub").read().strip()
+
+
+def cmdline_key(pub):
+    t, b64 = pub.split()[:2]
+    return "lifeboat.authorized_key=%s:%s" % (t, b64)
+
+
+def net(port, guest=""):
+    return ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-%s:22" % (port, guest),
+            "-device", "virtio-net-pci,netdev=n0"]
+
+
+def ssh_argv(port, key, known_hosts=None, *opts):
+    kh = ["-o", "UserKnownHostsFile=%s" % known_hosts, "-o", "StrictHostKeyChecking=yes"] if known_hosts else \
+        ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]
+    ident = ["-i", key, "-o", "IdentitiesOnly=yes"] if key else []
+    return ["ssh", "-p", str(port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=60",
+            "-o", "LogLevel=ERROR"] + kh + ident + list(opts) + ["root@127.0.0.1"]
+
+
+def ssh(port, key, command, known_hosts=None, *opts):
+    return subprocess.run(ssh_argv(port, key, known_hosts, *opts) + [command], capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL)
+
+
+def wait_ssh_ready(vm):
+    """The server runs once the header says how to connect and the lease is on the NIC."""
+    vm.expect(r"SSH: ssh root@10\.0\.2\.\d+", timeout=240)
+
+
+class Pty:
+    """An interactive `ssh -tt` login read like the serial console: wait for text, type keys."""
+
+    def __init__(self, argv):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, bufsize=0)
+        self.buf = ""
+
+    def expect(self, pattern, timeout=120):
+        end = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Timeout("ssh login: %r not seen; got %r" % (pattern, self.buf[-2000:]))
+            r, _, _ = select.select([self.p.stdout], [], [], min(left, 1))
+            if r:
+                data = os.read(self.p.stdout.fileno(), 65536)
+                if not data:
+                    raise Timeout("ssh login ended before %r; got %r" % (pattern, self.buf[-2000:]))
+                self.buf += data.decode("latin-1").replace("\r", "")
+
+    def sendline(self, s):
+        self.p.stdin.write(s.encode() + b"\r")
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def in_console_shell(vm, cmd):
+    """From the console menu into its shell, run cmd there; what it printed."""
+    vm.expect("Choose")
+    vm.sendline("s")
+    vm.expect("lifeboat:/# ")
+    return run(vm, cmd)
+
+
+def listening_ports(text):
+    """Ports in state LISTEN (0A) in /proc/net/tcp and tcp6 text."""
+    ports = set()
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) > 3 and f[3] == "0A" and ":" in f[1]:
+            ports.add(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_key_on_cmdline_command_menu_refusals_fingerprint(tmp_path):
+    key, pub = keypair("lb-test")
+    other, _ = keypair("lb-never-authorized")
+    port = free_port()
+    with VM(append=cmdline_key(pub), extra=net(port)) as vm:
+        fp = vm.expect(r"lifeboat: SSH host key ED25519 (SHA256:[A-Za-z0-9+/]{43})", timeout=240).group(1)
+        wait_ssh_ready(vm)
+        # A command runs in the rescue shell, and only port 22 listens.
+        r = ssh(port, key, "echo remote-$((6*7)); cat /proc/net/tcp /proc/net/tcp6; lifeboat scan --json")
+        assert r.returncode == 0, r.stderr
+        assert "remote-42" in r.stdout
+        assert listening_ports(r.stdout) == {22}
+        assert '"systems": [' in r.stdout  # the scan's JSON report
+        # The fingerprint on the console is the one the client sees.
+        scan = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(port), "127.0.0.1"],
+                              capture_output=True, text=True, timeout=120)
+        kh = tmp_path / "known_hosts"
+        kh.write_text(scan.stdout)
+        lf = subprocess.run(["ssh-keygen", "-l", "-f", str(kh)], capture_output=True, text=True)
+        assert fp in lf.stdout, (fp, lf.stdout)
+        r = ssh(port, key, "true", str(kh))
+        assert r.returncode == 0, r.stderr
+        # Copying a file in with scp's classic protocol.
+        src = tmp_path / "payload.txt"
+        src.write_text("copied-in-by-scp\n")
+        r = subprocess.run(["scp", "-O", "-P", str(port), "-i", key, "-o", "IdentitiesOnly=yes",
+                            "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=%s" % kh,
+                            str(src), "root@127.0.0.1:/tmp/payload.txt"],
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        assert ssh(port, key, "cat /tmp/payload.txt", str(kh)).stdout == "copied-in-by-scp\n"
+        # Passwords are refused outright, and so is a key that was never authorized.
+        r = ssh(port, None, "true", None, "-o", "PreferredAuthentications=password",
+                "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1")
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
+        r = ssh(port, other, "echo should-not-run")
+        assert r.returncode != 0 and "should-not-run" not in r.stdout
+        assert "Permission denied" in r.stderr
+        # An interactive login lands in the menu, whose shell runs a command; exit comes back.
+        t = Pty(ssh_argv(port, key) + ["-tt"])
+        try:
+            t.expect(r"Network: eth0 10\.0\.2\.15/24")
+            t.expect(r"s\)\s+.*shell")
+            t.expect(r"Choose")
+            t.sendline("s")
+            t.expect(r"lifeboat:~# ")
+            t.sendline("echo in-menu-shell-$((7*6))")
+            t.expect(r"in-menu-shell-42")
+            t.sendline("exit")
+            t.expect(r"Choose")
+            with pytest.raises(Timeout):  # the twin: the menu shows no line that is not there
+                t.expect(r"z\)\s+nonexistent", timeout=3)
+        finally:
+            t.close()
+
+
+def test_host_data_from_kexec_boot_static_address_and_host_key(tmp_path):
+    """What kexec-boot leaves in /etc/lifeboat/host/ for a cloud host with a /32 address and an
+    on-link gateway: lifeboat puts them on the NIC with the same MAC and answers with the
+    host's own host key and authorized keys."""
+    key, pub = keypair("lb-host-user")
+    hk = tmp_path / "ssh_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "host", "-f", str(hk)], check=True)
+    kh = tmp_path / "known_hosts"
+    host = {
+        "/etc/lifeboat/host": None,
+        "/etc/lifeboat/host/authorized_keys": pub + "\n",
+        "/etc/lifeboat/host/ssh_host_ed25519_key": hk.read_text(),
+        "/etc/lifeboat/host/links":
+            "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
+            "2: ens3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP\\    link/ether %s brd ff:ff:ff:ff:ff:ff\n" % QEMU_MAC,
+        "/etc/lifeboat/host/addresses":
+            "2: ens3    inet 10.0.2.77/32 scope global ens3\\       valid_lft forever preferred_lft forever\n",
+        "/etc/lifeboat/host/routes":
+            "default via 10.0.2.2 dev ens3 proto static\n10.0.2.2 dev ens3 proto static scope link\n",
+    }
+    port = free_port()
+    kh.write_text("[127.0.0.1]:%d %s\n" % (port, " ".join(open(str(hk) + ".pub").read().split()[:2])))
+    with VM(initrd=initrd_with(host), extra=net(port, "10.0.2.77")) as vm:
+        vm.expect(r"SSH host key ED25519 SHA256:", timeout=240)
+        vm.expect(r"Network: eth0 10\.0\.2\.77/32", timeout=240)
+        # Strict host key checking against the host's own key: the fingerprint users trust.
+        r = ssh(port, key, "ip -4 route; ip -4 addr show eth0; pidof udhcpc || echo no-dhcp", str(kh))
+        assert r.returncode == 0, r.stderr
+        assert "default via 10.0.2.2 dev eth0" in r.stdout
+        assert "10.0.2.77/32" in r.stdout
+        assert "no-dhcp" in r.stdout  # a static host gets no DHCP client
+
+
+def test_builtin_key_and_static_ip():
+    """/etc/lifeboat/authorized_keys is where make AUTHORIZED_KEYS=FILE puts the file; ip= in
+    the kernel's syntax gives the address (the forward reaches only 10.0.2.50)."""
+    key, pub = keypair("lb-builtin")
+    port = free_port()
+    with VM(initrd=initrd_with({"/etc/lifeboat/authorized_keys": pub + "\n"}),
+            append="ip=10.0.2.50::10.0.2.2:255.255.255.0:rescue:eth0:off", extra=net(port, "10.0.2.50")) as vm:
+        vm.expect(r"Network: eth0 10\.0\.2\.50/24", timeout=240)
+        vm.expect(r"SSH: ssh root@10\.0\.2\.50")
+        r = ssh(port, key, "ip -4 route; pidof udhcpc || echo no-dhcp")
+        assert r.returncode == 0, r.stderr
+        assert "default via 10.0.2.2 dev eth0" in r.stdout
+        assert "no-dhcp" in r.stdout
+
+
+def test_no_key_nothing_listens():
+    key, _ = keypair("lb-test")
+    port = free_port()
+    with VM(extra=net(port)) as vm:
+        vm.expect(r"Network: eth0 10\.0\.2\.15/24", timeout=240)
+        vm.expect(r"SSH: off, no authorized key")
+        out = in_console_shell(vm, "cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\"' | wc -l; "
+                               "pidof dropbearmulti || echo no-sshd")
+        assert re.match(r"0\s*\nno-sshd", out), out
+        r = ssh(port, key, "echo should-not-run")
+        assert r.returncode != 0 and "should-not-run" not in r.stdout
+
+
+def test_net_off_brings_nothing_up():
+    key, pub = keypair("lb-test")
+    with VM(append="lifeboat.net=off " + cmdline_key(pub), extra=net(free_port())) as vm:
+        vm.expect(r"Network: off \(lifeboat\.net=off\)", timeout=240)
+        out = in_console_shell(vm, "ip -4 addr show eth0 | grep -c inet; ip link show eth0 | grep -c ',UP'; "
+                               "pidof udhcpc dropbearmulti || echo none-running")
+        assert re.match(r"0\s*\n0\s*\nnone-running", out), out

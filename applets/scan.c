@@ -267,7 +267,7 @@ int scan_main(int argc, char **argv)
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access(RELEASE_FILE, F_OK) == 0;
 	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
 	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, 20000, in_image,
-			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL};
+			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL, in_image};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "discover/assemble.h"
 #include "discover/blockdev.h"
 #include "discover/dedup.h"
 #include "lib/job.h"
@@ -453,6 +454,15 @@ int scan_run(FILE *out, const struct scan_opts *o)
 	}
 	long long listed = now_ms();
 	blockdev_probe_all(&t);
+	/* md arrays and LVM volume groups first: what they reveal is listed and probed again,
+	 * like any device; their records follow the device records. */
+	char *assembled = NULL;
+	int assembled_problems = 0;
+	if (o->assemble && assemble_run(&t, o->sysroot, o->timeout_ms, &assembled, &assembled_problems)) {
+		devtab_free(&t);
+		r = blockdev_list(o->sysroot, &t);
+		blockdev_probe_all(&t);
+	}
 	long long probed_only = now_ms();
 	for (int i = 0; i < t.n; i++) {
 		struct blockdev *d = &t.d[i];
@@ -475,6 +485,11 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			snprintf(msg, sizeof(msg), "cannot probe: %s", strerror(-d->probe_err));
 			scan_problem(out, &c, d->path, "probe", msg, NULL);
 		}
+	}
+	if (assembled) {
+		fputs(assembled, out);
+		c.problems += assembled_problems;
+		free(assembled);
 	}
 	if (o->links_dir) {
 		int lr = disk_links_create(o->links_dir, &t);

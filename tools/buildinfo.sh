@@ -9,10 +9,12 @@ echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
 # The image's parts, and the repair toolbox's (mk/repair.mk) when built.
-for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear; do
+for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear lvm2 mdadm; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
+	# A library built inside another part's recipe (libaio in lvm2) names its source there.
+	for l in "$d"/*.SOURCE; do if [ -f "$l" ]; then echo "$(basename "$l" .SOURCE): $(cat "$l") (in $n)"; fi; done
 done
 cat "$build/kernel/SOURCE"
 echo "kernel-release $(cat "$build/kernel/version")"
@@ -56,6 +58,15 @@ if [ -f "$build/tp/dropbear.dir" ]; then
 		echo "network drivers $(cat $nics | wc -c) unpacked, $(cat $nics | zstd -q -19 -T1 --zstd=wlog=20 -c | wc -c) compressed: $(echo "$nics" | wc -l) modules ($(echo "$nics" | sed 's|.*/||; s|\.ko.*||' | tr '\n' ' '))"
 	fi
 fi
+
+# What each assembly tool (mk/assemble.mk) adds to the image.
+first=1
+for n in lvm2 mdadm; do
+	[ -f "$build/tp/$n.dir" ] || continue
+	[ -z "$first" ] || { echo; echo "# assembly tools (image growth per part: unpacked, and alone with zstd -19)"; first=; }
+	d=$(cat "$build/tp/$n.dir")
+	echo "$n $(cat "$d"/sbin/* | wc -c) unpacked, $(cat "$d"/sbin/* | zstd -q -19 -T1 --zstd=wlog=20 -c | wc -c) compressed: $(ls "$d/sbin" | tr '\n' ' ')"
+done
 
 if [ -f "$build/installer/INFO" ]; then
 	echo

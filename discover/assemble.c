@@ -1,0 +1,280 @@
+#include "discover/assemble.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/job.h"
+#include "lib/layout.h"
+#include "lib/log.h"
+#include "lib/modules.h"
+#include "lib/util.h"
+#include "report/record.h"
+
+#define MDADM_CONF RUN_DIR "/mdadm.conf"
+
+/* md and dm drivers: lib/modules follows no softdeps, so the personalities are named here. */
+static const char *const md_modules[] = {"md_mod", "raid1", "raid0", "raid10", "raid456", "linear"};
+static const char *const dm_modules[] = {"dm_mod", "dm_mirror", "dm_snapshot", "dm_raid"};
+
+static void load(const char *const *names, size_t n)
+{
+	struct modtree mt;
+	if (modtree_open_running(&mt) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		modtree_load(&mt, names[i]);
+	modtree_free(&mt);
+}
+
+/* The job's body: exec the tool with its stdout and stderr on the job's pipe. */
+static int run_tool(FILE *out, void *arg)
+{
+	char *const *argv = arg;
+	fflush(out);
+	int fd = fileno(out), nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		return 126;
+	/* lvm warns about every inherited descriptor; ours are the scan's, not leaks. */
+	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	execv(argv[0], argv);
+	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+	return 127;
+}
+
+/* Runs argv in a child with a deadline; *text gets its output. 0, or a problem message in msg. */
+static int tool(char *const *argv, int timeout_ms, char **text, char *msg, size_t size)
+{
+	char why[160];
+	*text = NULL;
+	enum child_result r = child_run(run_tool, (void *)argv, timeout_ms, text, why, sizeof(why));
+	if (r == CHILD_OK)
+		return 0;
+	/* The tool's last line says why; the job's words say how it ended. */
+	char *last = *text ? rstrip(*text) : NULL, *nl = last ? strrchr(last, '\n') : NULL;
+	snprintf(msg, size, "%s %s: %s%s%.160s", argv[0], argv[1], why, last && *last ? ": " : "",
+		 nl ? nl + 1 : last ? last : "");
+	return -1;
+}
+
+static void put_problem(FILE *out, const char *path, const char *what, const char *msg)
+{
+	report_put(out, "problem", "path", path, "what", what, "msg", msg, NULL);
+}
+
+/* The /dev/md/<name> link that points at NAME (mdadm makes them when there is no udev). */
+static void md_link_name(const char *mddir, const char *name, char *out, size_t size)
+{
+	*out = 0;
+	DIR *d = opendir(mddir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *p = xasprintf("%s/%s", mddir, de->d_name), target[128];
+		ssize_t n = readlink(p, target, sizeof(target) - 1);
+		free(p);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		const char *base = strrchr(target, '/');
+		if (!strcmp(base ? base + 1 : target, name)) {
+			snprintf(out, size, "%.100s", de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+}
+
+static char *sys_value(const char *sysroot, const char *name, const char *what)
+{
+	char *p = xasprintf("%s/block/%s/md/%s", sysroot, name, what), *v = NULL;
+	if (read_file_at(AT_FDCWD, p, 256, &v) < 0)
+		v = NULL;
+	free(p);
+	return v ? rstrip(v) : NULL;
+}
+
+int md_array_put(FILE *out, const char *sysroot, const char *mddir, const char *name)
+{
+	char *level = sys_value(sysroot, name, "level"), *disks = sys_value(sysroot, name, "raid_disks");
+	char *degraded = sys_value(sysroot, name, "degraded"), *state = sys_value(sysroot, name, "array_state");
+	int n = disks ? atoi(disks) : 0, problems = 0;
+	char members[512] = "", missing[256] = "", link[128], path[80], mdname[160] = "";
+	snprintf(path, sizeof(path), "/dev/%.60s", name);
+	md_link_name(mddir, name, link, sizeof(link));
+	if (*link)
+		snprintf(mdname, sizeof(mdname), "%s/%s", mddir, link);
+	/* Each active slot N has a link md/rdN -> dev-<member>; a slot without one is missing. */
+	for (int i = 0; i < n && i < 64; i++) {
+		char *p = xasprintf("%s/block/%s/md/rd%d", sysroot, name, i), target[128];
+		ssize_t l = readlink(p, target, sizeof(target) - 1);
+		free(p);
+		size_t ml = strlen(members), xl = strlen(missing);
+		if (l > 0) {
+			target[l] = 0;
+			const char *m = strstr(target, "dev-");
+			snprintf(members + ml, sizeof(members) - ml, "%s/dev/%.60s", ml ? "," : "", m ? m + 4 : target);
+		} else {
+			snprintf(missing + xl, sizeof(missing) - xl, "%s%d", xl ? "," : "", i + 1);
+		}
+	}
+	int is_degraded = (degraded && atoi(degraded) > 0) || *missing;
+	const char *st = !state || !strcmp(state, "inactive") || !strcmp(state, "clear") ? "inactive"
+			 : is_degraded ? "degraded" : "clean";
+	report_put(out, "array", "path", path, "name", *link ? link : NULL, "link", *mdname ? mdname : NULL,
+		   "level", level, "disks", disks, "state", st, "members", members, "missing", missing,
+		   "mdstate", state, NULL);
+	if (strcmp(st, "clean")) {
+		char msg[1200];
+		if (!strcmp(st, "inactive"))
+			snprintf(msg, sizeof(msg), "md array %s (%s) could not be started", *mdname ? mdname : path,
+				 level ? level : "?");
+		else
+			snprintf(msg, sizeof(msg), "md array %s (%s) runs degraded, read-only: member%s %s of %d "
+				 "missing; present: %s", *mdname ? mdname : path, level ? level : "?",
+				 strchr(missing, ',') ? "s" : "", *missing ? missing : "?", n,
+				 *members ? members : "none");
+		put_problem(out, path, "degraded", msg);
+		problems++;
+	}
+	free(level);
+	free(disks);
+	free(degraded);
+	free(state);
+	return problems;
+}
+
+static char *field(char **s)
+{
+	char *f = strsep(s, "|");
+	if (!f)
+		return NULL;
+	while (*f == ' ')
+		f++;
+	return rstrip(f);
+}
+
+int lvm_vgs_put(FILE *out, const char *text)
+{
+	char *copy = xstrdup(text ? text : ""), *save = copy, *line;
+	int problems = 0;
+	while ((line = strsep(&save, "\n"))) {
+		char *vg = field(&line), *attr = field(&line), *lvs = field(&line), *pvs = field(&line);
+		char *miss = field(&line);
+		if (!vg || !*vg || !miss)
+			continue;
+		int missing = atoi(miss);
+		/* vg_attr's fourth letter is p when the VG is partial (a PV missing). */
+		int partial = missing > 0 || (attr && strlen(attr) > 3 && attr[3] == 'p');
+		report_put(out, "vg", "name", vg, "state", partial ? "partial" : "complete", "lvs", lvs,
+			   "pvs", pvs, "missingpvs", miss, NULL);
+		if (partial) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "LVM volume group %.100s has %s of %s physical volumes "
+				 "missing: activated partially (what lived on them reads as I/O errors)",
+				 vg, miss, pvs ? pvs : "?");
+			report_put(out, "problem", "path", NULL, "what", "degraded", "msg", msg, NULL);
+			problems++;
+		}
+	}
+	free(copy);
+	return problems;
+}
+
+static int has_type(const struct devtab *t, const char *type)
+{
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->d[i].type, type))
+			return 1;
+	return 0;
+}
+
+/* md arrays that exist now, by name (md127, md0...). */
+static int md_arrays(const char *sysroot, char names[][32], int max)
+{
+	char *p = xasprintf("%s/block", sysroot);
+	DIR *d = opendir(p);
+	free(p);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < max)
+		if (startswith(de->d_name, "md") && strlen(de->d_name) < 32)
+			snprintf(names[n++], 32, "%.30s", de->d_name);
+	closedir(d);
+	return n;
+}
+
+static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *problems)
+{
+	load(md_modules, ARRAY_SIZE(md_modules));
+	/* Every array on every disk, whatever its homehost (a rescue system is never its home), no
+	 * ARRAY lines: what the superblocks say is what is assembled. */
+	mkdir_p(RUN_DIR, 0755);
+	write_file(MDADM_CONF, "DEVICE partitions containers\nHOMEHOST <ignore>\nAUTO +all\n");
+	char *const argv[] = {MDADM_BIN, "--assemble", "--scan", "--readonly", "--run",
+			      "--config=" MDADM_CONF, NULL};
+	char *text, msg[400];
+	if (tool(argv, timeout_ms, &text, msg, sizeof(msg)) < 0) {
+		/* mdadm exits 1 when one array of several fails; those that started are kept. */
+		put_problem(out, NULL, "assemble", msg);
+		(*problems)++;
+	}
+	if (text)
+		log_info("mdadm: %s", rstrip(text));
+	free(text);
+	char names[64][32];
+	int n = md_arrays(sysroot, names, 64);
+	for (int i = 0; i < n; i++)
+		*problems += md_array_put(out, sysroot, "/dev/md", names[i]);
+	return n;
+}
+
+static int activate_lvm(FILE *out, int timeout_ms, int *problems)
+{
+	load(dm_modules, ARRAY_SIZE(dm_modules));
+	mkdir_p("/run/lock/lvm", 0700);
+	/* --sysinit: no daemons, no monitoring, no polling; -K: also LVs flagged to skip
+	 * activation; partial: a VG with a missing PV still gives what it can. lvm.conf forbids
+	 * every metadata write (metadata_read_only, no backup or archive). */
+	char *const argv[] = {LVM_BIN, "vgchange", "-ay", "--sysinit", "-K", "--activationmode",
+			      "partial", NULL};
+	char *text, msg[400];
+	int ok = tool(argv, timeout_ms, &text, msg, sizeof(msg)) == 0;
+	if (!ok) {
+		put_problem(out, NULL, "activate", msg);
+		(*problems)++;
+	}
+	free(text);
+	char *const vgs[] = {LVM_BIN, "vgs", "--noheadings", "--separator", "|", "-o",
+			     "vg_name,vg_attr,lv_count,pv_count,vg_missing_pv_count", NULL};
+	if (tool(vgs, timeout_ms, &text, msg, sizeof(msg)) == 0)
+		*problems += lvm_vgs_put(out, text);
+	free(text);
+	return ok;
+}
+
+int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, char **records,
+		 int *problems)
+{
+	size_t len = 0;
+	FILE *out = open_memstream(records, &len);
+	*problems = 0;
+	if (!out) {
+		*records = NULL;
+		return 0;
+	}
+	int any = 0;
+	if (has_type(t, "linux_raid_member"))
+		any |= assemble_md(out, sysroot, timeout_ms, problems) > 0;
+	/* A PV may be on an array just started: lvm scans /dev itself, so it finds it there. */
+	if (any || has_type(t, "LVM2_member"))
+		any |= activate_lvm(out, timeout_ms, problems);
+	fclose(out);
+	return any;
+}

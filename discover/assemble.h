@@ -1,0 +1,30 @@
+/* Assembly before the scan inspects: md arrays started read-only (degraded ones too), LVM volume
+ * groups activated without metadata writes, by the image's static mdadm and lvm in children with
+ * deadlines (docs/assemble.md). What they reveal is then listed and probed like any device. */
+#ifndef LB_ASSEMBLE_H
+#define LB_ASSEMBLE_H
+
+#include <stdio.h>
+
+#include "discover/blockdev.h"
+
+#define MDADM_BIN "/sbin/mdadm"
+#define LVM_BIN "/sbin/lvm"
+
+/* Assemble what the devices of t hold. The array, vg and problem records it writes are returned
+ * in *records (malloc'd, "" when none; written by the scan after the device records), the count
+ * of problem records among them in *problems. Returns 1 when something was assembled or
+ * activated (the caller lists and probes devices again), 0 when not. */
+int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, char **records,
+		 int *problems);
+
+/* One md array's state from sysroot/block/NAME/md (level, raid_disks, degraded, rdN links):
+ * an array record, and a problem what=degraded naming the missing slots. mddir: where the
+ * /dev/md/<name> links are ("/dev/md"). Returns the number of problem records written. */
+int md_array_put(FILE *out, const char *sysroot, const char *mddir, const char *name);
+/* The records of `lvm vgs` output (fields vg_name|vg_attr|lv_count|pv_count|vg_missing_pv_count,
+ * one VG a line): a vg record each, a problem what=degraded for a VG with missing PVs. Returns
+ * the number of problem records written. */
+int lvm_vgs_put(FILE *out, const char *text);
+
+#endif

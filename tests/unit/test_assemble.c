@@ -1,0 +1,96 @@
+/* discover/assemble.c: an md array's state from a fake sysfs (healthy, degraded with the missing
+ * slot named, inactive) and the records of `lvm vgs` output (complete, partial, junk lines). */
+#include <stdlib.h>
+
+#include "check.h"
+#include "tree.h"
+#include "discover/assemble.h"
+
+static char *records(int (*fn)(FILE *, void *), void *arg, int *problems)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	*problems = fn(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static const char *md_name;
+static int md_put(FILE *f, void *arg)
+{
+	return md_array_put(f, tree_path("sys"), tree_path("dev/md"), md_name);
+}
+static int vgs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg); }
+
+static void md_array(const char *name, const char *state, const char *degraded, int with_rd1)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "sys/block/%s/md/level", name);
+	tree_file(p, "raid1\n");
+	snprintf(p, sizeof(p), "sys/block/%s/md/raid_disks", name);
+	tree_file(p, "2\n");
+	snprintf(p, sizeof(p), "sys/block/%s/md/degraded", name);
+	tree_file(p, degraded);
+	snprintf(p, sizeof(p), "sys/block/%s/md/array_state", name);
+	tree_file(p, state);
+	snprintf(p, sizeof(p), "sys/block/%s/md/rd0", name);
+	tree_link("dev-vda", p);
+	if (with_rd1) {
+		snprintf(p, sizeof(p), "sys/block/%s/md/rd1", name);
+		tree_link("dev-vdb", p);
+	}
+}
+
+int main(void)
+{
+	tree_new();
+	md_array("md127", "readonly\n", "0\n", 1);
+	md_array("md126", "readonly\n", "1\n", 0);
+	md_array("md125", "inactive\n", "0\n", 0);
+	tree_link("../md127", "dev/md/root");
+	tree_link("../md126", "dev/md/data");
+	int np;
+
+	md_name = "md127";
+	char *r = records(md_put, NULL, &np);
+	CHECK_INT(np, 0);
+	CHECK(strstr(r, "array path=/dev/md127 name=root link=") != NULL);
+	CHECK(strstr(r, "state=clean members=/dev/vda,/dev/vdb missing=-") != NULL);
+	CHECK(strstr(r, "level=raid1 disks=2") != NULL);
+	CHECK(!strstr(r, "problem"));
+	free(r);
+
+	md_name = "md126";
+	r = records(md_put, NULL, &np);
+	CHECK_INT(np, 1);
+	CHECK(strstr(r, "state=degraded members=/dev/vda missing=2") != NULL);
+	CHECK(strstr(r, "problem path=/dev/md126 what=degraded") != NULL);
+	/* The message names the array by its /dev/md link and the missing slot. */
+	CHECK(strstr(r, "md%20array%20") && strstr(r, "/dev/md/data%20%28raid1%29%20runs%20degraded"));
+	CHECK(strstr(r, "member%202%20of%202%20missing%3B%20present:%20/dev/vda") != NULL);
+	free(r);
+
+	md_name = "md125";
+	r = records(md_put, NULL, &np);
+	CHECK_INT(np, 1);
+	CHECK(strstr(r, "name=- link=-") != NULL);
+	CHECK(strstr(r, "state=inactive") != NULL);
+	CHECK(strstr(r, "could%20not%20be%20started") != NULL);
+	free(r);
+
+	r = records(vgs_put, "  vg0|wz--n-|2|1|0\n  vg1|wz-pn-|1|2|1\nnot a vgs line\n\n", &np);
+	CHECK_INT(np, 1);
+	CHECK(strstr(r, "vg name=vg0 state=complete lvs=2 pvs=1 missingpvs=0\n") != NULL);
+	CHECK(strstr(r, "vg name=vg1 state=partial lvs=1 pvs=2 missingpvs=1\n") != NULL);
+	CHECK(strstr(r, "problem path=- what=degraded msg=LVM%20volume%20group%20vg1%20has%201%20of%202") != NULL);
+	CHECK(!strstr(r, "not"));
+	free(r);
+	r = records(vgs_put, NULL, &np);
+	CHECK_INT(np, 0);
+	CHECK_STR(r, "");
+	free(r);
+
+	tree_free();
+	return check_done("test_assemble");
+}

@@ -27,7 +27,7 @@
 #include "init/shutdown.h"
 #include "init/state.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 /* How long processes get between SIGTERM and SIGKILL at shutdown. */

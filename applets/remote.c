@@ -19,7 +19,7 @@
 #include "applets/applets.h"
 #include "lib/cmdline.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 #include "net/hostnet.h"
 #include "net/ipcfg.h"

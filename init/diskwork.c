@@ -12,7 +12,7 @@
 
 #include "init/shutdown.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 /* Dirty plus under-writeback memory, in kB (-1: unknown): when it shrinks, a sync is moving. */

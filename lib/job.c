@@ -49,7 +49,9 @@ static int child_setup(const struct spawn_opts *o)
 	for (int i = 0; i < o->n_keep; i++)
 		keep_open(o->keep[i]);
 	if (o->quiet) {
-		int null = open("/dev/null", O_WRONLY);
+		int null = o->out_file ? open(o->out_file, O_WRONLY | O_APPEND | O_CREAT, 0600) : -1;
+		if (null < 0)
+			null = open("/dev/null", O_WRONLY);
 		if (null >= 0) {
 			dup2(null, 1);
 			dup2(null, 2);

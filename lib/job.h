@@ -22,7 +22,8 @@ struct spawn_opts {
 	int keep_fd;          /* one extra fd passed on (as is), or -1 */
 	const int *keep;      /* more fds passed on (n_keep of them; those above 2 are kept) */
 	int n_keep;
-	int quiet;            /* stdout and stderr to /dev/null */
+	int quiet;            /* stdout and stderr to /dev/null, or appended to out_file when set */
+	const char *out_file;
 	int out_to_err;       /* stdout onto stderr (activation output, as nixos-enter shows it) */
 };
 

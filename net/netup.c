@@ -13,7 +13,7 @@
 
 #include "lib/layout.h"
 #include "lib/log.h"
-#include "lib/proc.h"
+#include "lib/job.h"
 #include "lib/util.h"
 
 /* An `ip` call talks to the kernel over netlink: seconds are plenty. */
@@ -74,22 +74,10 @@ int net_mac(const char *sysroot, const char *dev, char *mac, size_t size)
 }
 
 /* Run argv with stdout and stderr into the log file (the console shows the menu). */
-static int quiet_child(void *arg)
-{
-	char *const *argv = arg;
-	int fd = open(LOG_PATH, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	execv(argv[0], argv);
-	return 127;
-}
-
 pid_t net_spawn_quiet(char *const *argv)
 {
-	struct spawn_opts o = {.keep_fd = -1};
-	return spawn_fn(quiet_child, (void *)argv, &o);
+	struct spawn_opts o = {.keep_fd = -1, .quiet = 1, .out_file = LOG_PATH};
+	return spawn(argv, &o);
 }
 
 int net_ip(const char *const *args)

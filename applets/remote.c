@@ -93,7 +93,7 @@ static char *slurp(const char *path)
 /* Every authorized key, into the file dropbear reads. Returns how many. */
 static int collect_keys(void)
 {
-	const char *from[] = {BUILTIN_KEYS, HOST_DATA_DIR "/authorized_keys"};
+	const char *from[] = {BUILTIN_KEYS, ADDED_DIR "/authorized_keys", HOST_DATA_DIR "/authorized_keys"};
 	char *all = xstrdup("");
 	for (size_t i = 0; i < ARRAY_SIZE(from); i++) {
 		char *s = slurp(from[i]);
@@ -175,15 +175,16 @@ static void show_fingerprint(const char *key, const char *type, char **state)
 	free(out);
 }
 
-/* Host keys: the host's (kexec-boot), else the image's (make SSH_HOST_KEYS=DIR), both in
- * OpenSSH's format and converted; else one generated now. */
+/* Host keys: the host's (kexec-boot), else those added by lifeboat-keys, else the image's
+ * (make SSH_HOST_KEYS=DIR), all in OpenSSH's format and converted; else one generated now.
+ * The first folder with any key wins whole, so one boot never mixes two machines' keys. */
 static void prepare_hostkeys(char **state)
 {
 	static const struct {
 		const char *type, *name;
 	} kinds[] = {{"ED25519", "ed25519"}, {"ECDSA", "ecdsa"}, {"RSA", "rsa"}};
 	mkdir_p(SSH_KEY_DIR, 0700);
-	const char *dirs[] = {HOST_DATA_DIR, BUILTIN_HOST_KEYS};
+	const char *dirs[] = {HOST_DATA_DIR, ADDED_DIR, BUILTIN_HOST_KEYS};
 	for (size_t d = 0; d < ARRAY_SIZE(dirs) && !R.n_hostkeys; d++)
 		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 			char in[128], out[96];
@@ -375,8 +376,8 @@ int remote_main(int argc, char **argv)
 		set_state(state);
 		start_sshd();
 	} else {
-		say("no SSH server: no authorized key (make AUTHORIZED_KEYS=FILE, kexec-boot, or "
-		    "lifeboat.authorized_key=TYPE:BASE64)");
+		say("no SSH server: no authorized key (make AUTHORIZED_KEYS=FILE, lifeboat-keys, "
+		    "kexec-boot, or lifeboat.authorized_key=TYPE:BASE64)");
 		set_state("nokey\n");
 	}
 	free(state);

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "report/record.h"
 #include "report/store.h"
+#include "report/scanlock.h"
 #include "discover/scan.h"
 #include "lib/escape.h"
 #include "lib/util.h"
@@ -249,6 +250,57 @@ static void usage(FILE *o)
 		SCAN_JOBS);
 }
 
+/* One scan at a time in the image (report/scanlock.h): wait for the one running, and print its
+ * report when it began after we asked; else scan. Returns the exit status. */
+static int scan_once(struct tee *t, struct scan_opts *o, int locked)
+{
+	long long asked = now_ms();
+	int lock = -1;
+	if (locked) {
+		int waited;
+		int wait_ms = report_scan_ms();
+		lock = scanlock_take(SCAN_LOCK, wait_ms, &waited);
+		if (lock == -ETIMEDOUT) {
+			fprintf(stderr, "lifeboat scan: another scan has been running for more than %d s; "
+				"try again later\n", wait_ms / 1000);
+			return 1;
+		}
+		if (lock < 0)
+			log_warn("scan: no lock %s: %s; scanning anyway", SCAN_LOCK, strerror(-lock));
+		char *text = NULL;
+		if (waited && scanlock_reuse(SCAN_LAST, asked, &text) == 0) {
+			log_info("scan: another console's scan began after this one was asked for; its report");
+			tee_write(t, text, strlen(text));
+			free(text);
+			if (lock >= 0)
+				close(lock);
+			return t->err ? 1 : 0;
+		}
+	}
+	long long began = now_ms();
+	FILE *out = fopencookie(t, "w", (cookie_io_functions_t){.write = tee_write});
+	if (!out) {
+		fprintf(stderr, "lifeboat scan: %s\n", strerror(errno));
+		if (lock >= 0)
+			close(lock);
+		return 1;
+	}
+	char *obuf = xmalloc(OUT_BUF);
+	setvbuf(out, obuf, _IOFBF, OUT_BUF);
+	int r = scan_run(out, o);
+	fclose(out);
+	free(obuf);
+	/* Only a whole scan is worth sharing: one cut short never ran to its done record. */
+	if (locked && r >= 0 && t->buf && (!strncmp(t->buf, "done ", 5) || strstr(t->buf, "\ndone "))) {
+		int s = scanlock_record(SCAN_LAST, began, t->buf, t->len);
+		if (s < 0)
+			log_warn("scan: cannot keep %s: %s", SCAN_LAST, strerror(-s));
+	}
+	if (lock >= 0)
+		close(lock);
+	return r < 0 || t->err ? 1 : 0;
+}
+
 int scan_main(int argc, char **argv)
 {
 	/* Into the shared log and dmesg; echoed on stderr only when a person is reading it. */
@@ -294,18 +346,9 @@ int scan_main(int argc, char **argv)
 		o.progress = stderr;
 	/* Streamed: each device's records reach stdout as its inspection ends (scan_run flushes
 	 * then), through a buffer big enough that they go out in one write. */
-	struct tee t = {want_human || want_json ? -1 : 1, want_save || want_human || want_json, 0, NULL, 0, 0};
-	FILE *out = fopencookie(&t, "w", (cookie_io_functions_t){.write = tee_write});
-	if (!out) {
-		fprintf(stderr, "lifeboat scan: %s\n", strerror(errno));
-		return 1;
-	}
-	char *obuf = xmalloc(OUT_BUF);
-	setvbuf(out, obuf, _IOFBF, OUT_BUF);
-	int r = scan_run(out, &o);
-	fclose(out);
-	free(obuf);
-	int rc = r < 0 || t.err ? 1 : 0;
+	struct tee t = {want_human || want_json ? -1 : 1, in_image || want_save || want_human || want_json,
+			0, NULL, 0, 0};
+	int rc = scan_once(&t, &o, in_image);
 	const char *text = t.buf ? t.buf : "";
 	if (want_save) {
 		int s = report_save(REPORT_SAVED, text, t.len);

@@ -10,7 +10,7 @@ BOOT_ARTIFACTS := $(OUT)/lifeboat.efi $(OUT)/loader/entries/lifeboat.conf $(OUT)
 	$(OUT)/lifeboat.ipxe $(OUT)/pxelinux.cfg/default
 
 #help boot-artifacts   the UKI, boot loader entries and PXE scripts (part of image)
-#help install-boot-entry ESP=DIR  copy kernel, initrd and a loader entry into an ESP
+#help install-boot-entry ESP=DIR [KEYS=FILE]  copy kernel, initrd (and keys) and a loader entry into an ESP
 .PHONY: boot-artifacts install-boot-entry
 image: boot-artifacts
 boot-artifacts: $(BOOT_ARTIFACTS)
@@ -49,14 +49,22 @@ $(OUT)/pxelinux.cfg/default: $(BUILD)/boot-cmdline tools/mkbootentries.sh
 	tools/mkbootentries.sh pxelinux '' '$(VERSION)' '$(BOOT_CMDLINE)' > $@.tmp
 	mv $@.tmp $@
 
-# make install-boot-entry ESP=/boot (or /efi, or any folder standing for an ESP)
+# make install-boot-entry ESP=/boot (or /efi, or any folder standing for an ESP); KEYS=FILE, an
+# initrd made by out/lifeboat-keys, goes next to the initrd and the entry names it after it.
 install-boot-entry: $(OUT)/bzImage $(OUT)/initrd.img $(OUT)/loader/entries/lifeboat.conf
 	@test -n "$(ESP)" || { echo "install-boot-entry: name the ESP: make install-boot-entry ESP=/boot" >&2; exit 1; }
 	@test -d "$(ESP)" || { echo "install-boot-entry: $(ESP) is not a directory" >&2; exit 1; }
 	install -d "$(ESP)/$(BOOT_DIR)" "$(ESP)/loader/entries"
 	install -m 644 $(OUT)/bzImage "$(ESP)/$(BOOT_DIR)/bzImage"
 	install -m 644 $(OUT)/initrd.img "$(ESP)/$(BOOT_DIR)/initrd.img"
-	install -m 644 $(OUT)/loader/entries/lifeboat.conf "$(ESP)/loader/entries/lifeboat.conf"
+	@rm -f "$(ESP)/$(BOOT_DIR)/keys.img"
+	@if [ -n "$(KEYS)" ]; then \
+		set -x; install -m 600 "$(KEYS)" "$(ESP)/$(BOOT_DIR)/keys.img" && \
+		sed 's|^initrd .*|&\ninitrd     /$(BOOT_DIR)/keys.img|' $(OUT)/loader/entries/lifeboat.conf \
+			> "$(ESP)/loader/entries/lifeboat.conf"; \
+	else \
+		set -x; install -m 644 $(OUT)/loader/entries/lifeboat.conf "$(ESP)/loader/entries/lifeboat.conf"; \
+	fi
 
 # The self-built kernel: build an image with it into its own folders and boot it. The kernel is
 # cached by the hash of its inputs (tools/kernel-source.sh), so only the first run compiles.

@@ -35,3 +35,11 @@ $(BUILD)/remote.spec: $(TP)/dropbear.dir mk/remote.mk FORCE
 
 INITRD_SPECS += $(BUILD)/remote.spec
 $(OUT)/initrd.img: $(BUILD)/remote.spec
+
+# out/lifeboat-keys: keys for an image already built, as an initrd of their own (README, "Keys
+# without rebuilding").
+image: $(OUT)/lifeboat-keys
+$(OUT)/SHA256SUMS: $(OUT)/lifeboat-keys
+$(OUT)/lifeboat-keys: tools/lifeboat-keys.sh
+	@mkdir -p $(OUT)
+	cp $< $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@

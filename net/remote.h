@@ -10,6 +10,9 @@
 /* What kexec-boot carried from the host (authorized_keys, links, addresses, routes,
  * resolv.conf, hostname, ssh_host_*_key). */
 #define HOST_DATA_DIR "/etc/lifeboat/host"
+/* Added without rebuilding: out/lifeboat-keys makes an initrd of its own holding
+ * authorized_keys and ssh_host_*_key here, given to the kernel after the image's. */
+#define ADDED_DIR "/etc/lifeboat/added"
 /* Built into the image by make AUTHORIZED_KEYS=FILE and make SSH_HOST_KEYS=DIR. */
 #define BUILTIN_KEYS "/etc/lifeboat/authorized_keys"
 #define BUILTIN_HOST_KEYS "/etc/lifeboat/ssh_host_keys"

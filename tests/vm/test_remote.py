@@ -14,7 +14,7 @@ import pytest
 
 from extra_initrd import initrd_with
 from test_discover import run
-from vm import BUILD, VM, Timeout
+from vm import BUILD, OUT, VM, Timeout
 
 QEMU_MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
 
@@ -241,3 +241,95 @@ def test_net_off_brings_nothing_up():
         out = in_console_shell(vm, "ip -4 addr show eth0 | grep -c inet; ip link show eth0 | grep -c ',UP'; "
                                "pidof udhcpc dropbearmulti || echo none-running")
         assert re.match(r"0\s*\n0\s*\nnone-running", out), out
+
+
+KEYS_TOOL = os.path.join(OUT, "lifeboat-keys")
+
+
+def keys_tool(*args):
+    return subprocess.run(["sh", KEYS_TOOL] + list(args), capture_output=True, text=True, timeout=60)
+
+
+def newc_names(data):
+    """The names and modes in a newc archive, read the way the kernel reads it."""
+    out, pos = [], 0
+    while data[pos:pos + 6] == b"070701":
+        f = [int(data[pos + 6 + 8 * i:pos + 14 + 8 * i], 16) for i in range(13)]
+        mode, size, namesize = f[1], f[6], f[11]
+        name = data[pos + 110:pos + 110 + namesize - 1].decode()
+        pos += 110 + namesize
+        pos += -pos % 4
+        pos += size + (-size % 4)
+        if name == "TRAILER!!!":
+            return out
+        out.append((name, mode))
+    raise AssertionError("no trailer at %d" % pos)
+
+
+def test_keys_initrd_refuses_bad_input(tmp_path):
+    """lifeboat-keys refuses what would publish a secret or lock the user out, and the same keys
+    give the same bytes."""
+    key, pub = keypair("lb-keys-user")
+    (tmp_path / "pub").write_text("# my laptop\n\n" + pub + "\n")
+    (tmp_path / "noise").write_text(pub + "\nthis is not a key\n")
+    (tmp_path / "empty").write_text("# nothing but a comment\n")
+    (tmp_path / "nohost").mkdir()
+    out = str(tmp_path / "k.img")
+    for args, why in ((["-a", key], "holds a private key"),
+                      (["-a", str(tmp_path / "noise")], "line 2 is not an SSH public key"),
+                      (["-a", str(tmp_path / "empty")], "no public key"),
+                      (["-a", str(tmp_path / "missing")], "not a readable file"),
+                      (["-k", str(tmp_path / "nohost")], "holds no ssh_host_"),
+                      (["-k", str(tmp_path / "pub")], "not a folder"),
+                      ([], "nothing to add")):
+        r = keys_tool(*(args + ["-o", out]))
+        assert r.returncode != 0 and why in r.stderr, (args, r.stderr)
+        assert not os.path.exists(out), args
+    # A host key under a passphrase cannot be used at boot: refused.
+    (tmp_path / "locked").mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f",
+                    str(tmp_path / "locked" / "ssh_host_ed25519_key")], check=True)
+    r = keys_tool("-k", str(tmp_path / "locked"), "-o", out)
+    assert r.returncode != 0 and "without a passphrase" in r.stderr, r.stderr
+    # Good input: comments dropped, the archive holds what lifeboat reads, twice the same bytes.
+    r = keys_tool("-a", str(tmp_path / "pub"), "-o", out)
+    assert r.returncode == 0, r.stderr
+    first = open(out, "rb").read()
+    os.utime(str(tmp_path / "pub"), (1, 1))
+    r = keys_tool("-a", str(tmp_path / "pub"), "-o", out)
+    assert open(out, "rb").read() == first
+    assert len(first) % 512 == 0
+    names = dict(newc_names(first))
+    assert names["etc/lifeboat/added/authorized_keys"] == 0o100600
+    assert names["etc/lifeboat/added"] == 0o40700
+    assert b"# my laptop" not in first and pub.split()[1].encode() in first
+
+
+def test_keys_initrd_from_the_boot_loader(tmp_path):
+    """An image built without keys, booted with lifeboat-keys' initrd after its own (as a boot
+    entry's second initrd line gives it): the key logs in and the host answers with the host
+    key given, checked strictly against the fingerprint the user pinned."""
+    key, pub = keypair("lb-keys-added")
+    (tmp_path / "pub").write_text(pub + "\n")
+    hk = tmp_path / "etc-ssh"
+    hk.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pinned", "-f",
+                    str(hk / "ssh_host_ed25519_key")], check=True)
+    keys = tmp_path / "keys.img"
+    r = keys_tool("-a", str(tmp_path / "pub"), "-k", str(hk), "-o", str(keys))
+    assert r.returncode == 0, r.stderr
+    base = open(os.path.join(OUT, "initrd.img"), "rb").read()
+    initrd = tmp_path / "initrd+keys.img"
+    initrd.write_bytes(base + b"\0" * (-len(base) % 4) + keys.read_bytes())
+    port = free_port()
+    kh = tmp_path / "known_hosts"
+    kh.write_text("[127.0.0.1]:%d %s\n" % (port, " ".join((hk / "ssh_host_ed25519_key.pub").read_text().split()[:2])))
+    pinned = subprocess.run(["ssh-keygen", "-l", "-f", str(hk / "ssh_host_ed25519_key.pub")],
+                            capture_output=True, text=True, check=True).stdout.split()[1]
+    with VM(initrd=str(initrd), extra=net(port)) as vm:
+        fp = vm.expect(r"SSH host key ED25519 (SHA256:[A-Za-z0-9+/]{43})", timeout=240).group(1)
+        assert fp == pinned
+        wait_ssh_ready(vm)
+        r = ssh(port, key, "cat /root/.ssh/authorized_keys; ls /etc/lifeboat/added", str(kh))
+        assert r.returncode == 0, r.stderr
+        assert pub.split()[1] in r.stdout and "ssh_host_ed25519_key" in r.stdout

@@ -75,12 +75,14 @@ static int get_key(int timeout_ms)
 	}
 }
 
-static void scan(void)
+/* share: the menu's first scan may be one another console's menu was already running (both
+ * menus come up at once); a rescan the user asked for begins after the asking. */
+static void scan(int share)
 {
 	terms_printf(&T, "\nScanning disks...\n");
 	char *text = NULL;
 	int ms = report_scan_ms();
-	int r = report_scan(&text, ms);
+	int r = report_scan(&text, ms, share);
 	if (have_found)
 		found_free(&F);
 	have_found = 0;
@@ -288,7 +290,7 @@ static void do_fscheck(const struct menu_choice *c)
 	report_status("the check", run_on_console(argv));
 	/* A repair may have made a system findable, or changed what its page says. */
 	if (c->act != ACT_FSCHECK)
-		scan();
+		scan(0);
 }
 
 static void act(const struct menu_choice *c, int interactive)
@@ -307,7 +309,7 @@ static void act(const struct menu_choice *c, int interactive)
 		break;
 	}
 	case ACT_RESCAN:
-		scan();
+		scan(0);
 		break;
 	case ACT_ENTER:
 		do_enter(c, 0);
@@ -410,7 +412,7 @@ int menu_main(int argc, char **argv)
 		menu_set_installer(rstrip(iname));
 	free(iname);
 	menu_init(&M, NULL, LB_VERSION);
-	scan();
+	scan(1);
 	run_default();
 	draw();
 	for (;;) {

@@ -238,7 +238,7 @@ static ssize_t tee_write(void *cookie, const char *data, size_t n)
 static void usage(FILE *o)
 {
 	fprintf(o, "usage: lifeboat scan [--human|--json] [--save] [--links|--no-links] [--timeout SECONDS]\n"
-		   "                    [--jobs N]\n"
+		   "                    [--jobs N] [--share]\n"
 		   "  Find every NixOS on this machine's disks, writing nothing to them.\n"
 		   "  --human     a readable table instead of the report lines\n"
 		   "  --json      the same report as one JSON document\n"
@@ -246,13 +246,15 @@ static void usage(FILE *o)
 		   "  --links     create /dev/disk/by-{uuid,label,partuuid,partlabel} links (default in\n"
 		   "              the lifeboat image, never elsewhere)\n"
 		   "  --timeout   seconds allowed to inspect one device (default 20)\n"
-		   "  --jobs      devices inspected at once (default %d; 1: one after another)\n",
+		   "  --jobs      devices inspected at once (default %d; 1: one after another)\n"
+		   "  --share     when another scan is running, print its report instead of scanning\n"
+		   "              again after it (in the image, one scan runs at a time)\n",
 		SCAN_JOBS);
 }
 
 /* One scan at a time in the image (report/scanlock.h): wait for the one running, and print its
  * report when it began after we asked; else scan. Returns the exit status. */
-static int scan_once(struct tee *t, struct scan_opts *o, int locked)
+static int scan_once(struct tee *t, struct scan_opts *o, int locked, int share)
 {
 	long long asked = now_ms();
 	int lock = -1;
@@ -268,8 +270,9 @@ static int scan_once(struct tee *t, struct scan_opts *o, int locked)
 		if (lock < 0)
 			log_warn("scan: no lock %s: %s; scanning anyway", SCAN_LOCK, strerror(-lock));
 		char *text = NULL;
-		if (waited && scanlock_reuse(SCAN_LAST, asked, &text) == 0) {
-			log_info("scan: another console's scan began after this one was asked for; its report");
+		if (waited && scanlock_reuse(SCAN_LAST, asked, share, &text) == 0) {
+			log_info("scan: waited for another console's scan; its report%s",
+				 share ? " (shared)" : "");
 			tee_write(t, text, strlen(text));
 			free(text);
 			if (lock >= 0)
@@ -292,7 +295,7 @@ static int scan_once(struct tee *t, struct scan_opts *o, int locked)
 	free(obuf);
 	/* Only a whole scan is worth sharing: one cut short never ran to its done record. */
 	if (locked && r >= 0 && t->buf && (!strncmp(t->buf, "done ", 5) || strstr(t->buf, "\ndone "))) {
-		int s = scanlock_record(SCAN_LAST, began, t->buf, t->len);
+		int s = scanlock_record(SCAN_LAST, began, now_ms(), t->buf, t->len);
 		if (s < 0)
 			log_warn("scan: cannot keep %s: %s", SCAN_LAST, strerror(-s));
 	}
@@ -312,12 +315,13 @@ int scan_main(int argc, char **argv)
 		{"inspect-dir", required_argument, NULL, 'i'}, {"fault", required_argument, NULL, 'F'},
 		{"no-blkro", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'J'},    {"jobs", required_argument, NULL, 'j'},
+		{"share", no_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	/* In the booted image (PID 1 sets LIFEBOAT_CONSOLES; the release file exists only there) the
 	 * scan stands in for udev's /dev/disk links; on any other machine it must not touch /dev. */
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access(RELEASE_FILE, F_OK) == 0;
-	int want_human = 0, want_json = 0, want_save = 0, links = in_image;
+	int want_human = 0, want_json = 0, want_save = 0, links = in_image, share = 0;
 	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, 20000, in_image,
 			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL, in_image};
 	int c;
@@ -325,6 +329,7 @@ int scan_main(int argc, char **argv)
 		switch (c) {
 		case 'H': want_human = 1; break;
 		case 'J': want_json = 1; break;
+		case 'X': share = 1; break;
 		case 'S': want_save = 1; break;
 		case 'l': links = 1; break;
 		case 'L': links = 0; break;
@@ -348,7 +353,7 @@ int scan_main(int argc, char **argv)
 	 * then), through a buffer big enough that they go out in one write. */
 	struct tee t = {want_human || want_json ? -1 : 1, in_image || want_save || want_human || want_json,
 			0, NULL, 0, 0};
-	int rc = scan_once(&t, &o, in_image);
+	int rc = scan_once(&t, &o, in_image, share);
 	const char *text = t.buf ? t.buf : "";
 	if (want_save) {
 		int s = report_save(REPORT_SAVED, text, t.len);

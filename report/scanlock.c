@@ -43,20 +43,35 @@ int scanlock_take(const char *lock_path, int wait_ms, int *waited)
 	}
 }
 
-int scanlock_reuse(const char *last_path, long long asked_ms, char **text)
+static int stamp(const char *s, const char *key, long long *v, const char **end)
+{
+	size_t l = strlen(key);
+	if (strncmp(s, key, l) || s[l] != '=')
+		return -EINVAL;
+	char *e;
+	errno = 0;
+	*v = strtoll(s + l + 1, &e, 10);
+	if (errno || e == s + l + 1)
+		return -EINVAL;
+	*end = e;
+	return 0;
+}
+
+int scanlock_reuse(const char *last_path, long long asked_ms, int share, char **text)
 {
 	*text = NULL;
 	char *s = NULL;
 	ssize_t n = read_file_at(AT_FDCWD, last_path, LAST_MAX, &s);
 	if (n < 0)
 		return (int)n;
-	char *end;
-	if (strncmp(s, "began=", 6) || (errno = 0, strtoll(s + 6, &end, 10), errno) || *end != '\n') {
+	const char *end;
+	long long began, ended;
+	if (stamp(s, "began", &began, &end) < 0 || *end != ' ' || stamp(end + 1, "ended", &ended, &end) < 0 ||
+	    *end != '\n') {
 		free(s);
 		return -EINVAL;
 	}
-	long long began = strtoll(s + 6, NULL, 10);
-	if (began < asked_ms) {
+	if ((share ? ended : began) < asked_ms) {
 		free(s);
 		return -ESTALE;
 	}
@@ -66,9 +81,10 @@ int scanlock_reuse(const char *last_path, long long asked_ms, char **text)
 	return 0;
 }
 
-int scanlock_record(const char *last_path, long long began_ms, const char *text, size_t len)
+int scanlock_record(const char *last_path, long long began_ms, long long ended_ms, const char *text,
+		    size_t len)
 {
-	char *all = xasprintf("began=%lld\n%.*s", began_ms, (int)len, text);
+	char *all = xasprintf("began=%lld ended=%lld\n%.*s", began_ms, ended_ms, (int)len, text);
 	int r = report_save(last_path, all, strlen(all));
 	free(all);
 	return r;

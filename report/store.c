@@ -49,9 +49,9 @@ int report_save(const char *path, const char *text, size_t len)
 /* `lifeboat scan` in its own session (its mount helpers die with it at the deadline), dying
  * with the menu that wanted it: a menu killed and restarted a hundred times must not leave a
  * hundred scans mounting disks behind it. Its stderr goes to the shared log. */
-static int run_child(char **text, int timeout_ms)
+static int run_child(char **text, int timeout_ms, int share)
 {
-	char *argv[] = {LIFEBOAT_BIN, "scan", NULL};
+	char *argv[] = {LIFEBOAT_BIN, "scan", share ? "--share" : NULL, NULL};
 	struct child_job j = {.argv = argv, .flags = JOB_STDIN_NULL | JOB_SESSION | JOB_KEEP_PARTIAL,
 			      .err_path = LOG_PATH, .max_output = REPORT_MAX, .timeout_ms = timeout_ms};
 	child_run_all(&j, 1, 1);
@@ -70,7 +70,7 @@ int report_scan_ms(void)
 	return ms > 0 ? ms : REPORT_SCAN_MS;
 }
 
-int report_scan(char **text, int timeout_ms)
+int report_scan(char **text, int timeout_ms, int share)
 {
 	*text = NULL;
 	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
@@ -79,7 +79,7 @@ int report_scan(char **text, int timeout_ms)
 		ssize_t n = read_file_at(AT_FDCWD, seam, REPORT_MAX, text);
 		r = n < 0 ? (int)n : 0;
 	} else {
-		r = run_child(text, timeout_ms);
+		r = run_child(text, timeout_ms, share);
 	}
 	if (*text && (r == 0 || r == -ETIMEDOUT))
 		report_save(REPORT_SAVED, *text, strlen(*text));
@@ -98,5 +98,5 @@ int report_saved(char **text)
 	const char *seam = getenv("LIFEBOAT_SCAN_REPORT");
 	if (!(seam && *seam) && read_file_at(AT_FDCWD, REPORT_SAVED, REPORT_MAX, text) >= 0)
 		return 0;
-	return report_scan(text, report_scan_ms());
+	return report_scan(text, report_scan_ms(), 1);
 }

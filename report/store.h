@@ -14,10 +14,11 @@
 /* How long the menu's scan may take: REPORT_SCAN_MS, or $LIFEBOAT_SCAN_MS (milliseconds; the
  * test seam for a scan killed by its deadline, given on the kernel command line). */
 int report_scan_ms(void);
-/* Scan now (or read the seam file). On success *text is the malloc'd report, possibly cut short
+/* Scan now (or read the seam file); share: a scan already running when asked will do
+ * (`lifeboat scan --share`, report/scanlock.h). On success *text is the malloc'd report, possibly cut short
  * (found_load tells: no done record). Returns 0 or -errno (-ETIMEDOUT: the scan was killed; *text
  * still holds the records it wrote before, whole lines only). */
-int report_scan(char **text, int timeout_ms);
+int report_scan(char **text, int timeout_ms, int share);
 /* The seam file, else the saved report, else a new scan. */
 int report_saved(char **text);
 /* Is there a report to read without scanning (which takes a while)? */

@@ -57,28 +57,33 @@ int main(void)
 
 	/* The last report: none yet, then one that began at 100. */
 	char *text = (char *)"x";
-	CHECK_INT(scanlock_reuse(last, 0, &text), -ENOENT);
+	CHECK_INT(scanlock_reuse(last, 0, 0, &text), -ENOENT);
 	CHECK(text == NULL);
 	const char *rep = "device path=/dev/vda\ndone devices=1\n";
-	CHECK_INT(scanlock_record(last, 100, rep, strlen(rep)), 0);
+	CHECK_INT(scanlock_record(last, 100, 200, rep, strlen(rep)), 0);
 	/* Asked before it began (we waited for it): its report is ours. */
-	CHECK_INT(scanlock_reuse(last, 99, &text), 0);
+	CHECK_INT(scanlock_reuse(last, 99, 0, &text), 0);
 	CHECK_STR(text, rep);
 	free(text);
-	CHECK_INT(scanlock_reuse(last, 100, &text), 0);
+	CHECK_INT(scanlock_reuse(last, 100, 0, &text), 0);
 	free(text);
 	/* Asked after it began: it may have missed what changed since; scan again. */
-	CHECK_INT(scanlock_reuse(last, 101, &text), -ESTALE);
+	CHECK_INT(scanlock_reuse(last, 101, 0, &text), -ESTALE);
 	CHECK(text == NULL);
+	/* Sharing (a menu coming up): a scan still running when asked will do, an ended one not. */
+	CHECK_INT(scanlock_reuse(last, 150, 1, &text), 0);
+	CHECK_STR(text, rep);
+	free(text);
+	CHECK_INT(scanlock_reuse(last, 201, 1, &text), -ESTALE);
 	/* Not our format (a half-written or foreign file): never read as a report. */
 	FILE *f = fopen(last, "w");
-	fputs("began=12x\ndevice path=/dev/evil\n", f);
+	fputs("began=12 ended=1x\ndevice path=/dev/evil\n", f);
 	fclose(f);
-	CHECK_INT(scanlock_reuse(last, 0, &text), -EINVAL);
+	CHECK_INT(scanlock_reuse(last, 0, 1, &text), -EINVAL);
 	f = fopen(last, "w");
 	fputs("device path=/dev/vda\n", f);
 	fclose(f);
-	CHECK_INT(scanlock_reuse(last, 0, &text), -EINVAL);
+	CHECK_INT(scanlock_reuse(last, 0, 1, &text), -EINVAL);
 
 	unlink(lock);
 	unlink(last);

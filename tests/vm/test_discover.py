@@ -299,3 +299,35 @@ def test_menu_shows_what_a_killed_scan_found():
     assert kind(saved, "device", path="/dev/vdb1"), "device records come first, the hung one too"
     assert "dry run: nothing loaded" in boot and "cut short" in boot, boot
     assert "--system beta matches no system found" in twin and "found: 1 (alpha) on /dev/vda2" in twin, twin
+
+
+def test_one_scan_at_a_time_shared_by_a_menu_coming_up():
+    """Scans in the image take turns (report/scanlock.c). A scan whose only disk hangs in its
+    inspection (the fault hook, 6 s deadline) holds the turn; a `--share` scan started during it
+    (what a menu coming up runs) waits and prints that scan's report, hang problem and all; a
+    plain scan started during it (a rescan asked for) waits and looks again: its report has no
+    hang. Without the lock both would scan at once, find alpha and no hang, and differ from the
+    first."""
+    if not os.path.exists(os.path.join(FIXDIR, "inroot.img")):
+        pytest.skip("fixtures missing: run make fixtures")
+    with VM(disks=[Disk(os.path.join(FIXDIR, "inroot.img"), snapshot=True)]) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        hang = "LIFEBOAT_SCAN_FAULT=vda2:hang lifeboat scan --timeout 6"
+        out = run(vm, f"{hang} > /tmp/a 2>/dev/null & sleep 2; lifeboat scan --share > /tmp/b; wait; "
+                      f"{hang} > /tmp/c 2>/dev/null & sleep 2; lifeboat scan > /tmp/d; wait; "
+                      "cmp /tmp/a /tmp/b && echo shared-same; cmp -s /tmp/c /tmp/d || echo fresh-differs; "
+                      "grep -c 'scan: waited for another' /run/lifeboat/log", timeout=180)
+        a = parse(run(vm, "cat /tmp/a", timeout=30))
+        d = parse(run(vm, "cat /tmp/d", timeout=30))
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+    assert "shared-same" in out and "fresh-differs" in out, out
+    assert re.search(r"(?m)^1\s*$", out), out  # one reuse: the shared one
+    assert kind(a, "problem", path="/dev/vda2"), a       # the first scan saw the hang...
+    assert not kind(d, "problem", path="/dev/vda2"), d   # ...the fresh one after it did not
+    assert [s["host"] for s in kind(d, "system")] == ["alpha"], d

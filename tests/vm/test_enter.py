@@ -138,8 +138,7 @@ def test_enter_split_by_default_action():
         o = out(vm, "lifeboat enter --silent -- bash -c 'exit 125'", timeout=90)
         assert "could not enter" not in o, o
         assert "left the system" in o, o
-        # KNOWN BUG (2026-12-02): the status 125 itself reaches the rescue shell as 1, though
-        # other statuses pass through (below); not yet found where. Assert it once fixed.
+        assert re.search(r"(?m)^LBDONE\d+ 125$", o), o
         o = out(vm, "lifeboat enter --silent -- bash -c 'exit 9'", timeout=90)
         assert re.search(r"(?m)^LBDONE\d+ 9$", o), o
         o = out(vm, "lifeboat enter --silent -- /nonexistent/cmd", timeout=90)

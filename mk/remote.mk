@@ -9,12 +9,13 @@ DROPBEAR_LINKS := dropbear dropbearkey dropbearconvert
 
 # Rewritten only when the keys given (their names or their contents) change, so the image is
 # rebuilt then and only then.
-$(BUILD)/remote.spec: $(TP)/dropbear.dir mk/remote.mk FORCE
+$(BUILD)/remote.spec: $(TP)/dropbear.dir $(TP)/sftp-server.dir mk/remote.mk FORCE
 	@mkdir -p $(BUILD)/remote
 	@rm -rf $(BUILD)/remote/new && mkdir -p $(BUILD)/remote/new/hostkeys
 	@{ echo "file /sbin/dropbearmulti 0755 $$(cat $(TP)/dropbear.dir)/sbin/dropbearmulti"; \
 	  for l in $(DROPBEAR_LINKS); do echo "slink /sbin/$$l dropbearmulti"; done; \
 	  echo "slink /usr/bin/scp ../../sbin/dropbearmulti"; \
+	  echo "file /usr/libexec/sftp-server 0755 $$(cat $(TP)/sftp-server.dir)/libexec/sftp-server"; \
 	  if [ -n "$(AUTHORIZED_KEYS)" ]; then \
 	    cp "$(AUTHORIZED_KEYS)" $(BUILD)/remote/new/authorized_keys || exit 1; \
 	    echo "file /etc/lifeboat/authorized_keys 0600 $(BUILD)/remote/authorized_keys"; fi; \

@@ -2,18 +2,22 @@
 # spec of their own added to the image. fsck is e2fsprogs' wrapper: `fsck -t TYPE` runs
 # fsck.TYPE, so each type checked gets a fsck.TYPE link. Which tool checks which type is
 # lib/fstype.c's table; how each repairs, act/fscheck.c's.
-REPAIR_PARTS := e2fsprogs dosfstools
+REPAIR_PARTS := e2fsprogs dosfstools btrfs-progs
 E2FS_TOOLS := e2fsck tune2fs dumpe2fs debugfs resize2fs fsck
 FAT_TOOLS := fsck.fat mkfs.fat fatlabel
+BTRFS_TOOLS := btrfs btrfstune fsck.btrfs
 
 $(BUILD)/repair.spec: $(REPAIR_PARTS:%=$(TP)/%.dir) mk/repair.mk
 	@mkdir -p $(BUILD)
-	{ e2=$$(cat $(TP)/e2fsprogs.dir) fat=$$(cat $(TP)/dosfstools.dir); \
+	{ e2=$$(cat $(TP)/e2fsprogs.dir) fat=$$(cat $(TP)/dosfstools.dir) bt=$$(cat $(TP)/btrfs-progs.dir); \
 	  for t in $(E2FS_TOOLS); do echo "file /sbin/$$t 0755 $$e2/sbin/$$t"; done; \
 	  for t in ext2 ext3 ext4; do echo "slink /sbin/fsck.$$t e2fsck"; done; \
 	  for t in $(FAT_TOOLS); do echo "file /sbin/$$t 0755 $$fat/sbin/$$t"; done; \
 	  for t in vfat msdos; do echo "slink /sbin/fsck.$$t fsck.fat"; done; \
-	  echo "slink /sbin/mkfs.vfat mkfs.fat"; } > $@.tmp && mv $@.tmp $@
+	  echo "slink /sbin/mkfs.vfat mkfs.fat"; \
+	  for t in $(BTRFS_TOOLS); do echo "file /sbin/$$t 0755 $$bt/sbin/$$t"; done; } > $@.tmp && mv $@.tmp $@
 
 INITRD_SPECS += $(BUILD)/repair.spec
 $(OUT)/initrd.img: $(BUILD)/repair.spec
+# The libraries built inside btrfs-progs' recipe are inputs of its hash; make must know too.
+$(TP)/btrfs-progs.dir: third_party/recipes/zlib.sh third_party/recipes/zstd.sh third_party/recipes/lzo.sh third_party/recipes/blkid.sh

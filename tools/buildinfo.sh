@@ -9,7 +9,7 @@ echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
 # The image's parts, and the repair toolbox's (mk/repair.mk) when built.
-for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear lvm2 mdadm; do
+for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear sftp-server lvm2 mdadm; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
@@ -52,6 +52,10 @@ if [ -f "$build/tp/dropbear.dir" ]; then
 	echo "# remote rescue (image growth: unpacked, and alone with zstd -19)"
 	d=$(cat "$build/tp/dropbear.dir")
 	echo "dropbear $(wc -c < "$d/sbin/dropbearmulti") unpacked, $(zstd -q -19 -T1 --zstd=wlog=20 -c "$d/sbin/dropbearmulti" | wc -c) compressed: dropbearmulti (dropbear dropbearkey dropbearconvert scp)"
+	if [ -f "$build/tp/sftp-server.dir" ]; then
+		d=$(cat "$build/tp/sftp-server.dir")
+		echo "sftp-server $(wc -c < "$d/libexec/sftp-server") unpacked, $(zstd -q -19 -T1 --zstd=wlog=20 -c "$d/libexec/sftp-server" | wc -c) compressed: OpenSSH's, for the sftp subsystem"
+	fi
 	nics=$(find "$build/kernel/modules" -path '*/kernel/drivers/net/*' -name '*.ko*' | LC_ALL=C sort)
 	if [ -n "$nics" ]; then
 		# shellcheck disable=SC2086 # one path a word

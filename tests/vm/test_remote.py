@@ -146,6 +146,23 @@ def test_key_on_cmdline_command_menu_refusals_fingerprint(tmp_path):
                            capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
         assert r.returncode == 0, r.stderr
         assert ssh(port, key, "cat /tmp/payload.txt", str(kh)).stdout == "copied-in-by-scp\n"
+        # Today's scp (SFTP underneath) both ways, and sftp itself: the sftp subsystem.
+        back = tmp_path / "back.txt"
+        opts = ["-P", str(port), "-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "UserKnownHostsFile=%s" % kh]
+        src.write_text("copied-in-by-sftp\n")
+        r = subprocess.run(["scp", "-s"] + opts + [str(src), "root@127.0.0.1:/tmp/sftp.txt"],
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run(["scp", "-s"] + opts + ["root@127.0.0.1:/tmp/sftp.txt", str(back)],
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and back.read_text() == "copied-in-by-sftp\n", r.stderr
+        batch = tmp_path / "batch"
+        batch.write_text("cd /tmp\nls -1 sftp.txt\nrm sftp.txt\n")
+        r = subprocess.run(["sftp", "-b", str(batch)] + opts + ["root@127.0.0.1"],
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and "sftp.txt" in r.stdout, r.stdout + r.stderr
+        assert "gone" in ssh(port, key, "test -e /tmp/sftp.txt || echo gone", str(kh)).stdout
         # Passwords are refused outright, and so is a key that was never authorized.
         r = ssh(port, None, "true", None, "-o", "PreferredAuthentications=password",
                 "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1")

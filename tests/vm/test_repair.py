@@ -195,3 +195,56 @@ def test_repair_from_the_menu():
         vm.expect(r"Choose \(key then Enter", timeout=30)
         vm.sendline("p")
         assert vm.wait_exit(timeout=90) == 0
+
+
+def make_btrfs(path, tmp, damaged):
+    """A single-device btrfs (metadata single, so no second copy hides the damage) with a few
+    files; damaged: bytes flipped inside the leaf that holds a file's name (its checksum then
+    fails), found by the name, the leaf being a nodesize-aligned block of the image. The host's
+    own btrfs check proves the damage is there, and that the twin is clean."""
+    tree = os.path.join(tmp, "btree-%d" % damaged)
+    os.makedirs(os.path.join(tree, "etc"), exist_ok=True)
+    name = "lifeboat-btrfs-marker-%d" % damaged
+    for f in (name, "hostname", "fstab"):
+        with open(os.path.join(tree, "etc", f), "w") as fh:
+            fh.write(f + "\n")
+    subprocess.run(["truncate", "-s", "128M", path], check=True)
+    subprocess.run(["mkfs.btrfs", "-q", "-f", "-m", "single", "-d", "single", "-n", "16384",
+                    "--rootdir", tree, path], check=True, stdout=subprocess.DEVNULL)
+    if damaged:
+        data = open(path, "rb").read()
+        hits = [m.start() for m in re.finditer(name.encode(), data)]
+        assert hits, "marker name not found in the btrfs image"
+        with open(path, "r+b") as f:
+            for leaf in sorted({h - h % 16384 for h in hits}):
+                f.seek(leaf + 200)  # past the header (checksum, fsid, bytenr...): item data
+                f.write(b"\xa5" * 64)
+    r = subprocess.run(["btrfs", "check", "--readonly", path], capture_output=True, text=True)
+    assert (r.returncode != 0) == bool(damaged), r.stdout + r.stderr
+
+
+def test_btrfs_check_reports_damage_and_writes_nothing(tmp_path):
+    """btrfs-progs' `btrfs check --readonly` through lifeboat check: a leaf with a bad checksum
+    is reported as errors (status 1), the twin clean (status 0); --repair does not touch a btrfs
+    (its authors call check --repair a last resort: a person's decision at the shell); both
+    images bit-identical afterwards."""
+    bad, good = str(tmp_path / "bad.img"), str(tmp_path / "good.img")
+    make_btrfs(bad, str(tmp_path), 1)
+    make_btrfs(good, str(tmp_path), 0)
+    before = {p: sha256(p) for p in (bad, good)}
+    with VM(disks=[Disk(bad), Disk(good)], mem=768) as vm:
+        boot_shell(vm)
+        damaged = run(vm, "lifeboat check /dev/vda")
+        clean = run(vm, "lifeboat check /dev/vdb")
+        repair = run(vm, "echo yes | lifeboat check --repair /dev/vda")
+        tools = run(vm, "btrfs --version; btrfs filesystem show /dev/vdb; fsck.btrfs /dev/vdb; echo fsck=$?")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+    assert {p: sha256(p) for p in (bad, good)} == before, "a btrfs image changed"
+    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
+    assert "checksum" in damaged or "csum" in damaged, damaged
+    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
+    assert "status 0" not in repair, repair
+    assert "btrfs-progs v6.2" in tools and "fsck=0" in tools, tools

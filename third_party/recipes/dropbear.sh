@@ -12,7 +12,10 @@ build() {
 #define DROPBEAR_SVR_AGENTFWD 0
 #define DROPBEAR_X11FWD 0
 #define DROPBEAR_DSS 0
-#define DROPBEAR_SFTPSERVER 0
+/* The "sftp" subsystem (today's scp and sftp use it) runs OpenSSH's sftp-server, built static
+ * by third_party/recipes/sftp-server.sh. */
+#define DROPBEAR_SFTPSERVER 1
+#define SFTPSERVER_PATH "/usr/libexec/sftp-server"
 #define DEFAULT_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 OPT
 	run ./configure CC=musl-gcc CFLAGS="$cflags" LDFLAGS=-static --host=x86_64-linux-musl \

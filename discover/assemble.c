@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fsmodules.h"
+#include "lib/fstype.h"
 #include "lib/job.h"
 #include "lib/layout.h"
 #include "lib/log.h"
@@ -210,6 +212,32 @@ static int md_arrays(const char *sysroot, char names[][32], int max)
 	return n;
 }
 
+void md_short_links(const char *mddir)
+{
+	DIR *d = opendir(mddir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *colon = strchr(de->d_name, ':');
+		if (!colon || !colon[1] || de->d_name[0] == '.')
+			continue;
+		char *p = xasprintf("%s/%s", mddir, de->d_name), target[128];
+		ssize_t n = readlink(p, target, sizeof(target) - 1);
+		free(p);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		/* The first array of a name keeps it: two "root" arrays of two hosts are named
+		 * by their full names only after that. */
+		p = xasprintf("%s/%s", mddir, colon + 1);
+		if (symlink(target, p) < 0 && errno != EEXIST)
+			log_info("assemble: cannot link %s: %s", p, strerror(errno));
+		free(p);
+	}
+	closedir(d);
+}
+
 static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *problems)
 {
 	load(md_modules, ARRAY_SIZE(md_modules));
@@ -232,6 +260,7 @@ static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *prob
 	int n = md_arrays(sysroot, names, 64);
 	for (int i = 0; i < n; i++)
 		*problems += md_array_put(out, sysroot, "/dev/md", names[i]);
+	md_short_links("/dev/md");
 	return n;
 }
 
@@ -259,6 +288,69 @@ static int activate_lvm(FILE *out, int timeout_ms, int *problems)
 	return ok;
 }
 
+static int same_btrfs(const struct blockdev *a, const struct blockdev *b)
+{
+	return !strcmp(a->type, "btrfs") && !strcmp(b->type, "btrfs") && *a->uuid &&
+	       !strcmp(a->uuid, b->uuid);
+}
+
+int btrfs_first_member(const struct devtab *t, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (!t->d[j].ambiguous && same_btrfs(&t->d[j], &t->d[i]))
+			return j;
+	return i;
+}
+
+/* Every btrfs device is registered with the kernel before anything mounts (a multi-device
+ * btrfs mounts only with all its members known, or `degraded`); one with a member missing is
+ * reported. */
+static void btrfs_members(FILE *out, const struct devtab *t, int *problems)
+{
+	int any = 0;
+	for (int i = 0; i < t->n && !any; i++)
+		any = !t->d[i].ambiguous && !strcmp(t->d[i].type, "btrfs");
+	if (!any)
+		return;
+	struct modtree mt;
+	if (modtree_open_running(&mt) == 0) {
+		fsmodules_load_type(&mt, "btrfs");
+		modtree_free(&mt);
+	}
+	for (int i = 0; i < t->n; i++)
+		if (!t->d[i].ambiguous && !strcmp(t->d[i].type, "btrfs")) {
+			int r = btrfs_register(t->d[i].path);
+			if (r < 0)
+				log_info("assemble: btrfs device scan %s: %s", t->d[i].path, strerror(-r));
+		}
+	for (int i = 0; i < t->n; i++) {
+		const struct blockdev *d = &t->d[i];
+		if (d->ambiguous || strcmp(d->type, "btrfs") || btrfs_first_member(t, i) != i)
+			continue;
+		char members[512] = "";
+		int n = 0;
+		for (int j = i; j < t->n; j++)
+			if (!t->d[j].ambiguous && same_btrfs(d, &t->d[j])) {
+				size_t l = strlen(members);
+				snprintf(members + l, sizeof(members) - l, "%s%s", n ? "," : "", t->d[j].path);
+				n++;
+			}
+		int complete = btrfs_complete(d->path);
+		if (n < 2 && complete != 0)
+			continue;
+		report_put(out, "btrfs", "uuid", d->uuid, "label", d->label, "members", members, "state",
+			   complete > 0 ? "complete" : complete == 0 ? "degraded" : "unknown", NULL);
+		if (complete == 0) {
+			char msg[900];
+			snprintf(msg, sizeof(msg), "btrfs %.100s (%.60s) is missing member devices: present "
+				 "%s; inspected degraded, read-only", *d->label ? d->label : "-", d->uuid,
+				 members);
+			put_problem(out, d->path, "degraded", msg);
+			(*problems)++;
+		}
+	}
+}
+
 int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, char **records,
 		 int *problems)
 {
@@ -275,6 +367,26 @@ int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, ch
 	/* A PV may be on an array just started: lvm scans /dev itself, so it finds it there. */
 	if (any || has_type(t, "LVM2_member"))
 		any |= activate_lvm(out, timeout_ms, problems);
+	/* btrfs on what was just assembled registers after the caller's new listing: it calls
+	 * assemble_btrfs() then. Without assembly, the devices of t are all there is. */
+	if (!any)
+		btrfs_members(out, t, problems);
 	fclose(out);
 	return any;
+}
+
+void assemble_btrfs(const struct devtab *t, char **records, int *problems)
+{
+	size_t len = 0, had = *records ? strlen(*records) : 0;
+	char *more = NULL;
+	FILE *out = open_memstream(&more, &len);
+	if (!out)
+		return;
+	btrfs_members(out, t, problems);
+	fclose(out);
+	if (len) {
+		*records = xrealloc(*records, had + len + 1);
+		memcpy(*records + had, more, len + 1);
+	}
+	free(more);
 }

@@ -62,4 +62,11 @@ int fstype_ro_options(const struct fstype *t, int old, const char *subvol, char 
 int fstype_mount_ro(const char *dev, const char *type, const char *subvol, const char *dir,
 		    unsigned long flags);
 
+/* Multi-device btrfs (the kernel's interface on /dev/btrfs-control, as `btrfs device scan`):
+ * register dev as a member of its filesystem (0 or -errno), and ask whether every member of
+ * the filesystem dev belongs to is registered (1), not all (0), or -errno. A btrfs with a
+ * member missing is mounted by fstype_mount_ro with `degraded` added (read-only still). */
+int btrfs_register(const char *dev);
+int btrfs_complete(const char *dev);
+
 #endif

@@ -67,7 +67,8 @@ static void put_problem(FILE *out, const char *path, const char *what, const cha
 	report_put(out, "problem", "path", path, "what", what, "msg", msg, NULL);
 }
 
-/* The /dev/md/<name> link that points at NAME (mdadm makes them when there is no udev). */
+/* The /dev/md/<name> link that points at NAME (mdadm makes them when there is no udev; ours,
+ * md_short_links, only when mdadm's has a HOST: part, which is then preferred). */
 static void md_link_name(const char *mddir, const char *name, char *out, size_t size)
 {
 	*out = 0;
@@ -83,9 +84,11 @@ static void md_link_name(const char *mddir, const char *name, char *out, size_t 
 			continue;
 		target[n] = 0;
 		const char *base = strrchr(target, '/');
-		if (!strcmp(base ? base + 1 : target, name)) {
+		/* mdadm's own link (HOST:NAME for a foreign array) before our short one. */
+		if (!strcmp(base ? base + 1 : target, name) && (!*out || strchr(de->d_name, ':'))) {
 			snprintf(out, size, "%.100s", de->d_name);
-			break;
+			if (strchr(out, ':'))
+				break;
 		}
 	}
 	closedir(d);
@@ -238,6 +241,38 @@ void md_short_links(const char *mddir)
 	closedir(d);
 }
 
+/* The array records of every md array there is. Returns their count. */
+static int list_md(FILE *out, const char *sysroot, int *problems)
+{
+	char names[64][32];
+	int n = md_arrays(sysroot, names, 64);
+	for (int i = 0; i < n; i++)
+		*problems += md_array_put(out, sysroot, "/dev/md", names[i]);
+	md_short_links("/dev/md");
+	return n;
+}
+
+/* Is there an md member that no array holds yet (sysroot/class/block/NAME/holders empty)? */
+static int has_free_member(const struct devtab *t, const char *sysroot)
+{
+	for (int i = 0; i < t->n; i++) {
+		if (strcmp(t->d[i].type, "linux_raid_member"))
+			continue;
+		char *p = xasprintf("%s/class/block/%s/holders", sysroot, t->d[i].name);
+		DIR *d = opendir(p);
+		free(p);
+		int held = 0;
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			held |= de->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		if (!held)
+			return 1;
+	}
+	return 0;
+}
+
 static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *problems)
 {
 	load(md_modules, ARRAY_SIZE(md_modules));
@@ -256,12 +291,7 @@ static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *prob
 	if (text)
 		log_info("mdadm: %s", rstrip(text));
 	free(text);
-	char names[64][32];
-	int n = md_arrays(sysroot, names, 64);
-	for (int i = 0; i < n; i++)
-		*problems += md_array_put(out, sysroot, "/dev/md", names[i]);
-	md_short_links("/dev/md");
-	return n;
+	return list_md(out, sysroot, problems);
 }
 
 static int activate_lvm(FILE *out, int timeout_ms, int *problems)
@@ -317,6 +347,11 @@ static void btrfs_members(FILE *out, const struct devtab *t, int *problems)
 		fsmodules_load_type(&mt, "btrfs");
 		modtree_free(&mt);
 	}
+	/* What an earlier scan registered (and a degraded mount left) is forgotten first: the
+	 * devices here now are the members there are. */
+	int fr = btrfs_forget_unmounted();
+	if (fr < 0)
+		log_info("assemble: btrfs device scan --forget: %s", strerror(-fr));
 	for (int i = 0; i < t->n; i++)
 		if (!t->d[i].ambiguous && !strcmp(t->d[i].type, "btrfs")) {
 			int r = btrfs_register(t->d[i].path);
@@ -362,8 +397,12 @@ int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, ch
 		return 0;
 	}
 	int any = 0;
-	if (has_type(t, "linux_raid_member"))
+	/* A member already in a running array (a second scan) has a holder: mdadm would only say
+	 * it found nothing to assemble, with status 1. */
+	if (has_free_member(t, sysroot))
 		any |= assemble_md(out, sysroot, timeout_ms, problems) > 0;
+	else if (has_type(t, "linux_raid_member"))
+		list_md(out, sysroot, problems), any = 1;
 	/* A PV may be on an array just started: lvm scans /dev itself, so it finds it there. */
 	if (any || has_type(t, "LVM2_member"))
 		any |= activate_lvm(out, timeout_ms, problems);

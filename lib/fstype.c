@@ -158,6 +158,13 @@ static int btrfs_control(unsigned long req, const char *dev)
 	return r < 0 ? -e : r;
 }
 
+int btrfs_forget_unmounted(void)
+{
+	/* An empty name: every registered device of a filesystem not mounted now. */
+	int r = btrfs_control(BTRFS_IOC_FORGET_DEV, "");
+	return r < 0 ? r : 0;
+}
+
 int btrfs_register(const char *dev)
 {
 	int r = btrfs_control(BTRFS_IOC_SCAN_DEV, dev);

@@ -178,7 +178,7 @@ static void json_list(FILE *o, const struct report *rep, const char *kind, const
 }
 
 /* The same report as one JSON document: devices, systems (each with its generations, mounts
- * and problems), the problems of no system, and done (null when the scan was cut short). */
+ * and problems), the problems of no system, arrays, vgs and btrfs (assembly), and done (null when the scan was cut short). */
 static void json(FILE *o, const struct report *rep)
 {
 	fputs("{\"devices\": ", o);
@@ -201,6 +201,13 @@ static void json(FILE *o, const struct report *rep)
 	}
 	fprintf(o, "%s],\n\"problems\": ", first ? "" : "\n");
 	json_list(o, rep, "problem", NULL, "");
+	/* What assembly started (docs/assemble.md): md arrays, LVM volume groups, multi-device btrfs. */
+	fputs(",\n\"arrays\": ", o);
+	json_list(o, rep, "array", NULL, "");
+	fputs(",\n\"vgs\": ", o);
+	json_list(o, rep, "vg", NULL, "");
+	fputs(",\n\"btrfs\": ", o);
+	json_list(o, rep, "btrfs", NULL, "");
 	fputs(",\n\"done\": ", o);
 	int di = report_next(rep, "done", -1);
 	if (di >= 0)

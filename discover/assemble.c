@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fsmodules.h"
+#include "lib/fstype.h"
 #include "lib/job.h"
 #include "lib/layout.h"
 #include "lib/log.h"
@@ -65,7 +67,8 @@ static void put_problem(FILE *out, const char *path, const char *what, const cha
 	report_put(out, "problem", "path", path, "what", what, "msg", msg, NULL);
 }
 
-/* The /dev/md/<name> link that points at NAME (mdadm makes them when there is no udev). */
+/* The /dev/md/<name> link that points at NAME (mdadm makes them when there is no udev; ours,
+ * md_short_links, only when mdadm's has a HOST: part, which is then preferred). */
 static void md_link_name(const char *mddir, const char *name, char *out, size_t size)
 {
 	*out = 0;
@@ -81,9 +84,11 @@ static void md_link_name(const char *mddir, const char *name, char *out, size_t 
 			continue;
 		target[n] = 0;
 		const char *base = strrchr(target, '/');
-		if (!strcmp(base ? base + 1 : target, name)) {
+		/* mdadm's own link (HOST:NAME for a foreign array) before our short one. */
+		if (!strcmp(base ? base + 1 : target, name) && (!*out || strchr(de->d_name, ':'))) {
 			snprintf(out, size, "%.100s", de->d_name);
-			break;
+			if (strchr(out, ':'))
+				break;
 		}
 	}
 	closedir(d);
@@ -210,6 +215,64 @@ static int md_arrays(const char *sysroot, char names[][32], int max)
 	return n;
 }
 
+void md_short_links(const char *mddir)
+{
+	DIR *d = opendir(mddir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *colon = strchr(de->d_name, ':');
+		if (!colon || !colon[1] || de->d_name[0] == '.')
+			continue;
+		char *p = xasprintf("%s/%s", mddir, de->d_name), target[128];
+		ssize_t n = readlink(p, target, sizeof(target) - 1);
+		free(p);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		/* The first array of a name keeps it: two "root" arrays of two hosts are named
+		 * by their full names only after that. */
+		p = xasprintf("%s/%s", mddir, colon + 1);
+		if (symlink(target, p) < 0 && errno != EEXIST)
+			log_info("assemble: cannot link %s: %s", p, strerror(errno));
+		free(p);
+	}
+	closedir(d);
+}
+
+/* The array records of every md array there is. Returns their count. */
+static int list_md(FILE *out, const char *sysroot, int *problems)
+{
+	char names[64][32];
+	int n = md_arrays(sysroot, names, 64);
+	for (int i = 0; i < n; i++)
+		*problems += md_array_put(out, sysroot, "/dev/md", names[i]);
+	md_short_links("/dev/md");
+	return n;
+}
+
+/* Is there an md member that no array holds yet (sysroot/class/block/NAME/holders empty)? */
+static int has_free_member(const struct devtab *t, const char *sysroot)
+{
+	for (int i = 0; i < t->n; i++) {
+		if (strcmp(t->d[i].type, "linux_raid_member"))
+			continue;
+		char *p = xasprintf("%s/class/block/%s/holders", sysroot, t->d[i].name);
+		DIR *d = opendir(p);
+		free(p);
+		int held = 0;
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			held |= de->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		if (!held)
+			return 1;
+	}
+	return 0;
+}
+
 static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *problems)
 {
 	load(md_modules, ARRAY_SIZE(md_modules));
@@ -228,11 +291,7 @@ static int assemble_md(FILE *out, const char *sysroot, int timeout_ms, int *prob
 	if (text)
 		log_info("mdadm: %s", rstrip(text));
 	free(text);
-	char names[64][32];
-	int n = md_arrays(sysroot, names, 64);
-	for (int i = 0; i < n; i++)
-		*problems += md_array_put(out, sysroot, "/dev/md", names[i]);
-	return n;
+	return list_md(out, sysroot, problems);
 }
 
 static int activate_lvm(FILE *out, int timeout_ms, int *problems)
@@ -259,6 +318,74 @@ static int activate_lvm(FILE *out, int timeout_ms, int *problems)
 	return ok;
 }
 
+static int same_btrfs(const struct blockdev *a, const struct blockdev *b)
+{
+	return !strcmp(a->type, "btrfs") && !strcmp(b->type, "btrfs") && *a->uuid &&
+	       !strcmp(a->uuid, b->uuid);
+}
+
+int btrfs_first_member(const struct devtab *t, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (!t->d[j].ambiguous && same_btrfs(&t->d[j], &t->d[i]))
+			return j;
+	return i;
+}
+
+/* Every btrfs device is registered with the kernel before anything mounts (a multi-device
+ * btrfs mounts only with all its members known, or `degraded`); one with a member missing is
+ * reported. */
+static void btrfs_members(FILE *out, const struct devtab *t, int *problems)
+{
+	int any = 0;
+	for (int i = 0; i < t->n && !any; i++)
+		any = !t->d[i].ambiguous && !strcmp(t->d[i].type, "btrfs");
+	if (!any)
+		return;
+	struct modtree mt;
+	if (modtree_open_running(&mt) == 0) {
+		fsmodules_load_type(&mt, "btrfs");
+		modtree_free(&mt);
+	}
+	/* What an earlier scan registered (and a degraded mount left) is forgotten first: the
+	 * devices here now are the members there are. */
+	int fr = btrfs_forget_unmounted();
+	if (fr < 0)
+		log_info("assemble: btrfs device scan --forget: %s", strerror(-fr));
+	for (int i = 0; i < t->n; i++)
+		if (!t->d[i].ambiguous && !strcmp(t->d[i].type, "btrfs")) {
+			int r = btrfs_register(t->d[i].path);
+			if (r < 0)
+				log_info("assemble: btrfs device scan %s: %s", t->d[i].path, strerror(-r));
+		}
+	for (int i = 0; i < t->n; i++) {
+		const struct blockdev *d = &t->d[i];
+		if (d->ambiguous || strcmp(d->type, "btrfs") || btrfs_first_member(t, i) != i)
+			continue;
+		char members[512] = "";
+		int n = 0;
+		for (int j = i; j < t->n; j++)
+			if (!t->d[j].ambiguous && same_btrfs(d, &t->d[j])) {
+				size_t l = strlen(members);
+				snprintf(members + l, sizeof(members) - l, "%s%s", n ? "," : "", t->d[j].path);
+				n++;
+			}
+		int complete = btrfs_complete(d->path);
+		if (n < 2 && complete != 0)
+			continue;
+		report_put(out, "btrfs", "uuid", d->uuid, "label", d->label, "members", members, "state",
+			   complete > 0 ? "complete" : complete == 0 ? "degraded" : "unknown", NULL);
+		if (complete == 0) {
+			char msg[900];
+			snprintf(msg, sizeof(msg), "btrfs %.100s (%.60s) is missing member devices: present "
+				 "%s; inspected degraded, read-only", *d->label ? d->label : "-", d->uuid,
+				 members);
+			put_problem(out, d->path, "degraded", msg);
+			(*problems)++;
+		}
+	}
+}
+
 int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, char **records,
 		 int *problems)
 {
@@ -270,11 +397,35 @@ int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, ch
 		return 0;
 	}
 	int any = 0;
-	if (has_type(t, "linux_raid_member"))
+	/* A member already in a running array (a second scan) has a holder: mdadm would only say
+	 * it found nothing to assemble, with status 1. */
+	if (has_free_member(t, sysroot))
 		any |= assemble_md(out, sysroot, timeout_ms, problems) > 0;
+	else if (has_type(t, "linux_raid_member"))
+		list_md(out, sysroot, problems), any = 1;
 	/* A PV may be on an array just started: lvm scans /dev itself, so it finds it there. */
 	if (any || has_type(t, "LVM2_member"))
 		any |= activate_lvm(out, timeout_ms, problems);
+	/* btrfs on what was just assembled registers after the caller's new listing: it calls
+	 * assemble_btrfs() then. Without assembly, the devices of t are all there is. */
+	if (!any)
+		btrfs_members(out, t, problems);
 	fclose(out);
 	return any;
+}
+
+void assemble_btrfs(const struct devtab *t, char **records, int *problems)
+{
+	size_t len = 0, had = *records ? strlen(*records) : 0;
+	char *more = NULL;
+	FILE *out = open_memstream(&more, &len);
+	if (!out)
+		return;
+	btrfs_members(out, t, problems);
+	fclose(out);
+	if (len) {
+		*records = xrealloc(*records, had + len + 1);
+		memcpy(*records + had, more, len + 1);
+	}
+	free(more);
 }

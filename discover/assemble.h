@@ -11,7 +11,8 @@
 #define MDADM_BIN "/sbin/mdadm"
 #define LVM_BIN "/sbin/lvm"
 
-/* Assemble what the devices of t hold. The array, vg and problem records it writes are returned
+/* Assemble what the devices of t hold (also registering btrfs members when nothing else was
+ * assembled; see assemble_btrfs). The array, vg and problem records it writes are returned
  * in *records (malloc'd, "" when none; written by the scan after the device records), the count
  * of problem records among them in *problems. Returns 1 when something was assembled or
  * activated (the caller lists and probes devices again), 0 when not. */
@@ -26,5 +27,16 @@ int md_array_put(FILE *out, const char *sysroot, const char *mddir, const char *
  * one VG a line): a vg record each, a problem what=degraded for a VG with missing PVs. Returns
  * the number of problem records written. */
 int lvm_vgs_put(FILE *out, const char *text);
+
+/* The btrfs step of assembly on a new listing (after assemble_run returned 1): every btrfs
+ * device registered with the kernel, a btrfs record per multi-device filesystem, a problem
+ * what=degraded when a member is missing; records appended to *records, problems counted. */
+void assemble_btrfs(const struct devtab *t, char **records, int *problems);
+/* The index of the first device of t that is a member of the same btrfs as t->d[i] (i itself
+ * when it is the first, or not btrfs): a multi-device btrfs is inspected once, from there. */
+int btrfs_first_member(const struct devtab *t, int i);
+/* For each mddir/HOST:NAME link (mdadm names foreign arrays so), a mddir/NAME link to the
+ * same array when NAME is free: a NixOS fstab says /dev/md/NAME, as udev made it at home. */
+void md_short_links(const char *mddir);
 
 #endif

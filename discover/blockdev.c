@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lib/util.h"
@@ -106,6 +107,18 @@ int blockdev_list(const char *sysroot, struct devtab *t)
 			b.partition = num > 0 ? num : 1;
 			free(buf);
 		}
+		buf = NULL;
+		p = xasprintf("%s/dev", n);
+		if (read_file_at(cfd, p, 32, &buf) > 0 && sscanf(buf, "%u:%u", &b.major, &b.minor) != 2)
+			b.major = b.minor = 0;
+		free(p);
+		free(buf);
+		buf = NULL;
+		p = xasprintf("%s/dm/name", n);
+		if (read_file_at(cfd, p, sizeof(b.dmname), &buf) > 0)
+			snprintf(b.dmname, sizeof(b.dmname), "%s", rstrip(buf));
+		free(p);
+		free(buf);
 		buf = NULL;
 		if (b.partition)
 			find_disk(cfd, n, b.disk, sizeof(b.disk));
@@ -287,6 +300,25 @@ static int name_eq(const char *want, const char *have, int nocase)
 	return nocase ? !strcasecmp(want, have) : !strcmp(want, have);
 }
 
+/* Members of one multi-device btrfs share its UUID and label: the first one names it. */
+static int later_btrfs_member(const struct devtab *t, int i)
+{
+	if (strcmp(t->d[i].type, "btrfs") || !*t->d[i].uuid)
+		return 0;
+	for (int j = 0; j < i; j++)
+		if (!t->d[j].ambiguous && !strcmp(t->d[j].type, "btrfs") && !strcmp(t->d[j].uuid, t->d[i].uuid))
+			return 1;
+	return 0;
+}
+
+static const struct blockdev *dm_by_name(const struct devtab *t, const char *name)
+{
+	for (int i = 0; *name && i < t->n; i++)
+		if (!strcmp(t->d[i].dmname, name))
+			return &t->d[i];
+	return NULL;
+}
+
 const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
 				      const char *prefer_disk, int *locked, int *ambiguous)
 {
@@ -301,10 +333,6 @@ const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
 		{"PARTLABEL=", "/dev/disk/by-partlabel/", offsetof(struct blockdev, partlabel), 0},
 	};
 	*locked = *ambiguous = 0;
-	if (startswith(spec, "/dev/mapper/") || startswith(spec, "/dev/dm-")) {
-		*locked = 1;
-		/* An already open mapping (LVM without encryption) may still be among the devices. */
-	}
 	char want[512];
 	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
 		const char *v = NULL;
@@ -330,7 +358,8 @@ const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
 		int n = 0, nsame = 0;
 		for (int i = 0; i < t->n; i++) {
 			const char *have = (const char *)&t->d[i] + keys[k].off;
-			if (t->d[i].ambiguous || !name_eq(want, have, keys[k].nocase))
+			if (t->d[i].ambiguous || !name_eq(want, have, keys[k].nocase) ||
+			    later_btrfs_member(t, i))
 				continue;
 			found = &t->d[i];
 			n++;
@@ -346,13 +375,46 @@ const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,
 		*ambiguous = 1;
 		return NULL;
 	}
-	if (startswith(spec, "/dev/")) {
-		for (int i = 0; i < t->n; i++)
-			if (!strcmp(t->d[i].path, spec))
-				return &t->d[i];
-		/* /dev/mapper/NAME is /dev/dm-N with a dm/name in sysfs; we match by the name the
-		 * caller gave only, so a mapping is "locked" unless listed under that path. */
+	if (!startswith(spec, "/dev/"))
+		return NULL;
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->d[i].path, spec))
+			return &t->d[i];
+	/* device-mapper names, as lvm and cryptsetup make them without udev: /dev/mapper/NAME,
+	 * and /dev/VG/LV, whose mapper name is VG-LV with every '-' of either doubled. */
+	const struct blockdev *dm = NULL;
+	if (startswith(spec, "/dev/mapper/")) {
+		dm = dm_by_name(t, spec + strlen("/dev/mapper/"));
+	} else {
+		const char *vg = spec + strlen("/dev/"), *slash = strchr(vg, '/');
+		if (slash && !strchr(slash + 1, '/') && slash > vg && slash[1]) {
+			char name[256];
+			size_t w = 0;
+			for (const char *c = vg; *c && w + 3 < sizeof(name); c++) {
+				if (c == slash) {
+					name[w++] = '-';
+					continue;
+				}
+				if (*c == '-')
+					name[w++] = '-';
+				name[w++] = *c;
+			}
+			name[w] = 0;
+			dm = dm_by_name(t, name);
+		}
 	}
+	if (dm)
+		return dm;
+	/* Any other node or link (/dev/md/NAME -> ../md127): the device whose number it has. */
+	struct stat st;
+	if (stat(spec, &st) == 0 && S_ISBLK(st.st_mode)) {
+		for (int i = 0; i < t->n; i++)
+			if ((t->d[i].major || t->d[i].minor) && t->d[i].major == major(st.st_rdev) &&
+			    t->d[i].minor == minor(st.st_rdev))
+				return &t->d[i];
+	}
+	if (startswith(spec, "/dev/mapper/") || startswith(spec, "/dev/dm-"))
+		*locked = 1;
 	return NULL;
 }
 

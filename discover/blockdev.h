@@ -14,6 +14,8 @@ struct blockdev {
 	char type[32], uuid[64], label[256], partuuid[64], partlabel[256];
 	int ambiguous;       /* two signatures: never mounted, never chosen */
 	int probe_err;       /* -errno when the probe failed */
+	unsigned major, minor; /* sysfs dev (0:0 when unknown) */
+	char dmname[128];    /* device-mapper name (sysfs dm/name: "vg-root"), "" for others */
 };
 
 struct devtab {
@@ -32,7 +34,9 @@ void blockdev_probe_all(struct devtab *t);
 void devtab_free(struct devtab *t);
 
 /* The device an fstab spec names: UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*,
- * /dev/NAME. Returns the device, or NULL; *locked = 1 for /dev/mapper/ names (need an unlock),
+ * /dev/NAME, and what assembly made: /dev/mapper/NAME and /dev/VG/LV by device-mapper name,
+ * any other /dev path (/dev/md/NAME, a link) by the device number of the node it reaches.
+ * Returns the device, or NULL; *locked = 1 for unresolved /dev/mapper/ names (an unlock),
  * *ambiguous = 1 when two devices answer to the name and neither or both are on prefer_disk
  * (the disk the system was found on; NULL for none). */
 const struct blockdev *devtab_resolve(const struct devtab *t, const char *spec,

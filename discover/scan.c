@@ -408,7 +408,8 @@ static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opt
 	char *me = o->blkro ? proc_identity(getpid()) : NULL;
 	int n = 0;
 	for (int i = 0; i < t->n; i++)
-		if (!t->d[i].ambiguous && fstype_inspectable(t->d[i].type)) {
+		/* A multi-device btrfs is one filesystem: inspected from its first member. */
+		if (!t->d[i].ambiguous && fstype_inspectable(t->d[i].type) && btrfs_first_member(t, i) == i) {
 			in[n].sink = &sink;
 			inspection_prepare(&in[n], &jobs[n], &t->d[i], t, o, me);
 			n++;
@@ -462,6 +463,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		devtab_free(&t);
 		r = blockdev_list(o->sysroot, &t);
 		blockdev_probe_all(&t);
+		assemble_btrfs(&t, &assembled, &assembled_problems);
 	}
 	long long probed_only = now_ms();
 	for (int i = 0; i < t.n; i++) {

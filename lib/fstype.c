@@ -1,9 +1,13 @@
 #include "lib/fstype.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include "lib/util.h"
 
@@ -122,12 +126,54 @@ int fstype_mount_ro(const char *dev, const char *type, const char *subvol, const
 	int r = fstype_ro_options(t, 0, subvol, opts, sizeof(opts));
 	if (r < 0)
 		return r;
+	/* A member missing: the kernel refuses the mount without `degraded`; read-only, it
+	 * writes nothing all the same. */
+	int degraded = !strcmp(t->name, "btrfs") && btrfs_complete(dev) == 0;
+	if (degraded && (r = fstype_opts_add(opts, sizeof(opts), "degraded")) < 0)
+		return r;
 	flags |= MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount(dev, dir, t->name, flags, opts) == 0)
 		return 0;
 	int e = errno;
 	if (e == EINVAL && fstype_ro_options(t, 1, subvol, opts, sizeof(opts)) == 0 &&
+	    (!degraded || fstype_opts_add(opts, sizeof(opts), "degraded") == 0) &&
 	    mount(dev, dir, t->name, flags, opts) == 0)
 		return 0;
 	return -e;
+}
+
+static int btrfs_control(unsigned long req, const char *dev)
+{
+	struct btrfs_ioctl_vol_args args;
+	memset(&args, 0, sizeof(args));
+	if (strlen(dev) >= sizeof(args.name))
+		return -ENAMETOOLONG;
+	snprintf(args.name, sizeof(args.name), "%s", dev);
+	int fd = open("/dev/btrfs-control", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = ioctl(fd, req, &args);
+	int e = errno;
+	close(fd);
+	return r < 0 ? -e : r;
+}
+
+int btrfs_forget_unmounted(void)
+{
+	/* An empty name: every registered device of a filesystem not mounted now. */
+	int r = btrfs_control(BTRFS_IOC_FORGET_DEV, "");
+	return r < 0 ? r : 0;
+}
+
+int btrfs_register(const char *dev)
+{
+	int r = btrfs_control(BTRFS_IOC_SCAN_DEV, dev);
+	return r < 0 ? r : 0;
+}
+
+int btrfs_complete(const char *dev)
+{
+	/* 0: every member the superblock counts is registered; 1: not all. */
+	int r = btrfs_control(BTRFS_IOC_DEVICES_READY, dev);
+	return r < 0 ? r : r == 0;
 }

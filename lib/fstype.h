@@ -62,4 +62,15 @@ int fstype_ro_options(const struct fstype *t, int old, const char *subvol, char 
 int fstype_mount_ro(const char *dev, const char *type, const char *subvol, const char *dir,
 		    unsigned long flags);
 
+/* Multi-device btrfs (the kernel's interface on /dev/btrfs-control, as `btrfs device scan`):
+ * register dev as a member of its filesystem (0 or -errno), and ask whether every member of
+ * the filesystem dev belongs to is registered (1), not all (0), or -errno. A btrfs with a
+ * member missing is mounted by fstype_mount_ro with `degraded` added (read-only still). */
+int btrfs_register(const char *dev);
+/* Forget the members of every btrfs not mounted (`btrfs device scan --forget`): a degraded
+ * mount leaves a stand-in for the missing member behind, after which the filesystem counts as
+ * complete and mounts only with `degraded`, which then is not known to be needed. */
+int btrfs_forget_unmounted(void);
+int btrfs_complete(const char *dev);
+
 #endif

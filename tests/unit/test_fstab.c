@@ -85,6 +85,27 @@ static void test_plan(void)
 	CHECK(devtab_resolve(&t, "LABEL=nixos", NULL, &locked, &amb) == NULL && amb);
 	CHECK(devtab_resolve(&t, "LABEL=nixos", "/dev/vdb", &locked, &amb) == &d[4] && !amb);
 	CHECK(devtab_resolve(&t, "/dev/mapper/crypt", NULL, &locked, &amb) == NULL && locked);
+	/* LVM's names without udev: /dev/mapper/VG-LV and /dev/VG/LV ('-' doubled in the first). */
+	struct blockdev lv[] = {dev("dm-0", "dm-0", "ext4", "4444", "", ""),
+				dev("dm-1", "dm-1", "swap", "5555", "", "")};
+	snprintf(lv[0].dmname, sizeof(lv[0].dmname), "nix--vg-root");
+	snprintf(lv[1].dmname, sizeof(lv[1].dmname), "vg0-swap");
+	struct devtab lt = {lv, 2};
+	CHECK(devtab_resolve(&lt, "/dev/mapper/nix--vg-root", NULL, &locked, &amb) == &lv[0] && !locked);
+	CHECK(devtab_resolve(&lt, "/dev/nix-vg/root", NULL, &locked, &amb) == &lv[0]);
+	CHECK(devtab_resolve(&lt, "/dev/vg0/swap", NULL, &locked, &amb) == &lv[1]);
+	CHECK(devtab_resolve(&lt, "/dev/dm-1", NULL, &locked, &amb) == &lv[1]);
+	CHECK(devtab_resolve(&lt, "/dev/vg0/root", NULL, &locked, &amb) == NULL && !locked);
+	CHECK(devtab_resolve(&lt, "/dev/mapper/vg0-root", NULL, &locked, &amb) == NULL && locked);
+	CHECK(devtab_resolve(&lt, "/dev/vg0/swap/x", NULL, &locked, &amb) == NULL);
+	/* A node elsewhere in /dev by its number (/dev/null is 1:3 everywhere); 0:0 never matches. */
+	lv[1].major = 1, lv[1].minor = 3;
+	CHECK(devtab_resolve(&lt, "/dev/null", NULL, &locked, &amb) == NULL); /* a char device */
+	/* The two members of a btrfs raid1 are one filesystem: its first member, never ambiguous. */
+	struct blockdev bt[] = {dev("vdd", "vdd", "btrfs", "B7", "nixos", ""),
+				dev("vde", "vde", "btrfs", "B7", "nixos", "")};
+	struct devtab btt = {bt, 2};
+	CHECK(devtab_resolve(&btt, "UUID=b7", "/dev/vde", &locked, &amb) == &bt[0] && !amb);
 
 	struct fstab f;
 	fstab_parse(&f, text);

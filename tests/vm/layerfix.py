@@ -1,0 +1,387 @@
+#!/usr/bin/python3
+"""Disk images with storage layers under a NixOS: md RAID1, LVM, LVM on md, multi-device btrfs.
+
+    from layerfix import layer_fixture, layer_expect
+    members = layer_fixture("md-raid1")      # [build/fixtures/layers/md-raid1-<key>/m1.img, m2.img]
+    expect = layer_expect("md-raid1")        # host, fstab, generation numbers, what to look for
+
+or from the shell (mk/fixtures.mk: `make layer-fixtures`):
+
+    python3 tests/vm/layerfix.py [NAME...]
+
+This machine's kernel has neither md nor device-mapper, so md and LVM are made inside a QEMU VM
+booted from our own image (out/bzImage, out/initrd.img: Debian's kernel with its md and dm
+modules, our static mdadm and lvm) with a shell script as its first process instead of lifeboat
+(rdinit=). The NixOS filesystem itself is made on the host by tests/fixtures/mkfixtures.py's
+code (the same store, generations and activate script as every other fixture) as a plain ext4
+image, attached to the VM as a further disk and copied with dd into the array or the LV.
+Multi-device btrfs needs no VM: the host's btrfs over loop devices makes it.
+
+Every result is cached under build/fixtures/layers/NAME-KEY/, KEY a hash of this file, the
+fixture generator, the tools that write the metadata (mdadm, lvm, the kernel) and the
+generations' kernel and payload: a change to any rebuilds it, nothing else does. A lock makes
+parallel test workers build each one once.
+
+For other layouts (LUKS, say), the pieces are public: nixos_ext4() makes a NixOS filesystem
+image, build_in_vm() runs a script in the VM over new member images, cached() keys a build.
+"""
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+
+import mkfixtures as mf  # noqa: E402
+from vm import BUILD, OUT, VM, Disk  # noqa: E402
+
+LAYERDIR = os.path.join(BUILD, "fixtures", "layers")
+MiB = 1 << 20
+GPT_RAID = "A19D880F-05FC-4D3B-A006-743F0F84911E"
+GPT_LVM = "E6D6D379-F507-44C2-A23C-238F2A3DF928"
+
+
+def _tp(name):
+    """The cached install folder of a third-party part (build/tp/NAME.dir names it)."""
+    try:
+        with open(os.path.join(BUILD, "tp", name + ".dir")) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tool_inputs():
+    """The files whose change changes what the fixtures hold: this builder, the NixOS fixture
+    generator and payload, the kernel (its md/dm drivers write the superblocks; it is also the
+    generations' kernel), mdadm and lvm. Not the lifeboat binary: it only loads modules here."""
+    files = [os.path.abspath(__file__), mf.__file__, os.path.join(TOP, "tools", "mkpayload.sh"),
+             os.path.join(OUT, "bzImage"), os.path.join(BUILD, "payload-init")]
+    md, lvm = _tp("mdadm"), _tp("lvm2")
+    if md:
+        files.append(os.path.join(md, "sbin", "mdadm"))
+    if lvm:
+        files.append(os.path.join(lvm, "sbin", "lvm"))
+    return files
+
+
+def cached(name, inputs, build, extra=""):
+    """Run build(dir) once per key (a hash of name, extra and the inputs' contents) into
+    LAYERDIR/NAME-KEY and return that folder. build writes its files into the folder it is given
+    (a temporary one, renamed when build returns)."""
+    h = hashlib.sha256(f"{name}\0{extra}\0".encode())
+    for p in inputs:
+        h.update(p.encode() + b"\0" + _sha(p).encode() + b"\0")
+    key = h.hexdigest()[:16]
+    os.makedirs(LAYERDIR, exist_ok=True)
+    final = os.path.join(LAYERDIR, f"{name}-{key}")
+    with open(os.path.join(LAYERDIR, f".{name}.lock"), "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        if os.path.isdir(final):
+            return final
+        tmp = final + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        build(tmp)
+        # Older keys of this fixture are of no use any more.
+        for old in os.listdir(LAYERDIR):
+            if old.startswith(name + "-") and old[len(name) + 1:].isalnum() and len(old) == len(name) + 17:
+                shutil.rmtree(os.path.join(LAYERDIR, old), ignore_errors=True)
+        os.rename(tmp, final)
+    return final
+
+
+# ---------------------------------------------------------------------------------------------
+# The NixOS filesystem (on the host, with mkfixtures' code)
+
+_builder = None
+
+
+def _mf_builder(work):
+    global _builder
+    if _builder is None or _builder.work != work:
+        args = types.SimpleNamespace(kernel=os.path.join(OUT, "bzImage"),
+                                     payload_init=os.path.join(BUILD, "payload-init"))
+        _builder = mf.Builder(args, work)
+    return _builder
+
+
+def nixos_ext4(path, fixture, host, fstab_plan, size_mib=120, work=None):
+    """An ext4 image at path holding a NixOS root with /nix inside: generations 1 and 2 (the
+    current one), fstab from fstab_plan (mkfixtures' plan entries: spec, target, type,
+    options, status). Returns a dict: host, uuid, label, generations, mounts (as mkfixtures
+    records them)."""
+    own = work is None
+    work = work or tempfile.mkdtemp(prefix="lb-layerfix-")
+    try:
+        b = _mf_builder(work)
+        fstab, mrecs = mf.mounts_of(fstab_plan)
+        gens = [mf.Gen(1, mf.V3, mf.date(1), bootspec=True, fstab=fstab),
+                mf.Gen(2, mf.V4, mf.date(2), bootspec=True, fstab=fstab)]
+        root = b.tree(fixture + "-root")
+        sysm = b.system(host)
+        recs = sysm.install(root, gens)
+        sysm.root_files(root)
+        etcsp = os.readlink(root.host(recs[-1]["toplevel"] + "/etc"))
+        mf.current_etc(root, root.host(etcsp), etcsp)
+        uuid, label = mf.uid("root", fixture), host + "-root"
+        mf.fs_ext4(path, size_mib * MiB, root.path, label, uuid)
+        return dict(host=host, uuid=uuid, label=label, version=mf.V4, current=2,
+                    generation_numbers=[1, 2], fstab=fstab, mounts=mrecs)
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+            global _builder
+            _builder = None
+
+
+def gpt_disk(path, size_mib, parts):
+    """A sparse GPT disk image: parts is [(size_mib or None for the rest, type GUID, name)]."""
+    with open(path, "wb") as f:
+        f.truncate(size_mib * MiB)
+    lines = ["label: gpt", f"label-id: {mf.uid('disk', path).upper()}"]
+    for i, (size, gtype, name) in enumerate(parts):
+        sz = f", size={size}MiB" if size else ""
+        lines.append(f"start={'2048' if i == 0 else ''}{sz}, type={gtype}, name=\"{name}\"")
+    subprocess.run(["sfdisk", "-q", path], input="\n".join(lines) + "\n", text=True, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a VM
+
+VM_INIT = r"""#!/bin/sh
+# First process of a fixture-building VM (tests/vm/layerfix.py): mount the kernel's
+# filesystems, load the md and dm drivers, run the job, power off.
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /run/lock/lvm /run/mdadm
+echo 1 > /proc/sys/kernel/printk
+lifeboat modprobe virtio_pci virtio_blk md_mod raid1 linear dm_mod dm_mirror 2>&1 | grep -v 'loaded module'
+# No udev: wait for the disks to appear.
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/vda ] && break; sleep 1; done
+sleep 1
+# Creating writes metadata, which the image's lvm.conf forbids: this job is allowed to.
+LVMW='--config=global{metadata_read_only=0}'
+run() { echo "+ $*"; "$@" || { echo "LAYERFIX-FAIL status $?: $*"; sync; poweroff -f; sleep 60; }; }
+. /layerfix-job.sh
+sync
+echo LAYERFIX-DONE
+poweroff -f
+sleep 60
+"""
+
+
+def build_in_vm(outdir, members, script, sources=(), timeout=600, initrd_files=None,
+                kernel=None, initrd=None, mem=512):
+    """Make member disk images inside a VM booted from our image and return their paths.
+
+    members: [(file name, size in MiB, GPT parts or None for a bare disk)]: created in outdir
+    (sparse), attached first (/dev/vda, /dev/vdb, ...). sources: host files attached after them,
+    read-only (snapshot), e.g. filesystem images to dd into an array. script: busybox sh run as
+    the VM's first process with /proc, /sys and /dev mounted and the md and dm modules loaded;
+    `run CMD...` fails the build with CMD's status; $LVMW is the --config option that lets lvm
+    write metadata. initrd_files: more files for the VM's initrd ({path: bytes}); kernel,
+    initrd: another image than out/."""
+    from extra_initrd import initrd_with
+    paths = []
+    for name, size, parts in members:
+        p = os.path.join(outdir, name)
+        if parts:
+            gpt_disk(p, size, parts)
+        else:
+            with open(p, "wb") as f:
+                f.truncate(size * MiB)
+        paths.append(p)
+    files = {"/init-layerfix": VM_INIT, "/layerfix-job.sh": script}
+    files.update(initrd_files or {})
+    rd = initrd_with(files) if initrd is None else initrd
+    # The initrd_with entries are mode 0644: the kernel runs rdinit through the shell.
+    disks = [Disk(p) for p in paths] + [Disk(s, snapshot=True) for s in sources]
+    with VM(disks=disks, initrd=rd, kernel=kernel, mem=mem, name="layerfix-" + os.path.basename(outdir),
+            cmdline_replace="console=ttyS0,115200 panic=1 oops=panic quiet rdinit=/bin/sh -- /init-layerfix") as vm:
+        m = vm.expect(r"LAYERFIX-(DONE|FAIL[^\n]*)\n", timeout=timeout)
+        if m.group(1) != "DONE":
+            raise RuntimeError(f"layerfix: {m.group(1)}; log: {vm.logpath}\n{vm.tail(30)}")
+        vm.wait_exit(timeout=120)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# The layouts
+
+def _plan(spec, target, fstype, options="defaults", status="ok", passno=0):
+    return {"spec": spec, "target": target, "type": fstype, "options": options, "status": status,
+            "pass": passno}
+
+
+# Each layout: its member files, the fstab of its NixOS, and the job. In the VM the members are
+# vda, vdb (partition 1 each) and the NixOS ext4 image is the next disk.
+LAYOUTS = {
+    "md-raid1": dict(
+        host="mu", members=[("m1.img", 176, [(None, GPT_RAID, "raid-a")]),
+                            ("m2.img", 176, [(None, GPT_RAID, "raid-b")])],
+        fstab=[_plan("/dev/md/root", "/", "ext4", passno=1)],
+        array=dict(name="root", homehost="mu", level="raid1"),
+        job="""
+run mdadm --create /dev/md/root --run --assume-clean --level=1 --raid-devices=2 --metadata=1.2 \\
+    --homehost=mu --name=root --uuid=1feb0a70:00000000:00000000:00000001 /dev/vda1 /dev/vdb1
+run dd if=/dev/vdc of=/dev/md/root bs=1M
+run mdadm --detail /dev/md/root
+run mdadm --stop /dev/md/root
+"""),
+    "lvm": dict(
+        host="lambda", members=[("pv.img", 176, [(None, GPT_LVM, "lvm")])],
+        fstab=[_plan("/dev/mapper/nixvg-root", "/", "ext4", passno=1),
+               _plan("/dev/nixvg/swap", "none", "swap", status="swap-ignored")],
+        vg=dict(name="nixvg", lvs=["root", "swap"]),
+        job="""
+run lvm pvcreate $LVMW --norestorefile --uuid 1feb0a-7000-0000-0000-0000-0000-000001 /dev/vda1
+run lvm vgcreate $LVMW -s 4M nixvg /dev/vda1
+run lvm lvcreate $LVMW -y -L 124M -n root nixvg
+run lvm lvcreate $LVMW -y -L 16M -n swap nixvg
+run dd if=/dev/vdb of=/dev/nixvg/root bs=1M
+run mkswap /dev/nixvg/swap
+run lvm lvs $LVMW
+run lvm vgchange $LVMW -an nixvg
+"""),
+    "lvm-on-md": dict(
+        host="omicron", members=[("m1.img", 176, [(None, GPT_RAID, "raid-a")]),
+                                 ("m2.img", 176, [(None, GPT_RAID, "raid-b")])],
+        fstab=[_plan("/dev/mdvg/root", "/", "ext4", passno=1)],
+        array=dict(name="pv", homehost="omicron", level="raid1"),
+        vg=dict(name="mdvg", lvs=["root"]),
+        job="""
+run mdadm --create /dev/md/pv --run --assume-clean --level=1 --raid-devices=2 --metadata=1.2 \\
+    --homehost=omicron --name=pv --uuid=1feb0a70:00000000:00000000:00000002 /dev/vda1 /dev/vdb1
+run lvm pvcreate $LVMW --norestorefile --uuid 1feb0a-7000-0000-0000-0000-0000-000002 /dev/md/pv
+run lvm vgcreate $LVMW -s 4M mdvg /dev/md/pv
+run lvm lvcreate $LVMW -y -L 124M -n root mdvg
+run dd if=/dev/vdc of=/dev/mdvg/root bs=1M
+run lvm lvs $LVMW
+run lvm vgchange $LVMW -an mdvg
+run mdadm --stop /dev/md/pv
+"""),
+    "btrfs-raid1": dict(
+        host="beta2", members=[("b1.img", 160, None), ("b2.img", 160, None)],
+        fstab=None,  # by UUID of the btrfs, filled in below
+    ),
+}
+
+
+def _build_vm_layout(name, outdir):
+    lay = LAYOUTS[name]
+    work = tempfile.mkdtemp(prefix="lb-layerfix-")
+    global _builder
+    try:
+        src = os.path.join(work, "root.ext4")
+        info = nixos_ext4(src, name, lay["host"], lay["fstab"], size_mib=120, work=work)
+        build_in_vm(outdir, lay["members"], lay["job"], sources=[src])
+    finally:
+        _builder = None
+        shutil.rmtree(work, ignore_errors=True)
+    return info
+
+
+def _build_btrfs(name, outdir):
+    """btrfs raid1 (data and metadata) over two bare disk images, subvolumes @ and @nix."""
+    lay = LAYOUTS[name]
+    work = tempfile.mkdtemp(prefix="lb-layerfix-")
+    global _builder
+    paths = [os.path.join(outdir, m[0]) for m in lay["members"]]
+    uuid = mf.uid("btrfs", name)
+    loops = []
+    mnt = os.path.join(work, "mnt")
+    try:
+        b = _mf_builder(work)
+        plan = [_plan(f"/dev/disk/by-uuid/{uuid}", "/", "btrfs", "subvol=@,compress=zstd"),
+                _plan(f"/dev/disk/by-uuid/{uuid}", "/nix", "btrfs", "subvol=@nix,compress=zstd,noatime")]
+        fstab, mrecs = mf.mounts_of(plan)
+        gens = [mf.Gen(1, mf.V3, mf.date(1), bootspec=True, fstab=fstab),
+                mf.Gen(2, mf.V4, mf.date(2), bootspec=True, fstab=fstab)]
+        root, nixt, home, recs = mf.separate_nix_system(b, name, lay["host"], gens)
+        for p, (_, size, _) in zip(paths, lay["members"]):
+            with open(p, "wb") as f:
+                f.truncate(size * MiB)
+        mf.run("mkfs.btrfs", "-q", "-f", "-L", "nixos", "-U", uuid, "-d", "raid1", "-m", "raid1", *paths,
+               stdout=subprocess.DEVNULL)
+        for p in paths:
+            loops.append(subprocess.run(["losetup", "--find", "--show", p], check=True,
+                                        capture_output=True, text=True).stdout.strip())
+        os.makedirs(mnt)
+        mf.run("mount", "-t", "btrfs", "-o", "device=" + ",device=".join(loops), loops[0], mnt)
+        try:
+            for sv, tree in (("@", root.path), ("@nix", nixt.path)):
+                mf.run("btrfs", "-q", "subvolume", "create", os.path.join(mnt, sv))
+                mf.run("cp", "-a", tree + "/.", os.path.join(mnt, sv))
+            mf.run("sync")
+        finally:
+            mf.run("umount", mnt)
+        return dict(host=lay["host"], uuid=uuid, label="nixos", version=mf.V4, current=2,
+                    generation_numbers=[1, 2], fstab=fstab, mounts=mrecs)
+    finally:
+        for lo in loops:
+            subprocess.run(["losetup", "-d", lo])
+        # The host kernel keeps the members registered: forget them (the files stay).
+        subprocess.run(["btrfs", "device", "scan", "--forget"], stderr=subprocess.DEVNULL)
+        _builder = None
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def layer_fixture(name):
+    """The member images of fixture NAME (built on first use, then cached): a list of paths,
+    in the order they are attached (the first is /dev/vda when attached first)."""
+    if name not in LAYOUTS:
+        raise KeyError(f"no layer fixture {name!r}: one of {', '.join(LAYOUTS)}")
+    lay = LAYOUTS[name]
+
+    def build(outdir):
+        info = _build_btrfs(name, outdir) if name == "btrfs-raid1" else _build_vm_layout(name, outdir)
+        info.update(fixture=name, members=[m[0] for m in lay["members"]],
+                    array=lay.get("array"), vg=lay.get("vg"))
+        with open(os.path.join(outdir, "expect.json"), "w") as f:
+            json.dump(info, f, indent=2, sort_keys=True)
+            f.write("\n")
+
+    d = cached(name, tool_inputs(), build)
+    return [os.path.join(d, m[0]) for m in lay["members"]]
+
+
+def layer_expect(name):
+    """What fixture NAME holds (its expect.json): host, uuid, version, generation_numbers,
+    fstab, array (name, homehost, level) and vg (name, lvs) where it has them."""
+    d = os.path.dirname(layer_fixture(name)[0])
+    with open(os.path.join(d, "expect.json")) as f:
+        return json.load(f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help=f"default: all of {' '.join(LAYOUTS)}")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("layerfix: run as root (the btrfs fixture needs loop devices)")
+    for n in args.names or list(LAYOUTS):
+        print(" ".join(layer_fixture(n)))
+
+
+if __name__ == "__main__":
+    main()

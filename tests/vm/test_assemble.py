@@ -1,0 +1,170 @@
+"""Assembly in the booted image (docs/assemble.md): a NixOS on md RAID1, on LVM (root and swap
+LVs), on LVM on md, and on a btrfs raid1 over two disks is found by the scan and shown in the
+menu; with a member left out, md and btrfs are found degraded and reported so; and not one
+byte of any member changes (sha256 of every member image around a boot that assembles, scans,
+shows the menu and powers off). The fixtures come from tests/vm/layerfix.py (made in a VM,
+cached)."""
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+
+from layerfix import layer_expect, layer_fixture
+from scanreport import kind, parse
+from vm import VM, Disk
+
+ALL = ["md-raid1", "lvm", "lvm-on-md", "btrfs-raid1"]
+
+
+def run(vm, cmd, timeout=60):
+    """What cmd printed in the rescue shell (between a start marker and the end marker)."""
+    with vm.lock:
+        start = len(vm.buf)
+    m = vm.shell(f"echo LBST''ART; {cmd}", timeout=timeout)
+    with vm.lock:
+        text = vm.buf[start:]
+    text = text[:text.rfind(m.group(0))]
+    begin = text.find("LBSTART\n")
+    return text[begin + len("LBSTART\n"):] if begin >= 0 else ""
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory):
+    """Writable copies of every fixture's members: {name: [paths]}, plus a scratch disk."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root (loop devices for btrfs)")
+    tmp = str(tmp_path_factory.mktemp("assemble"))
+    out = {}
+    for n in ALL:
+        out[n] = []
+        for src in layer_fixture(n):
+            dst = os.path.join(tmp, f"{n}-{os.path.basename(src)}")
+            subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+            out[n].append(dst)
+    scratch = os.path.join(tmp, "scratch.img")
+    subprocess.run(["truncate", "-s", "1M", scratch], check=True)
+    out["scratch"] = [scratch]
+    return out
+
+
+def boot_scan(disks, hosts):
+    """Boot with disks attached writable, check the menu names every host, scan in the shell,
+    write to the scratch disk (the last one: the twin of the zero-write proof), power off from
+    the menu. Returns the scan records and the --json document."""
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        for h in hosts:
+            assert f"{h} - NixOS" in menu or f" {h} " in menu, (h, menu[-3000:])
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        text = run(vm, "lifeboat scan --save >/dev/null 2>&1; cat /run/lifeboat/scan", timeout=180)
+        doc = json.loads(run(vm, "lifeboat scan --json 2>/dev/null", timeout=180))
+        letter = "vd" + chr(ord("a") + len(disks) - 1)
+        # A new token each time: the scratch disk is shared by the tests of this file.
+        vm.shell(f"echo written-{os.urandom(6).hex()} > /dev/{letter}; sync", timeout=30)
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+    return parse(text), doc, menu
+
+
+def system_of(recs, host):
+    found = kind(recs, "system", host=host)
+    assert len(found) == 1, (host, kind(recs, "system"))
+    return found[0]
+
+
+def check_system(recs, doc, name):
+    exp = layer_expect(name)
+    s = system_of(recs, exp["host"])
+    assert s["version"] == exp["version"] and s["current"] == str(exp["current"]), s
+    gens = sorted(int(g["number"]) for g in kind(recs, "generation", system=s["id"]))
+    assert gens == exp["generation_numbers"], gens
+    # Every fstab line naming a device resolves to the device the system was found on.
+    for m in kind(recs, "mount", system=s["id"], number=str(exp["current"])):
+        if m["type"] == "swap":
+            continue
+        assert m["status"] == "ok" and m["source"] == s["root"], m
+    assert [x for x in doc["systems"] if x["host"] == exp["host"]], doc["systems"]
+    if exp.get("array"):
+        assert [a for a in doc["arrays"] if a["name"].endswith(":" + exp["array"]["name"])], doc["arrays"]
+    if exp.get("vg"):
+        assert [v for v in doc["vgs"] if v["name"] == exp["vg"]["name"]], doc["vgs"]
+    return s
+
+
+def test_every_layout_found_and_nothing_written(members):
+    disks = [p for n in ALL for p in members[n]] + members["scratch"]
+    hosts = [layer_expect(n)["host"] for n in ALL]
+    before = {p: sha256(p) for p in disks}
+    recs, doc, menu = boot_scan(disks, hosts)
+    after = {p: sha256(p) for p in disks}
+    changed = [os.path.basename(p) for p in disks if before[p] != after[p]]
+    assert changed == ["scratch.img"], f"images changed by the boot: {changed}"
+
+    assert kind(recs, "done") and "NixOS systems: 4   Problems: 0" in menu, menu[-2000:]
+    # md: assembled read-only, clean, both members; the system on it by /dev/md/root.
+    md = check_system(recs, doc, "md-raid1")
+    arrays = {a["name"]: a for a in kind(recs, "array")}
+    assert arrays["mu:root"]["state"] == "clean" and arrays["mu:root"]["mdstate"] == "readonly"
+    assert md["root"] == arrays["mu:root"]["path"] and len(arrays["mu:root"]["members"].split(",")) == 2
+    # LVM: both VGs complete; root by /dev/mapper/VG-LV, on LVM on md by /dev/VG/LV.
+    vgs = {v["name"]: v for v in kind(recs, "vg")}
+    assert vgs["nixvg"]["state"] == "complete" and vgs["nixvg"]["lvs"] == "2"
+    assert vgs["mdvg"]["state"] == "complete"
+    lv = check_system(recs, doc, "lvm")
+    assert lv["root"].startswith("/dev/dm-")
+    mdlv = check_system(recs, doc, "lvm-on-md")
+    assert mdlv["root"].startswith("/dev/dm-") and mdlv["root"] != lv["root"]
+    assert arrays["omicron:pv"]["state"] == "clean"
+    # btrfs raid1: one system (inspected once), both members registered, complete.
+    bt = check_system(recs, doc, "btrfs-raid1")
+    assert bt["rootsubvol"] == "@" and bt["nixsubvol"] == "@nix"
+    b = kind(recs, "btrfs", uuid=layer_expect("btrfs-raid1")["uuid"])
+    assert len(b) == 1 and b[0]["state"] == "complete" and len(b[0]["members"].split(",")) == 2, b
+    # Nothing degraded, nothing failed.
+    assert not kind(recs, "problem"), kind(recs, "problem")
+
+
+def test_degraded_found_reported_and_nothing_written(members):
+    # md RAID1 and LVM on md with their first member only, btrfs raid1 with its second only.
+    disks = [members["md-raid1"][0], members["lvm-on-md"][1], members["btrfs-raid1"][1],
+             members["scratch"][0]]
+    hosts = [layer_expect(n)["host"] for n in ("md-raid1", "lvm-on-md", "btrfs-raid1")]
+    before = {p: sha256(p) for p in disks}
+    recs, doc, menu = boot_scan(disks, hosts)
+    after = {p: sha256(p) for p in disks}
+    changed = [os.path.basename(p) for p in disks if before[p] != after[p]]
+    assert changed == ["scratch.img"], f"images changed by the boot: {changed}"
+
+    # The menu says so before anything is chosen.
+    assert "NixOS systems: 3   Problems: 3" in menu and menu.count("runs degraded, read") == 2, menu[-2000:]
+    for n in ("md-raid1", "lvm-on-md", "btrfs-raid1"):
+        check_system(recs, doc, n)
+    arrays = {a["name"]: a for a in kind(recs, "array")}
+    assert arrays["mu:root"]["state"] == "degraded" and arrays["mu:root"]["missing"] == "2"
+    assert arrays["mu:root"]["members"] == "/dev/vda1"
+    assert arrays["omicron:pv"]["state"] == "degraded" and arrays["omicron:pv"]["missing"] == "1"
+    deg = kind(recs, "problem", what="degraded")
+    for a in ("mu:root", "omicron:pv"):
+        p = [x for x in deg if x["path"] == arrays[a]["path"]]
+        assert p and "runs degraded, read-only" in p[0]["msg"] and "missing" in p[0]["msg"], deg
+    b = kind(recs, "btrfs")
+    assert len(b) == 1 and b[0]["state"] == "degraded" and b[0]["members"] == "/dev/vdc", b
+    assert [x for x in deg if x["path"] == "/dev/vdc" and "inspected degraded, read-only" in x["msg"]], deg
+    assert len(deg) == 3, deg
+    # The degraded problems reach the JSON report too.
+    assert len([p for p in doc.get("problems", []) if p.get("what") == "degraded"]) == 3, doc.get("problems")

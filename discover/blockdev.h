@@ -14,6 +14,8 @@ struct blockdev {
 	char type[32], uuid[64], label[256], partuuid[64], partlabel[256];
 	int ambiguous;       /* two signatures: never mounted, never chosen */
 	int probe_err;       /* -errno when the probe failed */
+	int silent_ms;       /* > 0: its disk did not answer the probe within this (discover/probe.c) */
+	char fsstate[16], fssize[24], fsfree[24]; /* a FAT's state and space, read by the probe */
 };
 
 struct devtab {
@@ -29,6 +31,8 @@ int blockdev_list(const char *sysroot, struct devtab *t);
 void blockdev_probe(struct blockdev *d);
 /* Probe every device of the table, reading each disk's partition table once. */
 void blockdev_probe_all(struct devtab *t);
+/* The same, calling each(d, arg) as each device's probe ends (NULL: nothing is called). */
+void blockdev_probe_each(struct devtab *t, void (*each)(struct blockdev *d, void *arg), void *arg);
 void devtab_free(struct devtab *t);
 
 /* The device an fstab spec names: UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*,

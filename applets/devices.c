@@ -265,9 +265,11 @@ int devices_main(int argc, char **argv)
 				if (n > 0)
 					loaded += n;
 			}
+			if (!strcmp(ev.action, "remove") && !strcmp(ev.subsystem, "block") && ev.devname[0])
+				fsmodules_forget(ev.devname);
 			/* A disk plugged in later: its file system's driver (the boot's are loaded at settle). */
 			if (have_tree && settled && !strcmp(ev.action, "add") && !strcmp(ev.subsystem, "block") &&
-			    ev.devname[0]) {
+			    ev.devname[0] && fsmodules_first_time(ev.devname)) {
 				char **one = xcalloc(1, sizeof(*one));
 				one[0] = xasprintf("/dev/%s", ev.devname);
 				fs_loads_behind(&t, one, 1, opt.disktimeout_ms);

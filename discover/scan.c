@@ -75,8 +75,8 @@ static void silent_problem(FILE *out, struct counts *c, const struct devtab *t, 
 	if (disk && disk->silent_ms)
 		return;
 	char msg[160];
-	snprintf(msg, sizeof(msg), "not answering after %d s: %s (a rescan tries again)",
-		 d->silent_ms / 1000, d->partition ? "not looked at" : "it and its partitions not looked at");
+	snprintf(msg, sizeof(msg), "not answering after %d s: not read (a rescan tries again)",
+		 d->silent_ms / 1000);
 	scan_problem(out, c, d->path, "noanswer", msg, NULL);
 }
 

@@ -116,6 +116,21 @@ static int seen_before(const char *name)
 	return 0;
 }
 
+int fsmodules_first_time(const char *name)
+{
+	return !seen_before(name);
+}
+
+void fsmodules_forget(const char *name)
+{
+	for (int i = 0; i < n_seen; i++)
+		if (!strcmp(seen[i], name)) {
+			free(seen[i]);
+			seen[i] = seen[--n_seen];
+			return;
+		}
+}
+
 int fsmodules_unseen(const char *sysfs_block, char ***devnodes)
 {
 	*devnodes = NULL;

@@ -23,6 +23,10 @@ int fsmodules_load_for_all(struct modtree *t, char *const *devnodes, int n, int 
  * call of this process listed (they are marked listed now): the count, or -errno. */
 int fsmodules_unseen(const char *sysfs_block, char ***devnodes);
 void fsmodules_free_list(char **devnodes, int n);
+/* 1 when no earlier call of this process listed the device name (it is marked listed now). */
+int fsmodules_first_time(const char *name);
+/* A device gone (a disk unplugged): the next one by that name is probed again. */
+void fsmodules_forget(const char *name);
 /* fsmodules_unseen, then fsmodules_load_for_all. */
 int fsmodules_coldplug(struct modtree *t, const char *sysfs_block, int timeout_ms);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "lib/coldplug.h"
 #include "lib/console.h"
 #include "lib/fsmodules.h"
+#include "lib/job.h"
 #include "lib/modules.h"
 #include "init/mounts.h"
 #include "init/settle.h"
@@ -101,6 +103,36 @@ static void notify_settled(int fd, int loaded, long long start)
 	}
 }
 
+/* A file system probe reads a disk, and a dying disk may take minutes to answer: the probes run
+ * in a child of the worker (each device's in a child of that one, given lifeboat.disktimeout),
+ * so that neither settling nor the drivers of devices that appear meanwhile wait for a disk.
+ * The worker lists the devices (so they are probed once) and lets the child go; SIGCHLD is
+ * ignored here, so no child of ours stays a zombie. Takes devnodes. */
+static int worker_fds[2] = {-1, -1}; /* the uevent socket and PID 1's pipe: not the child's */
+
+static void fs_loads_behind(struct modtree *t, char **devnodes, int n, int timeout_ms)
+{
+	pid_t pid = n > 0 ? fork() : 0;
+	if (n > 0 && pid == 0) {
+		child_reset_signals(); /* SIGCHLD as usual: the probes are waited for */
+		for (int i = 0; i < 2; i++)
+			if (worker_fds[i] >= 0)
+				close(worker_fds[i]);
+		fsmodules_load_for_all(t, devnodes, n, timeout_ms);
+		_exit(0);
+	}
+	if (pid < 0)
+		log_err("cannot start the file system probes: %s", strerror(errno));
+	fsmodules_free_list(devnodes, n > 0 ? n : 0);
+}
+
+static void fs_loads_new(struct modtree *t, int timeout_ms)
+{
+	char **list;
+	int n = fsmodules_unseen("/sys/class/block", &list);
+	fs_loads_behind(t, list, n, timeout_ms);
+}
+
 /* With lifeboat.debug every line goes to the consoles too, as PID 1's do. */
 static void debug_consoles(void)
 {
@@ -128,9 +160,12 @@ int devices_main(int argc, char **argv)
 	/* PID 1 passes the write end of its pipe as "--notify FD". */
 	int notify = argc >= 3 && !strcmp(argv[1], "--notify") ? atoi(argv[2]) : -1;
 	long long start = now_ms();
+	signal(SIGCHLD, SIG_IGN); /* the file system probes' child (fs_loads_behind) reaps itself */
 
 	/* Listen before walking sysfs, so a device that appears during the walk is not missed. */
 	int ufd = uevent_open();
+	worker_fds[0] = ufd;
+	worker_fds[1] = notify;
 	if (ufd < 0)
 		log_warn("no uevent socket (%s): devices that appear later get no driver", strerror(-ufd));
 
@@ -171,10 +206,9 @@ int devices_main(int argc, char **argv)
 
 	struct settle_input in = {.last_event = now_ms(), .storage_seen = -1,
 				  .deadline = start + opt.settle_ms};
-	/* File system drivers for the disks already there are loaded inside the quiet window, once
-	 * the events queued during coldplug have been read: devices that appear meanwhile wait in
-	 * the socket and extend the window when read, and the window no longer comes on top of
-	 * these loads (0.2-0.5 s under emulation). */
+	/* File system drivers for the disks already there are probed for once the events queued
+	 * during coldplug have been read, behind the worker (fs_loads_behind): inside the quiet
+	 * window, never holding it open for a disk that does not answer. */
 	int fs_pending = have_tree;
 	/* USB storage found by the kernel before we listened (built-in drivers, or the interface was
 	 * there before usb_storage loaded) sends no event while it waits to scan: wait for it too. */
@@ -195,8 +229,9 @@ int devices_main(int argc, char **argv)
 				/* File system drivers of disks that appeared after coldplug, so a plain `mount`
 				 * knows them (those present at coldplug were done before the window). */
 				if (have_tree)
-					loaded += fsmodules_coldplug(&t, "/sys/class/block");
+					fs_loads_new(&t, opt.disktimeout_ms);
 				notify_settled(notify, loaded, start);
+				worker_fds[1] = -1;
 				settled = 1;
 				timeout = -1;
 			}
@@ -230,17 +265,19 @@ int devices_main(int argc, char **argv)
 				if (n > 0)
 					loaded += n;
 			}
+			if (!strcmp(ev.action, "remove") && !strcmp(ev.subsystem, "block") && ev.devname[0])
+				fsmodules_forget(ev.devname);
 			/* A disk plugged in later: its file system's driver (the boot's are loaded at settle). */
 			if (have_tree && settled && !strcmp(ev.action, "add") && !strcmp(ev.subsystem, "block") &&
-			    ev.devname[0]) {
-				char dev[128];
-				snprintf(dev, sizeof(dev), "/dev/%s", ev.devname);
-				loaded += fsmodule_load_for(&t, dev);
+			    ev.devname[0] && fsmodules_first_time(ev.devname)) {
+				char **one = xcalloc(1, sizeof(*one));
+				one[0] = xasprintf("/dev/%s", ev.devname);
+				fs_loads_behind(&t, one, 1, opt.disktimeout_ms);
 			}
 		}
 		if (fs_pending) {
 			fs_pending = 0;
-			loaded += fsmodules_coldplug(&t, "/sys/class/block");
+			fs_loads_new(&t, opt.disktimeout_ms);
 		}
 	}
 }

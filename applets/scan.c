@@ -10,6 +10,7 @@
 
 #include "lib/layout.h"
 #include "applets/applets.h"
+#include "lib/cmdline.h"
 #include "lib/log.h"
 #include "report/record.h"
 #include "report/store.h"
@@ -252,7 +253,8 @@ static void usage(FILE *o)
 		   "  --save      also write the report to " REPORT_SAVED " (atomically)\n"
 		   "  --links     create /dev/disk/by-{uuid,label,partuuid,partlabel} links (default in\n"
 		   "              the lifeboat image, never elsewhere)\n"
-		   "  --timeout   seconds allowed to inspect one device (default 20)\n"
+		   "  --timeout   seconds one disk may take to answer its probe, and one device its\n"
+		   "              inspection (default 20, or lifeboat.disktimeout=)\n"
 		   "  --jobs      devices inspected at once (default %d; 1: one after another)\n"
 		   "  --share     when another scan is running, print its report instead of scanning\n"
 		   "              again after it (in the image, one scan runs at a time)\n",
@@ -329,7 +331,12 @@ int scan_main(int argc, char **argv)
 	 * scan stands in for udev's /dev/disk links; on any other machine it must not touch /dev. */
 	int in_image = getenv("LIFEBOAT_CONSOLES") && access(RELEASE_FILE, F_OK) == 0;
 	int want_human = 0, want_json = 0, want_save = 0, links = in_image, share = 0;
-	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, 20000, in_image,
+	/* lifeboat.disktimeout sets the default deadline of a disk (the menu's scan has no options). */
+	struct lb_options kopt;
+	cmdline_load(&kopt);
+	int disktimeout = kopt.disktimeout_ms;
+	cmdline_free(&kopt);
+	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, disktimeout, in_image,
 			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL, in_image};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -351,7 +358,7 @@ int scan_main(int argc, char **argv)
 		}
 	}
 	if (o.timeout_ms <= 0)
-		o.timeout_ms = 20000;
+		o.timeout_ms = disktimeout;
 	if (links)
 		o.links_dir = "/dev/disk";
 	if (isatty(2))

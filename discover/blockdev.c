@@ -200,6 +200,11 @@ static void ptable_close(struct ptable *pt)
 
 void blockdev_probe_all(struct devtab *t)
 {
+	blockdev_probe_each(t, NULL, NULL);
+}
+
+void blockdev_probe_each(struct devtab *t, void (*each)(struct blockdev *d, void *arg), void *arg)
+{
 	/* libblkid, asked for a partition's table entry, opens and parses its disk's whole table
 	 * each time: with 64 partitions that was most of the scan. The table is read once per
 	 * disk here instead, and each partition's own probe looks only for a filesystem. A
@@ -211,6 +216,8 @@ void blockdev_probe_all(struct devtab *t)
 		struct blockdev *d = &t->d[i];
 		if (!d->partition) {
 			probe(d, 1);
+			if (each)
+				each(d, arg);
 			continue;
 		}
 		if (strcmp(cur, d->disk)) {
@@ -221,12 +228,14 @@ void blockdev_probe_all(struct devtab *t)
 		blkid_partition par = have ? blkid_partlist_get_partition_by_partno(pt.ls, d->partition) : NULL;
 		if (!par) {
 			probe(d, 1);
-			continue;
+		} else {
+			probe(d, 0);
+			const char *u = blkid_partition_get_uuid(par), *nm = blkid_partition_get_name(par);
+			snprintf(d->partuuid, sizeof(d->partuuid), "%s", u ? u : "");
+			snprintf(d->partlabel, sizeof(d->partlabel), "%s", nm ? nm : "");
 		}
-		probe(d, 0);
-		const char *u = blkid_partition_get_uuid(par), *nm = blkid_partition_get_name(par);
-		snprintf(d->partuuid, sizeof(d->partuuid), "%s", u ? u : "");
-		snprintf(d->partlabel, sizeof(d->partlabel), "%s", nm ? nm : "");
+		if (each)
+			each(d, arg);
 	}
 	ptable_close(&pt);
 }

@@ -16,6 +16,8 @@ struct blockdev {
 	int probe_err;       /* -errno when the probe failed */
 	unsigned major, minor; /* sysfs dev (0:0 when unknown) */
 	char dmname[128];    /* device-mapper name (sysfs dm/name: "vg-root"), "" for others */
+	int silent_ms;       /* > 0: its disk did not answer the probe within this (discover/probe.c) */
+	char fsstate[16], fssize[24], fsfree[24]; /* a FAT's state and space, read by the probe */
 };
 
 struct devtab {
@@ -31,6 +33,8 @@ int blockdev_list(const char *sysroot, struct devtab *t);
 void blockdev_probe(struct blockdev *d);
 /* Probe every device of the table, reading each disk's partition table once. */
 void blockdev_probe_all(struct devtab *t);
+/* The same, calling each(d, arg) as each device's probe ends (NULL: nothing is called). */
+void blockdev_probe_each(struct devtab *t, void (*each)(struct blockdev *d, void *arg), void *arg);
 void devtab_free(struct devtab *t);
 
 /* The device an fstab spec names: UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*,

@@ -16,6 +16,7 @@
 #include "discover/dedup.h"
 #include "lib/job.h"
 #include "discover/inspect.h"
+#include "discover/probe.h"
 #include "report/record.h"
 #include "lib/fsmodules.h"
 #include "lib/fstype.h"
@@ -50,19 +51,11 @@ static void record_put(FILE *out, const struct record *r, const char *sysid)
 }
 
 /* An ESP is never mounted by the scan: its state and space come from its first sectors, read
- * here as blkid just read them. (Inspected types get theirs from the inspection.) */
+ * by the probe's child (discover/probe.c). (Inspected types get theirs from the inspection.) */
 static void fat_state_put(FILE *out, const struct blockdev *d)
 {
-	int st = fs_state(d->path, d->type);
-	unsigned long long size = 0, avail = 0;
-	char sz[24] = "", fr[24] = "";
-	if (fs_fat_space(d->path, &size, &avail) == 0) {
-		snprintf(sz, sizeof(sz), "%llu", size);
-		if (avail != (unsigned long long)-1)
-			snprintf(fr, sizeof(fr), "%llu", avail);
-	}
-	report_put(out, "fsstate", "path", d->path, "type", d->type, "state",
-		   st >= 0 ? fs_state_code(st) : NULL, "mounted", NULL, "size", sz, "free", fr, NULL);
+	report_put(out, "fsstate", "path", d->path, "type", d->type, "state", d->fsstate, "mounted",
+		   NULL, "size", d->fssize, "free", d->fsfree, NULL);
 }
 
 static const struct blockdev *by_path(const struct devtab *t, const char *path)
@@ -71,6 +64,20 @@ static const struct blockdev *by_path(const struct devtab *t, const char *path)
 		if (!strcmp(t->d[i].path, path))
 			return &t->d[i];
 	return NULL;
+}
+
+/* A disk that did not answer its probe is named once, not once per partition (the menu shows
+ * a few problems only); a partition is named when its disk did answer. The next scan (a rescan
+ * from the menu) probes it again. */
+static void silent_problem(FILE *out, struct counts *c, const struct devtab *t, const struct blockdev *d)
+{
+	const struct blockdev *disk = d->partition ? by_path(t, d->disk) : NULL;
+	if (disk && disk->silent_ms)
+		return;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "not answering after %d s: not read (a rescan tries again)",
+		 d->silent_ms / 1000);
+	scan_problem(out, c, d->path, "noanswer", msg, NULL);
 }
 
 /* One found system from a child's report: the system record, then its records. */
@@ -454,7 +461,8 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		scan_problem(out, &c, NULL, "devices", msg, NULL);
 	}
 	long long listed = now_ms();
-	blockdev_probe_all(&t);
+	int parallel = o->jobs > 0 ? o->jobs : SCAN_JOBS;
+	probe_disks(&t, o->timeout_ms, parallel);
 	/* md arrays and LVM volume groups first: what they reveal is listed and probed again,
 	 * like any device; their records follow the device records. */
 	char *assembled = NULL;
@@ -462,7 +470,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 	if (o->assemble && assemble_run(&t, o->sysroot, o->timeout_ms, &assembled, &assembled_problems)) {
 		devtab_free(&t);
 		r = blockdev_list(o->sysroot, &t);
-		blockdev_probe_all(&t);
+		probe_disks(&t, o->timeout_ms, parallel);
 		assemble_btrfs(&t, &assembled, &assembled_problems);
 	}
 	long long probed_only = now_ms();
@@ -482,6 +490,8 @@ int scan_run(FILE *out, const struct scan_opts *o)
 				"more than one filesystem signature: not inspected, never chosen", NULL);
 		else if (ft && ft->problem_what)
 			scan_problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
+		else if (d->silent_ms)
+			silent_problem(out, &c, &t, d);
 		else if (d->probe_err) {
 			char msg[120];
 			snprintf(msg, sizeof(msg), "cannot probe: %s", strerror(-d->probe_err));

@@ -191,6 +191,12 @@ static void option_seen(const char *key, const char *val, void *ctx)
 					  "using %d", val ? val : "", o->settle_ms / 1000));
 		else
 			o->settle_ms = (int)n * 1000;
+	} else if (name_is(k, "disktimeout")) {
+		if (parse_int(val, 1, 3600, &n) < 0)
+			warn(o, xasprintf("lifeboat.disktimeout=%s is not a number of seconds from 1 to 3600; "
+					  "using %d", val ? val : "", o->disktimeout_ms / 1000));
+		else
+			o->disktimeout_ms = (int)n * 1000;
 	} else if (name_is(k, "default")) {
 		static const char *actions[] = {"enter", "boot", "installer", "shell", "reboot", "poweroff"};
 		int ok = 0;
@@ -225,6 +231,7 @@ void cmdline_parse(const char *line, struct lb_options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->timeout = -1;
 	opt->settle_ms = 10000;
+	opt->disktimeout_ms = CMDLINE_DISKTIMEOUT_MS;
 	cmdline_split(line, option_seen, opt);
 }
 

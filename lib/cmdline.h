@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* lifeboat.disktimeout's default: a disk's probe and each device's inspection, in the scan. */
+#define CMDLINE_DISKTIMEOUT_MS 20000
+
 struct lb_options {
 	int timeout;          /* lifeboat.timeout=N seconds; -1 waits forever */
 	int timeout_set;
@@ -14,6 +17,7 @@ struct lb_options {
 	int shell;            /* lifeboat.shell: a shell before anything else runs */
 	char *modules;        /* lifeboat.modules=a,b,c extra modules to load */
 	int settle_ms;        /* lifeboat.settle=SECONDS: longest wait for block devices */
+	int disktimeout_ms;   /* lifeboat.disktimeout=SECONDS: how long one disk may take to answer */
 	int nomodules;        /* lifeboat.nomodules: load no modules at all */
 	char *blacklist;      /* modprobe.blacklist= and module_blacklist=: modules never loaded */
 	int n_warnings;

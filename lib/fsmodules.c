@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/fstype.h"
+#include "lib/job.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -43,15 +45,60 @@ int fsmodules_load_type(struct modtree *t, const char *type)
 	return t->loaded - before;
 }
 
-int fsmodule_load_for(struct modtree *t, const char *devnode)
+/* In a child: the type on one device, as one line. */
+static int type_job(FILE *out, void *arg)
 {
 	char type[64];
-	if (probe_type(devnode, type, sizeof(type)) <= 0)
+	if (probe_type(arg, type, sizeof(type)) > 0)
+		fprintf(out, "%s\n", type);
+	return 0;
+}
+
+struct load_job {
+	struct modtree *t;
+	const char *devnode;
+	int loaded;
+};
+
+static void type_done(struct child_job *job, void *arg)
+{
+	struct load_job *lj = arg;
+	if (job->res == CHILD_TIMEOUT || job->res == CHILD_LOST) {
+		log_warn("%s: not answering after %d s: no file system driver loaded for it", lj->devnode,
+			 job->timeout_ms / 1000);
+	} else if (job->res == CHILD_OK && job->text && *rstrip(job->text)) {
+		lj->loaded = fsmodules_load_type(lj->t, job->text);
+		if (lj->loaded > 0)
+			log_info("%s holds %s: loaded its driver", lj->devnode, job->text);
+	}
+	free(job->text);
+	job->text = NULL;
+}
+
+int fsmodules_load_for_all(struct modtree *t, char *const *devnodes, int n, int timeout_ms)
+{
+	if (n <= 0)
 		return 0;
-	int n = fsmodules_load_type(t, type);
-	if (n > 0)
-		log_info("%s holds %s: loaded its driver", devnode, type);
-	return n;
+	struct load_job *lj = xcalloc((size_t)n, sizeof(*lj));
+	struct child_job *jobs = xcalloc((size_t)n, sizeof(*jobs));
+	for (int i = 0; i < n; i++) {
+		lj[i] = (struct load_job){t, devnodes[i], 0};
+		jobs[i] = (struct child_job){.fn = type_job, .arg = devnodes[i], .timeout_ms = timeout_ms,
+					     .done = type_done, .done_arg = &lj[i]};
+	}
+	child_run_all(jobs, n, FSMODULES_JOBS);
+	int loaded = 0;
+	for (int i = 0; i < n; i++)
+		loaded += lj[i].loaded;
+	free(jobs);
+	free(lj);
+	return loaded;
+}
+
+int fsmodule_load_for(struct modtree *t, const char *devnode, int timeout_ms)
+{
+	char *const one[] = {(char *)devnode};
+	return fsmodules_load_for_all(t, one, 1, timeout_ms);
 }
 
 /* Devices already probed by an earlier pass: the worker runs one pass right after coldplug and
@@ -69,8 +116,24 @@ static int seen_before(const char *name)
 	return 0;
 }
 
-int fsmodules_coldplug(struct modtree *t, const char *sysfs_block)
+int fsmodules_first_time(const char *name)
 {
+	return !seen_before(name);
+}
+
+void fsmodules_forget(const char *name)
+{
+	for (int i = 0; i < n_seen; i++)
+		if (!strcmp(seen[i], name)) {
+			free(seen[i]);
+			seen[i] = seen[--n_seen];
+			return;
+		}
+}
+
+int fsmodules_unseen(const char *sysfs_block, char ***devnodes)
+{
+	*devnodes = NULL;
 	DIR *d = opendir(sysfs_block);
 	if (!d)
 		return -errno;
@@ -79,10 +142,27 @@ int fsmodules_coldplug(struct modtree *t, const char *sysfs_block)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || seen_before(e->d_name))
 			continue;
-		char dev[300];
-		snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
-		n += fsmodule_load_for(t, dev);
+		*devnodes = xrealloc(*devnodes, sizeof(**devnodes) * (size_t)(n + 1));
+		(*devnodes)[n++] = xasprintf("/dev/%s", e->d_name);
 	}
 	closedir(d);
 	return n;
+}
+
+void fsmodules_free_list(char **devnodes, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(devnodes[i]);
+	free(devnodes);
+}
+
+int fsmodules_coldplug(struct modtree *t, const char *sysfs_block, int timeout_ms)
+{
+	char **list;
+	int n = fsmodules_unseen(sysfs_block, &list);
+	if (n < 0)
+		return n;
+	int loaded = fsmodules_load_for_all(t, list, n, timeout_ms);
+	fsmodules_free_list(list, n);
+	return loaded;
 }

@@ -10,10 +10,24 @@
 
 /* Load the modules a mount of type needs (lib/fstype). Returns modules newly loaded. */
 int fsmodules_load_type(struct modtree *t, const char *type);
-/* Load the module for devnode's file system, if it needs one. Returns modules newly loaded. */
-int fsmodule_load_for(struct modtree *t, const char *devnode);
-/* The same for every block device in sysfs_block (normally /sys/class/block) that an earlier
- * call of this process did not look at already. */
-int fsmodules_coldplug(struct modtree *t, const char *sysfs_block);
+/* How many devices are probed at once. */
+#define FSMODULES_JOBS 4
+
+/* Load the module for devnode's file system, if it needs one. Returns modules newly loaded. The
+ * probe reads the disk, which may not answer: it runs in a child given timeout_ms (a device
+ * that does not answer by then is logged and gets no driver). */
+int fsmodule_load_for(struct modtree *t, const char *devnode, int timeout_ms);
+/* The same for n devices, FSMODULES_JOBS probes at once, each with its own deadline. */
+int fsmodules_load_for_all(struct modtree *t, char *const *devnodes, int n, int timeout_ms);
+/* The /dev nodes of the block devices in sysfs_block (normally /sys/class/block) that no earlier
+ * call of this process listed (they are marked listed now): the count, or -errno. */
+int fsmodules_unseen(const char *sysfs_block, char ***devnodes);
+void fsmodules_free_list(char **devnodes, int n);
+/* 1 when no earlier call of this process listed the device name (it is marked listed now). */
+int fsmodules_first_time(const char *name);
+/* A device gone (a disk unplugged): the next one by that name is probed again. */
+void fsmodules_forget(const char *name);
+/* fsmodules_unseen, then fsmodules_load_for_all. */
+int fsmodules_coldplug(struct modtree *t, const char *sysfs_block, int timeout_ms);
 
 #endif

@@ -96,6 +96,20 @@ static void test_options(void)
 	CHECK_INT(o.settle_ms, 10000);
 	cmdline_free(&o);
 
+	/* A disk's deadline: seconds from 1 to 3600, the default otherwise (0 would mean no probe). */
+	cmdline_parse("", &o);
+	CHECK_INT(o.disktimeout_ms, CMDLINE_DISKTIMEOUT_MS);
+	cmdline_free(&o);
+	cmdline_parse("lifeboat.disktimeout=7", &o);
+	CHECK_INT(o.disktimeout_ms, 7000);
+	CHECK_INT(o.n_warnings, 0);
+	cmdline_free(&o);
+	cmdline_parse("lifeboat.disktimeout=0 lifeboat.disktimeout=3601 lifeboat.disktimeout=x", &o);
+	CHECK_INT(o.disktimeout_ms, CMDLINE_DISKTIMEOUT_MS);
+	CHECK_INT(o.n_warnings, 3);
+	CHECK(o.n_warnings == 3 && strstr(o.warnings[0], "lifeboat.disktimeout=0"));
+	cmdline_free(&o);
+
 	cmdline_parse("lifeboat.timeout=-1 lifeboat.shell", &o);
 	CHECK_INT(o.timeout, -1);
 	CHECK_INT(o.shell, 1);

@@ -63,10 +63,31 @@ def death_in(text):
 
 class Disk:
     """A disk image attached on a bus: virtio (default), ahci, nvme, scsi (virtio-scsi), usb.
-    snapshot=True keeps writes out of the image (QEMU keeps them in a temporary overlay)."""
+    snapshot=True keeps writes out of the image (QEMU keeps them in a temporary overlay).
+    A bad disk: opts are more -drive options ("throttling.bps-read=4096": reads crawl, as on a
+    dying disk that retries every sector); blkdebug is a QEMU blkdebug config file (see
+    blkdebug_config()) that injects errors into the reads of the image."""
 
-    def __init__(self, path, bus="virtio", snapshot=False, fmt="raw", serial=None):
+    def __init__(self, path, bus="virtio", snapshot=False, fmt="raw", serial=None, opts=None,
+                 blkdebug=None):
         self.path, self.bus, self.snapshot, self.fmt, self.serial = path, bus, snapshot, fmt, serial
+        self.opts, self.blkdebug = opts, blkdebug
+
+
+def blkdebug_config(path, sectors=None, errno=5, once=False):
+    """Write a QEMU blkdebug config that fails reads with errno (5: EIO): every read when sectors
+    is None, else each read touching one of the 512-byte sectors listed. The raw format driver
+    raises blkdebug's read_aio event on each read, which arms the rules. Returns path."""
+    rules = []
+    for sector in (sectors if sectors is not None else [None]):
+        rule = ['[inject-error]', 'event = "read_aio"', f'errno = "{errno}"', 'iotype = "read"',
+                f'once = "{"on" if once else "off"}"']
+        if sector is not None:
+            rule.append(f'sector = "{sector}"')
+        rules.append("\n".join(rule) + "\n")
+    with open(path, "w") as f:
+        f.write("\n".join(rules))
+    return path
 
 
 class VM:
@@ -104,9 +125,12 @@ class VM:
             a += ["-initrd", self.initrd]
         controllers = set()
         for i, d in enumerate(self.disks):
-            drive = f"file={d.path},format={d.fmt},if=none,id=d{i}"
+            src = f"blkdebug:{d.blkdebug}:{d.path}" if getattr(d, "blkdebug", None) else d.path
+            drive = f"file={src},format={d.fmt},if=none,id=d{i}"
             if d.snapshot:
                 drive += ",snapshot=on"
+            if getattr(d, "opts", None):
+                drive += "," + d.opts
             a += ["-drive", drive]
             ser = f",serial={d.serial}" if d.serial else ""
             if d.bus == "virtio":

@@ -1,0 +1,105 @@
+"""Bad disks in a booted VM: one disk that crawls or fails its reads costs only itself. Beside a
+healthy NixOS disk (inroot: alpha on vda2, attached writable and hashed around the boot), the bad
+disk holds a NixOS too (twosys: beta on vdb1), so the twin of each test is that beta, which the
+bad disk would show if it answered, is not listed, while alpha is. The waits have generous
+deadlines; what is asserted is the menu's content, never the time."""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from vm import BUILD, VM, Disk, blkdebug_config
+
+FIXDIR = os.path.join(BUILD, "fixtures")
+LISTED = r"(?m)^\d\)   . {name} .*/dev/{dev}$"
+MENU = r"Choose \(key then Enter"
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@pytest.fixture
+def images(tmp_path):
+    for n in ("inroot", "twosys"):
+        if not os.path.exists(os.path.join(FIXDIR, n + ".img")):
+            pytest.skip("fixtures missing: run make fixtures")
+    healthy = str(tmp_path / "inroot.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIXDIR, "inroot.img"), healthy], check=True)
+    return healthy, os.path.join(FIXDIR, "twosys.img")
+
+
+def menu_after(vm, timeout):
+    """Wait for the next menu; return its text (from the scan's start)."""
+    vm.expect("Scanning disks...", timeout=timeout)
+    with vm.lock:
+        start = len(vm.buf)
+    vm.expect(MENU, timeout=timeout)
+    with vm.lock:
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", vm.buf[start:])
+
+
+def power_off(vm):
+    vm.sendline("p")
+    assert vm.wait_exit(timeout=120) == 0
+
+
+def test_crawling_disk_costs_only_itself(images):
+    """The disk whose reads crawl (4 KiB/s, a dying disk retrying every sector; the issue saw the
+    menu after 210 s with no system at all): its probe gives up at lifeboat.disktimeout=8, the
+    menu lists alpha and names /dev/vdb as not answering after 8 s, a rescan tries it again and
+    names it again, PID 1 lives (a death fails every wait), and the healthy disk is unchanged."""
+    healthy, slow = images
+    before = sha256(healthy)
+    disks = [Disk(healthy), Disk(slow, snapshot=True, opts="throttling.bps-read=4096")]
+    with VM(disks=disks, append="lifeboat.disktimeout=8") as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert "beta" not in menu, menu  # the twin: the slow disk's system was not read
+        assert re.search(r"(?m)^  ! /dev/vdb: not answering after 8 s", menu), menu
+        # A rescan probes the disk again (and gives up again): the problem comes back.
+        vm.sendline("d")
+        again = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), again), again
+        assert re.search(r"(?m)^  ! /dev/vdb: not answering after 8 s", again), again
+        power_off(vm)
+    assert sha256(healthy) == before
+
+
+def test_disk_failing_every_read(images, tmp_path):
+    """Every read of the second disk fails (EIO, QEMU's blkdebug): alpha is listed, the bad disk
+    is named on the problem list, beta is not there."""
+    healthy, bad = images
+    before = sha256(healthy)
+    conf = blkdebug_config(str(tmp_path / "every-read.conf"))
+    disks = [Disk(healthy), Disk(bad, snapshot=True, blkdebug=conf)]
+    with VM(disks=disks) as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert "beta" not in menu, menu
+        assert re.search(r"(?m)^  ! /dev/vdb1?: ", menu), menu
+        power_off(vm)
+    assert sha256(healthy) == before
+
+
+def test_read_errors_on_the_superblock(images, tmp_path):
+    """Reads touching beta's ext4 superblock fail (sectors 2-3 of vdb1, which starts at 1 MiB):
+    the rest of the disk reads. beta cannot be probed or inspected, so it is not listed and vdb1
+    is named; alpha is listed."""
+    healthy, bad = images
+    first = 1048576 // 512
+    conf = blkdebug_config(str(tmp_path / "superblock.conf"), sectors=[first + 2, first + 3])
+    disks = [Disk(healthy), Disk(bad, snapshot=True, blkdebug=conf)]
+    with VM(disks=disks) as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert "beta" not in menu, menu
+        assert re.search(r"(?m)^  ! /dev/vdb1: ", menu), menu
+        power_off(vm)

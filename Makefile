@@ -9,6 +9,8 @@ PYTHON  ?= /usr/bin/python3
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo unknown)
 export SOURCE_DATE_EPOCH
+# The VM fixture builders keep what they make in the shared cache too (tests/vm/layerfix.py).
+export CACHE
 
 SRCDIRS := lib init discover report present act net applets
 SRCS    := $(sort $(wildcard $(addsuffix /*.c,$(SRCDIRS))))

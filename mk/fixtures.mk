@@ -36,7 +36,7 @@ vmtest: fixtures
 demo: $(FIXDIR)/split.img
 
 # Storage layers under a NixOS (md RAID1, LVM, LVM on md, btrfs raid1): md and LVM are made in
-# a VM booted from the image (this host has no md or dm), cached in $(FIXDIR)/layers by a hash
+# a VM booted from the image (this host has no md or dm), cached in $(CACHE)/fixtures/layers by a hash
 # of their inputs (tests/vm/layerfix.py; the VM tests build them on first use too).
 #help layer-fixtures   md/LVM/multi-device btrfs disk images (made in a QEMU VM; needs root)
 .PHONY: layer-fixtures

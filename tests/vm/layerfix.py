@@ -2,7 +2,7 @@
 """Disk images with storage layers under a NixOS: md RAID1, LVM, LVM on md, multi-device btrfs.
 
     from layerfix import layer_fixture, layer_expect
-    members = layer_fixture("md-raid1")      # [build/fixtures/layers/md-raid1-<key>/m1.img, m2.img]
+    members = layer_fixture("md-raid1")      # [$CACHE/fixtures/layers/md-raid1-<key>/m1.img, m2.img]
     expect = layer_expect("md-raid1")        # host, fstab, generation numbers, what to look for
 
 or from the shell (mk/fixtures.mk: `make layer-fixtures`):
@@ -17,7 +17,7 @@ code (the same store, generations and activate script as every other fixture) as
 image, attached to the VM as a further disk and copied with dd into the array or the LV.
 Multi-device btrfs needs no VM: the host's btrfs over loop devices makes it.
 
-Every result is cached under build/fixtures/layers/NAME-KEY/, KEY a hash of this file, the
+Every result is cached under $CACHE/fixtures/layers/NAME-KEY/, KEY a hash of this file, the
 fixture generator, the tools that write the metadata (mdadm, lvm, the kernel) and the
 generations' kernel and payload: a change to any rebuilds it, nothing else does. A lock makes
 parallel test workers build each one once.
@@ -44,7 +44,10 @@ sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
 import mkfixtures as mf  # noqa: E402
 from vm import BUILD, OUT, VM, Disk  # noqa: E402
 
-LAYERDIR = os.path.join(BUILD, "fixtures", "layers")
+# In the shared cache (make's CACHE, exported), not in BUILD: building them boots VMs, and a
+# fresh clone (CI) would build them again for the same inputs.
+LAYERDIR = os.path.join(os.environ.get("CACHE") or os.path.expanduser("~/.cache/lifeboat"),
+                        "fixtures", "layers")
 MiB = 1 << 20
 GPT_RAID = "A19D880F-05FC-4D3B-A006-743F0F84911E"
 GPT_LVM = "E6D6D379-F507-44C2-A23C-238F2A3DF928"
@@ -87,7 +90,8 @@ def cached(name, inputs, build, extra=""):
     (a temporary one, renamed when build returns)."""
     h = hashlib.sha256(f"{name}\0{extra}\0".encode())
     for p in inputs:
-        h.update(p.encode() + b"\0" + _sha(p).encode() + b"\0")
+        # By name and contents, not by path: the same inputs in another clone give the same key.
+        h.update(os.path.basename(p).encode() + b"\0" + _sha(p).encode() + b"\0")
     key = h.hexdigest()[:16]
     os.makedirs(LAYERDIR, exist_ok=True)
     final = os.path.join(LAYERDIR, f"{name}-{key}")

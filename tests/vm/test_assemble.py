@@ -4,7 +4,6 @@ menu; with a member left out, md and btrfs are found degraded and reported so; a
 byte of any member changes (sha256 of every member image around a boot that assembles, scans,
 shows the menu and powers off). The fixtures come from tests/vm/layerfix.py (made in a VM,
 cached)."""
-import hashlib
 import json
 import os
 import subprocess
@@ -13,29 +12,10 @@ import pytest
 
 from layerfix import layer_expect, layer_fixture
 from scanreport import kind, parse
-from vm import VM, Disk
+from test_discover import run
+from vm import VM, Disk, sha256
 
 ALL = ["md-raid1", "lvm", "lvm-on-md", "btrfs-raid1"]
-
-
-def run(vm, cmd, timeout=60):
-    """What cmd printed in the rescue shell (between a start marker and the end marker)."""
-    with vm.lock:
-        start = len(vm.buf)
-    m = vm.shell(f"echo LBST''ART; {cmd}", timeout=timeout)
-    with vm.lock:
-        text = vm.buf[start:]
-    text = text[:text.rfind(m.group(0))]
-    begin = text.find("LBSTART\n")
-    return text[begin + len("LBSTART\n"):] if begin >= 0 else ""
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")

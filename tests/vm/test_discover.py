@@ -2,7 +2,6 @@
 fixture's expect.json says, finds nothing on the non-NixOS, garbage and empty disks, shows hostile
 strings escaped, and writes not one byte to any disk (checked by hashing every image around one
 boot that scans, shows the menu and powers off from it)."""
-import hashlib
 import json
 import os
 import re
@@ -12,7 +11,7 @@ import subprocess
 import pytest
 
 from scanreport import compare, kind, parse
-from vm import BUILD, VM, Disk, Timeout
+from vm import BUILD, VM, Disk, Timeout, sha256
 
 FIXDIR = os.path.join(BUILD, "fixtures")
 LAYOUTS = ["inroot", "split", "btrfs", "tmpfs", "twosys", "notnixos", "garbage", "empty", "dirty"]
@@ -30,14 +29,6 @@ def run(vm, cmd, timeout=60):
     text = text[:text.rfind(m.group(0))]
     begin = text.find("LBSTART\n")
     return text[begin + len("LBSTART\n"):] if begin >= 0 else ""
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def make_hostile(path, tmp):

@@ -3,7 +3,6 @@ healthy NixOS disk (inroot: alpha on vda2, attached writable and hashed around t
 disk holds a NixOS too (twosys: beta on vdb1), so the twin of each test is that beta, which the
 bad disk would show if it answered, is not listed, while alpha is. The waits have generous
 deadlines; what is asserted is the menu's content, never the time."""
-import hashlib
 import os
 import re
 import shutil
@@ -11,19 +10,11 @@ import subprocess
 
 import pytest
 
-from vm import BUILD, VM, Disk, blkdebug_config
+from vm import BUILD, VM, Disk, blkdebug_config, sha256
 
 FIXDIR = os.path.join(BUILD, "fixtures")
 LISTED = r"(?m)^\d\)   . {name} .*/dev/{dev}$"
 MENU = r"Choose \(key then Enter"
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the `dirty` fixture's ext4 that needs journal recovery) and writes not one byte 
 around the boot, attached writable); `lifeboat check --repair` changes nothing without a typed
 "yes", refuses a mounted filesystem, and after "yes" leaves a clean second check, and the
 repaired system can then be entered."""
-import hashlib
 import os
 import re
 import struct
@@ -12,17 +11,9 @@ import subprocess
 
 import pytest
 
-from vm import BUILD, VM, Disk
+from vm import BUILD, VM, Disk, sha256
 
 FIX = os.path.join(BUILD, "fixtures")
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def run(vm, cmd, timeout=120):

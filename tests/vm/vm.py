@@ -13,6 +13,7 @@ whichever comes first. Every wait has a deadline. expect_not() (the twin of a po
 passes only while the VM lives, or where the positive line came instead. The whole console
 transcript is kept in build/vmlogs/<name>.log for reading after a failure.
 """
+import hashlib
 import os
 import re
 import shlex
@@ -53,6 +54,15 @@ class VMExited(WaitFailed):
 
 class GuestDied(WaitFailed):
     """The kernel panicked, oopsed or saw PID 1 die (whatever QEMU's exit status says)."""
+
+
+def sha256(path):
+    """A disk image's hash: the zero-write proofs compare them around a boot."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def death_in(text):

@@ -19,7 +19,9 @@ struct disk_job {
 };
 
 /* In the child: a device's results as one record, sent at once, so that the devices probed
- * before a hang are kept (the job keeps whole lines at its deadline). */
+ * before a hang are kept (the job keeps whole lines at its deadline), and so that the deadline
+ * is each device's: it counts from the last answer (JOB_IDLE_DEADLINE), so a disk with many
+ * partitions on a slow day is not given up while it keeps answering. */
 static void send_one(struct blockdev *d, void *arg)
 {
 	FILE *out = arg;
@@ -127,7 +129,8 @@ void probe_disks(struct devtab *t, int timeout_ms, int parallel)
 					j->idx[j->n++] = k;
 				}
 			jobs[n] = (struct child_job){.fn = probe_child, .arg = j, .timeout_ms = timeout_ms,
-						     .flags = JOB_KEEP_PARTIAL, .done = disk_done, .done_arg = j};
+						     .flags = JOB_KEEP_PARTIAL | JOB_IDLE_DEADLINE,
+						     .done = disk_done, .done_arg = j};
 			n++;
 		}
 	child_run_all(jobs, n, parallel);

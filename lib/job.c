@@ -293,6 +293,8 @@ static void job_read(struct child_job *j)
 		return;
 	}
 	j->len += (size_t)n;
+	if (j->flags & JOB_IDLE_DEADLINE)
+		j->deadline = now_ms() + j->timeout_ms;
 }
 
 static int job_reaped(struct child_job *j)

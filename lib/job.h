@@ -57,6 +57,9 @@ enum {
 	JOB_STDERR_OUT = 2,    /* stderr into the output pipe too */
 	JOB_SESSION = 4,       /* its own session, killed as a whole at the deadline */
 	JOB_KEEP_PARTIAL = 8,  /* on a timeout, keep the output read so far (whole lines) */
+	JOB_IDLE_DEADLINE = 16, /* the deadline counts from the last output, not the start: a
+				 * child reporting piece by piece (a disk's devices) is given up
+				 * only when it has said nothing for timeout_ms */
 };
 
 /* One piece of work. The caller fills fn and arg (or argv), timeout_ms (and done, when it wants

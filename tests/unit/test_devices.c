@@ -306,6 +306,32 @@ static void test_exec_jobs(void)
 	CHECK_INT(run_wait(ok, &o, 10000) >> 8, 4);
 }
 
+/* JOB_IDLE_DEADLINE: a child that keeps answering (a line every 100 ms for 1.5 s) outlives a
+ * 1 s deadline counted from its last answer; the same child with the deadline counted from its
+ * start is killed; a child that stops answering is killed with what it said kept. */
+static void test_idle_deadline(void)
+{
+	char *chatty[] = {"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do "
+			  "echo $i; sleep 0.1; done", NULL};
+	struct child_job j = {.argv = chatty, .flags = JOB_KEEP_PARTIAL | JOB_IDLE_DEADLINE,
+			      .timeout_ms = 1000};
+	child_run_all(&j, 1, 1);
+	CHECK_INT(j.res, CHILD_OK);
+	CHECK(j.text && strstr(j.text, "\n15\n"));
+	free(j.text);
+	struct child_job k = {.argv = chatty, .flags = JOB_KEEP_PARTIAL, .timeout_ms = 1000};
+	child_run_all(&k, 1, 1);
+	CHECK_INT(k.res, CHILD_TIMEOUT);
+	free(k.text);
+	char *stops[] = {"/bin/sh", "-c", "echo one; echo two; exec sleep 30", NULL};
+	struct child_job m = {.argv = stops, .flags = JOB_SESSION | JOB_KEEP_PARTIAL | JOB_IDLE_DEADLINE,
+			      .timeout_ms = 500};
+	child_run_all(&m, 1, 1);
+	CHECK_INT(m.res, CHILD_TIMEOUT);
+	CHECK_STR(m.text, "one\ntwo\n");
+	free(m.text);
+}
+
 int main(void)
 {
 	test_sysfs();
@@ -314,5 +340,6 @@ int main(void)
 	test_child_all();
 	test_child_done();
 	test_exec_jobs();
+	test_idle_deadline();
 	return check_done("test_devices");
 }

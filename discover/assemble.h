@@ -39,4 +39,10 @@ int btrfs_first_member(const struct devtab *t, int i);
  * same array when NAME is free: a NixOS fstab says /dev/md/NAME, as udev made it at home. */
 void md_short_links(const char *mddir);
 
+/* Before a read-write mount of dev (entering a system): every md array dev is or is built on
+ * (LVM on md: the array under the PV), found through sysroot/class/block/NAME/slaves, that the
+ * scan started read-only is switched to read-write (mdadm --readwrite). Returns how many were
+ * switched, or -1 with mdadm's words in msg. */
+int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char *msg, size_t size);
+
 #endif

@@ -494,3 +494,49 @@ int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char
 	const char *base = strrchr(real, '/');
 	return writable_walk(sysroot, base + 1, 0, timeout_ms, msg, size);
 }
+
+static int any_block(const char *prefix)
+{
+	DIR *d = opendir("/sys/class/block");
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int found = 0;
+	while (!found && (de = readdir(d)))
+		found = startswith(de->d_name, prefix);
+	closedir(d);
+	return found;
+}
+
+static void teardown_step(char *const *argv, const char *target, const char *what,
+			  void (*report)(const char *, const char *, int, void *), void *ctx)
+{
+	char *text, msg[400];
+	if (report)
+		report(target, what, 1 /* SHUTDOWN_STARTING */, ctx);
+	int r = tool(argv, 30000, &text, msg, sizeof(msg));
+	if (text && r < 0)
+		log_warn("%s: %s", what, rstrip(text));
+	free(text);
+	if (report)
+		report(target, what, r < 0 ? -EBUSY : 0, ctx);
+}
+
+int assemble_teardown(void (*report)(const char *target, const char *what, int err, void *ctx),
+		      void *ctx)
+{
+	int steps = 0;
+	/* LVs first (they may sit on arrays), then the arrays; what is still open stays. */
+	if (any_block("dm-") && access(LVM_BIN, X_OK) == 0) {
+		mkdir_p("/run/lock/lvm", 0700);
+		char *const argv[] = {LVM_BIN, "vgchange", "-an", "--sysinit", NULL};
+		teardown_step(argv, "LVM volume groups", "deactivate", report, ctx);
+		steps++;
+	}
+	if (any_block("md") && access(MDADM_BIN, X_OK) == 0) {
+		char *const argv[] = {MDADM_BIN, "--stop", "--scan", NULL};
+		teardown_step(argv, "md arrays", "stop", report, ctx);
+		steps++;
+	}
+	return steps;
+}

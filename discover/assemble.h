@@ -45,4 +45,11 @@ void md_short_links(const char *mddir);
  * switched, or -1 with mdadm's words in msg. */
 int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char *msg, size_t size);
 
+/* Before power-off, reboot and kexec, after the unmounts: deactivate every LVM volume group
+ * (lvm vgchange -an), then stop every md array (mdadm --stop --scan), each in a child with a
+ * deadline, each step reported as init/shutdown.c's steps are (err 1: starting; 0 done;
+ * -EBUSY failed: something is still open). Returns the number of steps run. */
+int assemble_teardown(void (*report)(const char *target, const char *what, int err, void *ctx),
+		      void *ctx);
+
 #endif

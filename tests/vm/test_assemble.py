@@ -172,8 +172,9 @@ def test_degraded_found_reported_and_nothing_written(members):
 
 def test_enter_md_and_lvm_systems_then_metadata_clean(tmp_path):
     """Entering makes what the system needs writable (the md array under / and under the PV);
-    what was written inside is on the members afterwards, and after power-off the md
-    superblocks say clean and the next scan finds every array clean, every VG complete."""
+    at power-off the LVs are deactivated and the arrays stopped; what was written inside is on
+    the members afterwards, the md superblocks say clean and the next scan finds every array
+    clean, every VG complete."""
     if os.geteuid() != 0:
         pytest.skip("the layer fixtures need root")
     names = ["md-raid1", "lvm-on-md", "lvm"]
@@ -198,7 +199,12 @@ def test_enter_md_and_lvm_systems_then_metadata_clean(tmp_path):
         vm.sendline("exit")
         vm.expect(r"Choose \(key then Enter", timeout=60)
         vm.sendline("p")
+        # Teardown after the unmounts: LVs, then arrays, each done (not failed).
+        vm.expect(r"deactivate LVM volume groups", timeout=120)
+        vm.expect(r"stop md arrays", timeout=120)
         assert vm.wait_exit(timeout=120) == 0
+        down = vm.text()
+        assert "failed" not in down[down.find("deactivate LVM volume groups") - 200:], down[-3000:]
     # Both arrays were switched to read-write for the entries (no "(read-only)" left).
     assert md.count("active raid1") == 2 and "read-only" not in md, md
     with VM(disks=[Disk(p) for p in disks], mem=768) as vm:

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "discover/assemble.h"
 #include "lib/escape.h"
 #include "lib/fstype.h"
 #include "lib/inroot.h"
@@ -153,6 +154,18 @@ static int mount_at(int rootfd, const char *target, const char *src, const char 
 	return r < 0 ? -e : 0;
 }
 
+/* The scan starts md arrays read-only: the ones under a source mounted read-write become
+ * writable first (docs/assemble.md). A failure is said; the mount then says what it means. */
+static void make_writable(const char *src, void (*say)(const char *))
+{
+	char msg[400], d[64];
+	int r = assemble_writable("/sys", src, 20000, msg, sizeof(msg));
+	if (r > 0)
+		sayf(say, "%s: %d md array(s) made writable", term_escape(src, d, sizeof(d), 40), r);
+	else if (r < 0)
+		sayf(say, "cannot make the md array under %s writable: %s", term_escape(src, d, sizeof(d), 40), msg);
+}
+
 static int depth(const char *p)
 {
 	int d = 0;
@@ -178,6 +191,8 @@ static int mount_entry(int rootfd, const struct record *r, void (*say)(const cha
 			sayf(say, "cannot mount %s: its options are too long or name an unsafe subvolume", t);
 			return e;
 		}
+		if (strcmp(status, "tmpfs") && !(flags & MS_RDONLY))
+			make_writable(source, say);
 		e = mount_at(rootfd, target, !strcmp(status, "tmpfs") ? "tmpfs" : source, type, flags, data);
 		if (e < 0) {
 			sayf(say, "cannot mount %s: %s", t, strerror(-e));
@@ -257,6 +272,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		return bad;
 	}
 	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
+	make_writable(src, say);
 	if (mount(src, dir, type && *type ? type : NULL, flags, *data ? data : NULL) < 0) {
 		int e = errno;
 		char d[64];

@@ -3,6 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -428,4 +431,112 @@ void assemble_btrfs(const struct devtab *t, char **records, int *problems)
 		memcpy(*records + had, more, len + 1);
 	}
 	free(more);
+}
+
+/* One device and what it is built on (sysfs slaves), depth first: every md array among them
+ * that runs read-only is made writable with mdadm --readwrite. */
+static int writable_walk(const char *sysroot, const char *name, int depth, int timeout_ms, char *msg,
+			 size_t size)
+{
+	if (depth > 8 || strchr(name, '/'))
+		return 0;
+	int made = 0;
+	char *p = xasprintf("%s/class/block/%s/slaves", sysroot, name);
+	DIR *d = opendir(p);
+	free(p);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int r = writable_walk(sysroot, de->d_name, depth + 1, timeout_ms, msg, size);
+		if (r < 0) {
+			made = r;
+			break;
+		}
+		made += r;
+	}
+	if (d)
+		closedir(d);
+	if (made < 0 || !startswith(name, "md"))
+		return made;
+	char *state = sys_value(sysroot, name, "array_state");
+	int ro = state && (!strcmp(state, "readonly") || !strcmp(state, "read-auto"));
+	free(state);
+	if (!ro)
+		return made;
+	char dev[80];
+	snprintf(dev, sizeof(dev), "/dev/%.60s", name);
+	char *const argv[] = {MDADM_BIN, "--readwrite", dev, NULL};
+	char *text;
+	int r = tool(argv, timeout_ms, &text, msg, size);
+	free(text);
+	if (r < 0)
+		return -1;
+	/* The scan's inspection found the array read-only and put that flag back (BLKROSET) when
+	 * it was done: the device's own flag outlives md's, so it is cleared too. */
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), zero = 0;
+	if (fd < 0 || ioctl(fd, BLKROSET, &zero) < 0) {
+		snprintf(msg, size, "cannot make %s writable (BLKROSET): %s", dev, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return made + 1;
+}
+
+int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char *msg, size_t size)
+{
+	*msg = 0;
+	char real[PATH_MAX];
+	if (!dev || !startswith(dev, "/dev/") || !realpath(dev, real))
+		return 0;
+	const char *base = strrchr(real, '/');
+	return writable_walk(sysroot, base + 1, 0, timeout_ms, msg, size);
+}
+
+static int any_block(const char *prefix)
+{
+	DIR *d = opendir("/sys/class/block");
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int found = 0;
+	while (!found && (de = readdir(d)))
+		found = startswith(de->d_name, prefix);
+	closedir(d);
+	return found;
+}
+
+static void teardown_step(char *const *argv, const char *target, const char *what,
+			  void (*report)(const char *, const char *, int, void *), void *ctx)
+{
+	char *text, msg[400];
+	if (report)
+		report(target, what, 1 /* SHUTDOWN_STARTING */, ctx);
+	int r = tool(argv, 30000, &text, msg, sizeof(msg));
+	if (text && r < 0)
+		log_warn("%s: %s", what, rstrip(text));
+	free(text);
+	if (report)
+		report(target, what, r < 0 ? -EBUSY : 0, ctx);
+}
+
+int assemble_teardown(void (*report)(const char *target, const char *what, int err, void *ctx),
+		      void *ctx)
+{
+	int steps = 0;
+	/* LVs first (they may sit on arrays), then the arrays; what is still open stays. */
+	if (any_block("dm-") && access(LVM_BIN, X_OK) == 0) {
+		mkdir_p("/run/lock/lvm", 0700);
+		char *const argv[] = {LVM_BIN, "vgchange", "-an", "--sysinit", NULL};
+		teardown_step(argv, "LVM volume groups", "deactivate", report, ctx);
+		steps++;
+	}
+	if (any_block("md") && access(MDADM_BIN, X_OK) == 0) {
+		char *const argv[] = {MDADM_BIN, "--stop", "--scan", NULL};
+		teardown_step(argv, "md arrays", "stop", report, ctx);
+		steps++;
+	}
+	return steps;
 }

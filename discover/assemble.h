@@ -39,4 +39,17 @@ int btrfs_first_member(const struct devtab *t, int i);
  * same array when NAME is free: a NixOS fstab says /dev/md/NAME, as udev made it at home. */
 void md_short_links(const char *mddir);
 
+/* Before a read-write mount of dev (entering a system): every md array dev is or is built on
+ * (LVM on md: the array under the PV), found through sysroot/class/block/NAME/slaves, that the
+ * scan started read-only is switched to read-write (mdadm --readwrite). Returns how many were
+ * switched, or -1 with mdadm's words in msg. */
+int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char *msg, size_t size);
+
+/* Before power-off, reboot and kexec, after the unmounts: deactivate every LVM volume group
+ * (lvm vgchange -an), then stop every md array (mdadm --stop --scan), each in a child with a
+ * deadline, each step reported as init/shutdown.c's steps are (err 1: starting; 0 done;
+ * -EBUSY failed: something is still open). Returns the number of steps run. */
+int assemble_teardown(void (*report)(const char *target, const char *what, int err, void *ctx),
+		      void *ctx);
+
 #endif

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "discover/assemble.h"
 #include "init/shutdown.h"
 #include "lib/log.h"
 #include "lib/job.h"
@@ -63,6 +64,8 @@ static int disk_work(void *arg)
 {
 	int fd = *(int *)arg;
 	int left = unmount_filesystems(disk_step, &fd);
+	/* Then what the scan assembled, in reverse order (docs/assemble.md). */
+	assemble_teardown(disk_step, &fd);
 	char line[32];
 	int n = snprintf(line, sizeof(line), "!%d\n", left);
 	write_all(fd, line, (size_t)n);

@@ -148,3 +148,66 @@ def test_degraded_found_reported_and_nothing_written(members):
     assert len(deg) == 3, deg
     # The degraded problems reach the JSON report too.
     assert len([p for p in doc.get("problems", []) if p.get("what") == "degraded"]) == 3, doc.get("problems")
+
+
+def test_enter_md_and_lvm_systems_then_metadata_clean(tmp_path):
+    """Entering makes what the system needs writable (the md array under / and under the PV);
+    at power-off the LVs are deactivated and the arrays stopped; what was written inside is on
+    the members afterwards, the md superblocks say clean and the next scan finds every array
+    clean, every VG complete."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    names = ["md-raid1", "lvm-on-md", "lvm"]
+    disks = []
+    for n in names:
+        for src in layer_fixture(n):
+            dst = str(tmp_path / f"{n}-{os.path.basename(src)}")
+            subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+            disks.append(dst)
+    hosts = [layer_expect(n)["host"] for n in names]
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        for h in hosts:
+            o = run(vm, f"lifeboat enter --host {h} --silent -c 'echo entered-{h} > /root/entered; "
+                        f"sync; echo inside-$(cat /etc/hostname)'", timeout=180)
+            assert f"inside-{h}\n" in o, o
+            assert "could not enter" not in o, o
+        md = run(vm, "cat /proc/mdstat")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        # Teardown after the unmounts: LVs, then arrays, each done (not failed).
+        vm.expect(r"deactivate LVM volume groups", timeout=120)
+        vm.expect(r"stop md arrays", timeout=120)
+        assert vm.wait_exit(timeout=120) == 0
+        down = vm.text()
+        assert "failed" not in down[down.find("deactivate LVM volume groups") - 200:], down[-3000:]
+    # Both arrays were switched to read-write for the entries (no "(read-only)" left).
+    assert md.count("active raid1") == 2 and "read-only" not in md, md
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        examine = run(vm, "mdadm --examine /dev/vda1 /dev/vdb1 /dev/vdc1 /dev/vdd1")
+        recs = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=180))
+        files = run(vm, "for d in /dev/md/root /dev/mdvg/root /dev/nixvg/root; do "
+                        "mount -o ro $d /mnt && cat /mnt/root/entered; umount /mnt; done")
+        fsck = run(vm, "for d in /dev/md/root /dev/mdvg/root /dev/nixvg/root; do "
+                       "e2fsck -n $d >/dev/null 2>&1; echo fsck=$?; done")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+    assert "NixOS systems: 3   Problems: 0" in menu, menu[-2000:]
+    assert examine.count("State : clean") == 4 and "State : active" not in examine, examine
+    assert all(a["state"] == "clean" for a in kind(recs, "array")) and len(kind(recs, "array")) == 2
+    assert all(v["state"] == "complete" for v in kind(recs, "vg")) and len(kind(recs, "vg")) == 2
+    assert not kind(recs, "problem"), kind(recs, "problem")
+    for h in hosts:
+        assert f"entered-{h}\n" in files, files
+    assert fsck.split() == ["fsck=0"] * 3, fsck

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from scanreport import kind, parse
 from vm import BUILD, VM, Disk, blkdebug_config
 
 FIXDIR = os.path.join(BUILD, "fixtures")
@@ -119,7 +120,6 @@ def test_cloned_disks_zero_byte_disk_and_worker_kills(images, tmp_path):
     disk's devices are there and carry the same names); the 0-byte disk is no device and costs
     nothing. Then the device worker killed by SIGKILL and by SIGSEGV: PID 1 starts a new one each
     time, and a scan still works."""
-    from scanreport import kind, parse
     healthy, _ = images
     clone = str(tmp_path / "clone.img")
     shutil.copyfile(healthy, clone)
@@ -158,3 +158,35 @@ def test_cloned_disks_zero_byte_disk_and_worker_kills(images, tmp_path):
         vm.sendline("exit")
         vm.expect(MENU, timeout=60)
         power_off(vm)
+
+
+def test_read_errors_in_the_middle_of_the_store(images, tmp_path):
+    """Reads of beta's /nix/store directory block fail (found with debugfs: the filesystem mounts
+    and its profiles read, the store does not): alpha is listed as bootable; beta is listed with
+    every generation dangling for an I/O error, which the problem list names."""
+    healthy, bad = images
+    out = subprocess.run(["debugfs", "-R", "blocks /nix/store", bad + "?offset=1048576"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    block = int(out[0])
+    first = (1048576 + block * 4096) // 512
+    conf = blkdebug_config(str(tmp_path / "store.conf"), sectors=list(range(first, first + 8)))
+    disks = [Disk(healthy, snapshot=True), Disk(bad, snapshot=True, blkdebug=conf)]
+    with VM(disks=disks) as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        text = run(vm, "cat /run/lifeboat/scan", timeout=60)
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        power_off(vm)
+    assert re.search(r"(?m)^  ! /dev/vdb1: the current generation 4 is not bootable", menu), menu
+    rep = parse(text)
+    beta = kind(rep, "system", host="beta")
+    alpha = kind(rep, "system", host="alpha")
+    assert len(beta) == 1 and len(alpha) == 1, rep
+    gens = kind(rep, "generation", system=beta[0]["id"])
+    assert gens and all(g["status"] == "dangling" and "I/O error" in g["reason"] for g in gens), gens
+    # The twin: alpha's current generation, on the healthy disk, is fine.
+    assert kind(rep, "generation", system=alpha[0]["id"], current="1", status="ok"), rep

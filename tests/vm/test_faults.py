@@ -151,9 +151,10 @@ def test_cloned_disks_zero_byte_disk_and_worker_kills(images, tmp_path):
         for sig in ("KILL", "SEGV"):
             old = run(vm, worker).split()
             assert len(old) == 1, old
-            run(vm, f"kill -{sig} {old[0]}; n=0; while [ $n -lt 100 ]; do p=$({worker}); "
-                    f"[ -n \"$p\" ] && [ \"$p\" != {old[0]} ] && break; usleep 100000; n=$((n+1)); done")
-            new = run(vm, worker).split()
+            got = run(vm, f"kill -{sig} {old[0]}; n=0; while [ $n -lt 300 ]; do p=$({worker}); "
+                          f"[ -n \"$p\" ] && [ \"$p\" != {old[0]} ] && break; usleep 100000; n=$((n+1)); done; "
+                          f"echo NEW $p")
+            new = re.findall(r"NEW (.*)", got)[-1].split()
             assert len(new) == 1 and new != old, (sig, old, new)
         again = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120))
         assert len(kind(again, "system")) == 2, again

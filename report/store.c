@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/cmdline.h"
 #include "lib/log.h"
 #include "lib/job.h"
 #include "lib/util.h"
@@ -67,7 +68,15 @@ int report_scan_ms(void)
 {
 	const char *v = getenv("LIFEBOAT_SCAN_MS");
 	int ms = v ? atoi(v) : 0;
-	return ms > 0 ? ms : REPORT_SCAN_MS;
+	if (ms > 0)
+		return ms;
+	/* Room for a slow disk's probe, then an inspection, then the rest: a long
+	 * lifeboat.disktimeout must not leave the scan no time to show what it found. */
+	struct lb_options o;
+	cmdline_load(&o);
+	long long want = 3LL * o.disktimeout_ms;
+	cmdline_free(&o);
+	return want > REPORT_SCAN_MS ? (int)want : REPORT_SCAN_MS;
 }
 
 int report_scan(char **text, int timeout_ms, int share)

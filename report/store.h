@@ -11,8 +11,9 @@
 
 #define REPORT_SCAN_MS 120000
 
-/* How long the menu's scan may take: REPORT_SCAN_MS, or $LIFEBOAT_SCAN_MS (milliseconds; the
- * test seam for a scan killed by its deadline, given on the kernel command line). */
+/* How long the menu's scan may take: REPORT_SCAN_MS or three times lifeboat.disktimeout,
+ * whichever is longer, or $LIFEBOAT_SCAN_MS (milliseconds; the test seam for a scan killed by
+ * its deadline, given on the kernel command line). */
 int report_scan_ms(void);
 /* Scan now (or read the seam file); share: a scan already running when asked will do
  * (`lifeboat scan --share`, report/scanlock.h). On success *text is the malloc'd report, possibly cut short

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "discover/blockdev.h"
+#include "discover/probe.h"
 #include "lib/job.h"
 #include "tests/unit/check.h"
 #include "tests/unit/tree.h"
@@ -273,6 +274,53 @@ static void test_probe(void)
 	tree_free();
 }
 
+/* The scan's probes, a child per disk: a disk that never answers (the seam LIFEBOAT_PROBE_HANG:
+ * its child waits forever, as on a read of a dying disk) costs its own deadline and comes back
+ * with silent_ms and no type; the disks after it, one job at a time, are still probed; a FAT's
+ * state and space come back from the child too. */
+static void test_probe_disks(void)
+{
+	tree_new();
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && truncate -s 8M e.img hung && truncate -s 40M v.img && "
+		 "mkfs.ext4 -q -L ok e.img && cp e.img hung && mkfs.vfat -F 32 v.img >/dev/null", tree_root);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "  (mkfs.ext4/mkfs.vfat missing: probe_disks test skipped)\n");
+		tree_free();
+		return;
+	}
+	struct blockdev d[3];
+	memset(d, 0, sizeof(d));
+	const char *files[] = {"hung", "e.img", "v.img"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(d[i].name, sizeof(d[i].name), "%s", files[i]);
+		snprintf(d[i].path, sizeof(d[i].path), "%.70s", tree_path(files[i]));
+		memcpy(d[i].disk, d[i].path, sizeof(d[i].path));
+	}
+	struct devtab t = {d, 3};
+	setenv("LIFEBOAT_PROBE_HANG", "hung", 1);
+	long long start = now_ms();
+	probe_disks(&t, 1000, 1);
+	long long took = now_ms() - start;
+	unsetenv("LIFEBOAT_PROBE_HANG");
+	CHECK_INT(d[0].silent_ms, 1000);
+	CHECK_STR(d[0].type, ""); /* an ext4 had it answered */
+	CHECK_INT(d[1].silent_ms, 0);
+	CHECK_STR(d[1].type, "ext4");
+	CHECK_STR(d[1].label, "ok");
+	CHECK_STR(d[2].type, "vfat");
+	CHECK_STR(d[2].fsstate, "clean");
+	CHECK(atoll(d[2].fssize) > 0 && atoll(d[2].fsfree) > 0);
+	CHECK(took >= 1000 && took < 5000);
+	/* The twin: the same disk answering is probed (a rescan tries it again). */
+	struct devtab again = {d, 1};
+	d[0].silent_ms = 0;
+	probe_disks(&again, 1000, 1);
+	CHECK_INT(d[0].silent_ms, 0);
+	CHECK_STR(d[0].type, "ext4");
+	tree_free();
+}
+
 /* Programs as jobs (the scan child, a checker, kexec-tools): their stdout (and stderr when
  * asked) on the pipe; at a deadline, with JOB_KEEP_PARTIAL, the whole lines written so far stay
  * (what the menu shows of a killed scan); run_wait gives the wait status or -ETIMEDOUT. */
@@ -336,6 +384,7 @@ int main(void)
 {
 	test_sysfs();
 	test_probe();
+	test_probe_disks();
 	test_child();
 	test_child_all();
 	test_child_done();

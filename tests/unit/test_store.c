@@ -126,6 +126,12 @@ static void test_deadline(void)
 	setenv("LIFEBOAT_SCAN_MS", "soon", 1);
 	CHECK_INT(report_scan_ms(), REPORT_SCAN_MS);
 	unsetenv("LIFEBOAT_SCAN_MS");
+	/* A long disk deadline lengthens the menu's: a slow probe, an inspection, the rest. */
+	setenv("LIFEBOAT_CMDLINE", "lifeboat.disktimeout=100", 1);
+	CHECK_INT(report_scan_ms(), 300000);
+	setenv("LIFEBOAT_CMDLINE", "lifeboat.disktimeout=5", 1);
+	CHECK_INT(report_scan_ms(), REPORT_SCAN_MS);
+	unsetenv("LIFEBOAT_CMDLINE");
 }
 
 static void rm_rf(const char *dir)

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from scanreport import kind, parse
 from vm import BUILD, VM, Disk, blkdebug_config, sha256
 
 FIXDIR = os.path.join(BUILD, "fixtures")
@@ -94,3 +95,92 @@ def test_read_errors_on_the_superblock(images, tmp_path):
         assert "beta" not in menu, menu
         assert re.search(r"(?m)^  ! /dev/vdb1: ", menu), menu
         power_off(vm)
+
+
+def run(vm, cmd, timeout=60):
+    """Run cmd in the rescue shell; return what it printed between two markers."""
+    tag = "LBF%d" % (abs(hash(cmd)) % 100000)
+    vm.sendline(f"echo {tag[:3]}''{tag[3:]}-begin; {cmd}; echo {tag[:3]}''{tag[3:]}-end")
+    m = vm.expect("(?s)" + re.escape(tag) + r"-begin\n(.*?)" + re.escape(tag) + "-end", timeout=timeout)
+    return m.group(1)
+
+
+def test_cloned_disks_zero_byte_disk_and_worker_kills(images, tmp_path):
+    """Two clones of one disk (same UUIDs and labels on both, as after a dd) with a 0-byte disk
+    between them: two systems, each one's mount plan on its own disk only (the twin: the other
+    disk's devices are there and carry the same names); the 0-byte disk is no device and costs
+    nothing. Then the device worker killed by SIGKILL and by SIGSEGV: PID 1 starts a new one each
+    time, and a scan still works."""
+    healthy, _ = images
+    clone = str(tmp_path / "clone.img")
+    shutil.copyfile(healthy, clone)
+    zero = str(tmp_path / "zero.img")
+    open(zero, "wb").close()
+    disks = [Disk(healthy, snapshot=True), Disk(zero), Disk(clone, snapshot=True)]
+    with VM(disks=disks) as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert re.search(LISTED.format(name="alpha", dev="vdc2"), menu), menu
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        rep = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120))
+        assert [d["path"] for d in kind(rep, "device") if d["path"].startswith("/dev/vdb")] == [], rep
+        vda2, vdc2 = kind(rep, "device", path="/dev/vda2"), kind(rep, "device", path="/dev/vdc2")
+        assert vda2 and vdc2 and vda2[0]["uuid"] == vdc2[0]["uuid"], rep  # the clones' names
+        systems = kind(rep, "system")
+        assert sorted(s["nix"] for s in systems) == ["/dev/vda2", "/dev/vdc2"], systems
+        for s in systems:
+            disk = s["nix"][:-1]
+            assert s["root"] == disk + "2" and s["esp"] == disk + "1", s
+            sources = [m["source"] for m in kind(rep, "mount", system=s["id"]) if m.get("source")]
+            assert sources and all(src.startswith(disk) for src in sources), (s, sources)
+        assert kind(rep, "done"), rep
+
+        # The worker is PID 1's child (its file system probes run in children of its own).
+        worker = "pgrep -P 1 -f 'init devices'"
+        for sig in ("KILL", "SEGV"):
+            old = run(vm, worker).split()
+            assert len(old) == 1, old
+            got = run(vm, f"kill -{sig} {old[0]}; n=0; while [ $n -lt 300 ]; do p=$({worker}); "
+                          f"[ -n \"$p\" ] && [ \"$p\" != {old[0]} ] && break; usleep 100000; n=$((n+1)); done; "
+                          f"echo NEW $p")
+            new = re.findall(r"NEW (.*)", got)[-1].split()
+            assert len(new) == 1 and new != old, (sig, old, new)
+        again = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120))
+        assert len(kind(again, "system")) == 2, again
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        power_off(vm)
+
+
+def test_read_errors_in_the_middle_of_the_store(images, tmp_path):
+    """Reads of beta's /nix/store directory block fail (found with debugfs: the filesystem mounts
+    and its profiles read, the store does not): alpha is listed as bootable; beta is listed with
+    every generation dangling for an I/O error, which the problem list names."""
+    healthy, bad = images
+    out = subprocess.run(["debugfs", "-R", "blocks /nix/store", bad + "?offset=1048576"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    block = int(out[0])
+    first = (1048576 + block * 4096) // 512
+    conf = blkdebug_config(str(tmp_path / "store.conf"), sectors=list(range(first, first + 8)))
+    disks = [Disk(healthy, snapshot=True), Disk(bad, snapshot=True, blkdebug=conf)]
+    with VM(disks=disks) as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        text = run(vm, "cat /run/lifeboat/scan", timeout=60)
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        power_off(vm)
+    assert re.search(r"(?m)^  ! /dev/vdb1: the current generation 4 is not bootable", menu), menu
+    rep = parse(text)
+    beta = kind(rep, "system", host="beta")
+    alpha = kind(rep, "system", host="alpha")
+    assert len(beta) == 1 and len(alpha) == 1, rep
+    gens = kind(rep, "generation", system=beta[0]["id"])
+    assert gens and all(g["status"] == "dangling" and "I/O error" in g["reason"] for g in gens), gens
+    # The twin: alpha's current generation, on the healthy disk, is fine.
+    assert kind(rep, "generation", system=alpha[0]["id"], current="1", status="ok"), rep

@@ -80,9 +80,8 @@ static void md_link_name(const char *mddir, const char *name, char *out, size_t 
 		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		char *p = xasprintf("%s/%s", mddir, de->d_name), target[128];
-		ssize_t n = readlink(p, target, sizeof(target) - 1);
-		free(p);
+		char target[128];
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = 0;
@@ -228,15 +227,14 @@ void md_short_links(const char *mddir)
 		const char *colon = strchr(de->d_name, ':');
 		if (!colon || !colon[1] || de->d_name[0] == '.')
 			continue;
-		char *p = xasprintf("%s/%s", mddir, de->d_name), target[128];
-		ssize_t n = readlink(p, target, sizeof(target) - 1);
-		free(p);
+		char target[128];
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = 0;
 		/* The first array of a name keeps it: two "root" arrays of two hosts are named
 		 * by their full names only after that. */
-		p = xasprintf("%s/%s", mddir, colon + 1);
+		char *p = xasprintf("%s/%s", mddir, colon + 1);
 		if (symlink(target, p) < 0 && errno != EEXIST)
 			log_info("assemble: cannot link %s: %s", p, strerror(errno));
 		free(p);

@@ -42,7 +42,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
 
 import mkfixtures as mf  # noqa: E402
-from vm import BUILD, OUT, VM, Disk  # noqa: E402
+from vm import BUILD, OUT, VM, Disk, sha256  # noqa: E402
 
 # In the shared cache (make's CACHE, exported), not in BUILD: building them boots VMs, and a
 # fresh clone (CI) would build them again for the same inputs.
@@ -60,14 +60,6 @@ def _tp(name):
             return f.read().strip()
     except OSError:
         return None
-
-
-def _sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def tool_inputs():
@@ -91,7 +83,7 @@ def cached(name, inputs, build, extra=""):
     h = hashlib.sha256(f"{name}\0{extra}\0".encode())
     for p in inputs:
         # By name and contents, not by path: the same inputs in another clone give the same key.
-        h.update(os.path.basename(p).encode() + b"\0" + _sha(p).encode() + b"\0")
+        h.update(os.path.basename(p).encode() + b"\0" + sha256(p).encode() + b"\0")
     key = h.hexdigest()[:16]
     os.makedirs(LAYERDIR, exist_ok=True)
     final = os.path.join(LAYERDIR, f"{name}-{key}")

@@ -28,7 +28,7 @@ def run(vm, cmd, timeout=60):
     tag = "%d" % int(time.monotonic() * 1000)
     vm.sendline(f"echo LBS''TART{tag}; {cmd}; echo LBE''ND{tag} $?")
     vm.expect(f"LBSTART{tag}\n", timeout=10)
-    m = vm.expect(f"(?s)(.*)LBEND{tag} (\\d+)", timeout=timeout)
+    m = vm.expect(f"(?s)(.*)LBEND{tag} (\\d+)\r?\n", timeout=timeout)
     return int(m.group(2)), m.group(1)
 
 

@@ -145,7 +145,7 @@ def test_drivers_kills_and_ctrl_alt_del(tmp_path):
         vm.sendline(KILL_LOOP)
         vm.expect(PROMPT)
         vm.sendline("sh /tmp/kill.sh")
-        m = vm.expect(r"KILLS (\d+) BACK (\S+) TWIN (\d+) ZOMBIES (\d+) DEATHS (\d+) EMERGENCY (\d+)", timeout=240)
+        m = vm.expect(r"KILLS (\d+) BACK (\S+) TWIN (\d+) ZOMBIES (\d+) DEATHS (\d+) EMERGENCY (\d+)\r?\n", timeout=240)
         kills, back, twin, zombies, deaths, emergency = m.groups()
         assert kills == "100" and back != "none" and int(twin) >= 1, m.group(0)
         assert zombies == "0" and int(deaths) >= 50 and emergency == "0", m.group(0)

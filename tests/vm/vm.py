@@ -319,7 +319,8 @@ class VM:
         """Run cmd in a shell already at its prompt and return its output (between markers)."""
         tag = marker or "LBDONE%d" % int(time.monotonic() * 1000)
         self.sendline(f"{cmd}; echo {tag[:3]}''{tag[3:]} $?")
-        m = self.expect(re.escape(tag) + r" (\d+)", timeout=timeout)
+        # Up to the line end: the status can arrive in two pieces ("1", then "25").
+        m = self.expect(re.escape(tag) + r" (\d+)\r?\n", timeout=timeout)
         return m
 
     def hmp(self, command, timeout=10):

@@ -13,7 +13,8 @@ PKGS="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev kmod
  libblkid-dev pkg-config
  clang libclang-rt-14-dev
  systemd-boot-efi grub-efi-amd64-bin pxelinux syslinux-common
- bc bison flex libelf-dev libssl-dev"
+ bc bison flex libelf-dev libssl-dev
+ autoconf automake libtool autopoint cmake"
 
 have_src() {
 	grep -rqs '^[[:space:]]*deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/

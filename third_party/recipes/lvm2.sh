@@ -45,4 +45,8 @@ build() {
 	cp libdm/dm-tools/dmsetup.static "$dest/sbin/dmsetup"
 	strip "$dest/sbin/lvm" "$dest/sbin/dmsetup"
 	cp "$aio/SOURCE" "$dest/libaio.SOURCE"
+	# libdevmapper for cryptsetup (third_party/recipes/cryptsetup.sh), the same library dmsetup has.
+	mkdir -p "$dest/lib" "$dest/include"
+	cp libdm/ioctl/libdevmapper.a "$dest/lib/"
+	cp libdm/libdevmapper.h "$dest/include/"
 }

@@ -161,9 +161,9 @@ static void make_writable(const char *src, void (*say)(const char *))
 	char msg[400], d[64];
 	int r = assemble_writable("/sys", src, 20000, msg, sizeof(msg));
 	if (r > 0)
-		sayf(say, "%s: %d md array(s) made writable", term_escape(src, d, sizeof(d), 40), r);
+		sayf(say, "%s: %d read-only layer(s) made writable (md arrays, unlocked LUKS)", term_escape(src, d, sizeof(d), 40), r);
 	else if (r < 0)
-		sayf(say, "cannot make the md array under %s writable: %s", term_escape(src, d, sizeof(d), 40), msg);
+		sayf(say, "cannot make what %s is built on writable: %s", term_escape(src, d, sizeof(d), 40), msg);
 }
 
 static int depth(const char *p)

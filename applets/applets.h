@@ -8,6 +8,7 @@ int init_main(int argc, char **argv);
 int devices_main(int argc, char **argv);
 int menu_main(int argc, char **argv);
 int enter_main(int argc, char **argv);
+int unlock_main(int argc, char **argv);
 int modprobe_main(int argc, char **argv);
 int remote_main(int argc, char **argv);
 int scan_main(int argc, char **argv);

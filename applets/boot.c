@@ -21,6 +21,7 @@
 #include "act/bootplan.h"
 #include "act/kexec.h"
 #include "applets/applets.h"
+#include "discover/luks.h"
 #include "lib/log.h"
 #include "lib/escape.h"
 #include "lib/util.h"
@@ -165,6 +166,9 @@ static int run(struct boot_plan *p, int dry_run, int load_only)
 		       SIG_LB_KEXEC, SIG_LB_KEXEC);
 		return 0;
 	}
+	if (luks_any_open("/sys"))
+		printf("lifeboat boot: the unlocked LUKS devices are closed before the jump: the booted "
+		       "system's initrd asks for their passphrases again.\n");
 	printf("lifeboat boot: asking PID 1 to stop everything, unmount the disks and jump.\n");
 	fflush(stdout);
 	/* Test seam: LIFEBOAT_KEXEC_FAULT=nojump stands for a PID 1 that does not act on the

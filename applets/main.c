@@ -19,6 +19,7 @@ static const struct applet applets[] = {
 	{"check", check_main, "check (--repair: repair) the filesystems of a device or found system"},
 	{"devices", devices_main, "load drivers for present and new devices (run by PID 1)"},
 	{"enter", enter_main, "a shell inside a found NixOS (like nixos-enter)"},
+	{"unlock", unlock_main, "open LUKS devices (read-only) so the scan looks inside"},
 	{"init", init_main, "PID 1"},
 	{"menu", menu_main, "the console menu (run by PID 1)"},
 	{"modprobe", modprobe_main, "load kernel modules by name or alias (the kernel's module helper)"},

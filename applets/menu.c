@@ -75,22 +75,12 @@ static int get_key(int timeout_ms)
 	}
 }
 
-/* share: the menu's first scan may be one another console's menu was already running (both
- * menus come up at once); a rescan the user asked for begins after the asking. */
-static void scan(int share)
+/* The model and the menu from report text (taken and freed). */
+static void adopt(char *text)
 {
-	terms_printf(&T, "\nScanning disks...\n");
-	char *text = NULL;
-	int ms = report_scan_ms();
-	int r = report_scan(&text, ms, share);
 	if (have_found)
 		found_free(&F);
 	have_found = 0;
-	if (r == -ETIMEDOUT)
-		terms_printf(&T, "The scan did not finish within %d s; showing what it found so far.\n",
-			     (ms + 999) / 1000);
-	else if (r < 0)
-		terms_printf(&T, "The scan (%s scan) failed: %s.\n", LIFEBOAT_BIN, strerror(-r));
 	if (text) {
 		found_load(&F, text);
 		have_found = 1;
@@ -99,6 +89,22 @@ static void scan(int share)
 	free(text);
 	/* System indices may differ after a new scan: start again from the main page. */
 	menu_init(&M, have_found ? &F : NULL, LB_VERSION);
+}
+
+/* share: the menu's first scan may be one another console's menu was already running (both
+ * menus come up at once); a rescan the user asked for begins after the asking. */
+static void scan(int share)
+{
+	terms_printf(&T, "\nScanning disks...\n");
+	char *text = NULL;
+	int ms = report_scan_ms();
+	int r = report_scan(&text, ms, share);
+	if (r == -ETIMEDOUT)
+		terms_printf(&T, "The scan did not finish within %d s; showing what it found so far.\n",
+			     (ms + 999) / 1000);
+	else if (r < 0)
+		terms_printf(&T, "The scan (%s scan) failed: %s.\n", LIFEBOAT_BIN, strerror(-r));
+	adopt(text);
 }
 
 /* Run argv on the driving console as a foreground job, then take the console back. Returns the
@@ -311,6 +317,22 @@ static void act(const struct menu_choice *c, int interactive)
 	case ACT_RESCAN:
 		scan(0);
 		break;
+	case ACT_UNLOCK: {
+		/* On this console (the prompt is the user's), then a fresh scan shows what opened. */
+		const char *dev = c->gen >= 0 && have_found && c->gen < F.rep.n ? record_get(&F.rep.r[c->gen], "path") : NULL;
+		char *d = dev ? xstrdup(dev) : NULL;
+		terms_printf(&T, "\nUnlocking (Ctrl-C returns to the menu)...\n");
+		char *argv[] = {LIFEBOAT_BIN, "unlock", d, NULL};
+		int st = run_on_console(argv);
+		free(d);
+		report_status("unlock", st);
+		/* What unlock opened it scanned (and saved) already, after naming the mappings as the
+		 * systems inside expect; nothing opened, nothing changed. */
+		char *text = NULL;
+		report_saved(&text);
+		adopt(text);
+		break;
+	}
 	case ACT_ENTER:
 		do_enter(c, 0);
 		break;

@@ -78,6 +78,19 @@ static void human(FILE *o, const struct report *rep)
 				esc(m, "source", d, sizeof(d), 14), esc(m, "spec", e, sizeof(e), 60));
 		}
 	}
+	int nl = 0;
+	for (int i = report_next(rep, "luks", -1); i >= 0; i = report_next(rep, "luks", i)) {
+		const struct record *l = &rep->r[i];
+		if (!nl++)
+			fprintf(o, "\nENCRYPTED (LUKS)\n  %-16s %-4s %-38s %-16s %-7s %s\n", "device", "ver", "uuid",
+				"label", "state", "mapping / tokens");
+		const char *tok = record_get(l, "tokens");
+		fprintf(o, "  %-16s %-4s %-38s %-16s %-7s %s%s%s\n", esc(l, "path", a, sizeof(a), 16),
+			esc(l, "version", b, sizeof(b), 4), esc(l, "uuid", c, sizeof(c), 38),
+			esc(l, "label", d, sizeof(d), 16), esc(l, "state", e, sizeof(e), 7),
+			esc(l, "mapper", f, sizeof(f), 40), tok && *tok ? " tokens: " : "",
+			tok && *tok ? esc(l, "tokens", a, sizeof(a), 60) : "");
+	}
 	int np = 0;
 	for (int i = report_next(rep, "problem", -1); i >= 0; i = report_next(rep, "problem", i)) {
 		const struct record *p = &rep->r[i];
@@ -209,6 +222,9 @@ static void json(FILE *o, const struct report *rep)
 	json_list(o, rep, "vg", NULL, "");
 	fputs(",\n\"btrfs\": ", o);
 	json_list(o, rep, "btrfs", NULL, "");
+	/* LUKS devices (docs/unlock.md): locked or open, and as what. */
+	fputs(",\n\"luks\": ", o);
+	json_list(o, rep, "luks", NULL, "");
 	fputs(",\n\"done\": ", o);
 	int di = report_next(rep, "done", -1);
 	if (di >= 0)
@@ -337,7 +353,7 @@ int scan_main(int argc, char **argv)
 	int disktimeout = kopt.disktimeout_ms;
 	cmdline_free(&kopt);
 	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, disktimeout, in_image,
-			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL, in_image};
+			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL, in_image, in_image};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

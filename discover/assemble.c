@@ -1,4 +1,5 @@
 #include "discover/assemble.h"
+#include "discover/luks.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,34 +36,9 @@ static void load(const char *const *names, size_t n)
 	modtree_free(&mt);
 }
 
-/* The job's body: exec the tool with its stdout and stderr on the job's pipe. */
-static int run_tool(FILE *out, void *arg)
-{
-	char *const *argv = arg;
-	fflush(out);
-	int fd = fileno(out), nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-		return 126;
-	/* lvm warns about every inherited descriptor; ours are the scan's, not leaks. */
-	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-	execv(argv[0], argv);
-	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-	return 127;
-}
-
-/* Runs argv in a child with a deadline; *text gets its output. 0, or a problem message in msg. */
 static int tool(char *const *argv, int timeout_ms, char **text, char *msg, size_t size)
 {
-	char why[160];
-	*text = NULL;
-	enum child_result r = child_run(run_tool, (void *)argv, timeout_ms, text, why, sizeof(why));
-	if (r == CHILD_OK)
-		return 0;
-	/* The tool's last line says why; the job's words say how it ended. */
-	char *last = *text ? rstrip(*text) : NULL, *nl = last ? strrchr(last, '\n') : NULL;
-	snprintf(msg, size, "%s %s: %s%s%.160s", argv[0], argv[1], why, last && *last ? ": " : "",
-		 nl ? nl + 1 : last ? last : "");
-	return -1;
+	return job_tool(argv, timeout_ms, text, msg, size);
 }
 
 static void put_problem(FILE *out, const char *path, const char *what, const char *msg)
@@ -455,6 +431,11 @@ static int writable_walk(const char *sysroot, const char *name, int depth, int t
 	}
 	if (d)
 		closedir(d);
+	if (made >= 0 && startswith(name, "dm-") && luks_is_crypt(sysroot, name)) {
+		/* An unlocked LUKS device, opened read-only for the scan. */
+		int r = luks_writable(sysroot, name, timeout_ms, msg, size);
+		return r < 0 ? -1 : made + r;
+	}
 	if (made < 0 || !startswith(name, "md"))
 		return made;
 	char *state = sys_value(sysroot, name, "array_state");
@@ -530,6 +511,22 @@ int assemble_teardown(void (*report)(const char *target, const char *what, int e
 		char *const argv[] = {LVM_BIN, "vgchange", "-an", "--sysinit", NULL};
 		teardown_step(argv, "LVM volume groups", "deactivate", report, ctx);
 		steps++;
+	}
+	/* Then the unlocked LUKS devices (LVM on LUKS: free now), and the LVs a mapping held
+	 * (LUKS on LVM). */
+	if (luks_any_open("/sys")) {
+		if (report)
+			report("encrypted volumes", "close", 1, ctx);
+		int left = 0;
+		luks_close_all("/sys", 30000, &left);
+		if (report)
+			report("encrypted volumes", "close", left ? -EBUSY : 0, ctx);
+		steps++;
+		if (any_block("dm-") && access(LVM_BIN, X_OK) == 0) {
+			char *const argv[] = {LVM_BIN, "vgchange", "-an", "--sysinit", NULL};
+			teardown_step(argv, "LVM volume groups", "deactivate", report, ctx);
+			steps++;
+		}
 	}
 	if (any_block("md") && access(MDADM_BIN, X_OK) == 0) {
 		char *const argv[] = {MDADM_BIN, "--stop", "--scan", NULL};

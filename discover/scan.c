@@ -16,6 +16,7 @@
 #include "discover/dedup.h"
 #include "lib/job.h"
 #include "discover/inspect.h"
+#include "discover/luks.h"
 #include "discover/probe.h"
 #include "report/record.h"
 #include "lib/fsmodules.h"
@@ -207,6 +208,22 @@ static int set_ro(const char *path, int ro)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* A LUKS device: described by cryptsetup (read-only for the kernel meanwhile, as for an
+ * inspection), and named a problem while it is locked. */
+static void luks_found(FILE *out, struct counts *c, const struct blockdev *d, const struct scan_opts *o)
+{
+	int was_ro = o->blkro ? set_ro(d->path, 1) : -1;
+	int locked = luks_describe(out, d, o->sysroot, o->timeout_ms);
+	if (was_ro == 0)
+		set_ro(d->path, 0);
+	if (locked) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "encrypted (LUKS): unlock it from the menu (u) or with `lifeboat unlock %.60s`",
+			 d->path);
+		scan_problem(out, c, d->path, "locked", msg, NULL);
+	}
 }
 
 /* Where finished inspections write, shared by all of them. */
@@ -488,6 +505,8 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		if (d->ambiguous)
 			scan_problem(out, &c, d->path, "ambiguous",
 				"more than one filesystem signature: not inspected, never chosen", NULL);
+		else if (!strcmp(d->type, "crypto_LUKS") && o->luks)
+			luks_found(out, &c, d, o);
 		else if (ft && ft->problem_what)
 			scan_problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
 		else if (d->silent_ms)

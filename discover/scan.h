@@ -21,6 +21,7 @@ struct scan_opts {
 	int jobs;               /* inspections at once; 0: SCAN_JOBS */
 	FILE *progress;         /* a line per device for a person ("inspecting vda2 ... done"), or NULL */
 	int assemble;           /* start md arrays and LVM VGs first (in the image only: discover/assemble.c) */
+	int luks;               /* describe LUKS devices with cryptsetup (in the image only: discover/luks.c) */
 };
 
 /* Writes the report to out as it goes: the device records first, then each device's systems as

@@ -48,6 +48,8 @@ static int child_setup(const struct spawn_opts *o)
 	keep_open(o->keep_fd);
 	for (int i = 0; i < o->n_keep; i++)
 		keep_open(o->keep[i]);
+	if (o->stdin_fd > 0 && dup2(o->stdin_fd, 0) < 0)
+		return -errno;
 	if (o->quiet) {
 		int null = o->out_file ? open(o->out_file, O_WRONLY | O_APPEND | O_CREAT, 0600) : -1;
 		if (null < 0)
@@ -403,6 +405,35 @@ enum child_result child_run(int (*fn)(FILE *out, void *arg), void *arg, int time
 	*text = j.text;
 	snprintf(why, (size_t)whysize, "%s", j.why);
 	return j.res;
+}
+
+/* The job's body: exec the tool with its stdout and stderr on the job's pipe. */
+static int run_tool(FILE *out, void *arg)
+{
+	char *const *argv = arg;
+	fflush(out);
+	int fd = fileno(out), nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		return 126;
+	/* lvm warns about every inherited descriptor; ours are the caller's, not leaks. */
+	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	execv(argv[0], argv);
+	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+	return 127;
+}
+
+int job_tool(char *const *argv, int timeout_ms, char **text, char *msg, size_t size)
+{
+	char why[160];
+	*text = NULL;
+	enum child_result r = child_run(run_tool, (void *)argv, timeout_ms, text, why, sizeof(why));
+	if (r == CHILD_OK)
+		return 0;
+	/* The tool's last line says why; the job's words say how it ended. */
+	char *last = *text ? rstrip(*text) : NULL, *nl = last ? strrchr(last, '\n') : NULL;
+	snprintf(msg, size, "%s %s: %s%s%.160s", argv[0], argv[1], why, last && *last ? ": " : "",
+		 nl ? nl + 1 : last ? last : "");
+	return -1;
 }
 
 /* What a child that failed before its exec tells its parent: one write, well under PIPE_BUF,

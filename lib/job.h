@@ -25,6 +25,7 @@ struct spawn_opts {
 	int quiet;            /* stdout and stderr to /dev/null, or appended to out_file when set */
 	const char *out_file;
 	int out_to_err;       /* stdout onto stderr (activation output, as nixos-enter shows it) */
+	int stdin_fd;         /* > 0: this fd becomes stdin (a pipe carrying a key, say) */
 };
 
 /* Fork and exec argv[0] (a path). Returns the pid or -errno. The child unblocks all signals
@@ -101,6 +102,10 @@ void child_run_all(struct child_job *jobs, int n, int parallel);
 /* One job: the outcome, with *text and why as above. */
 enum child_result child_run(int (*fn)(FILE *out, void *arg), void *arg, int timeout_ms,
 			    char **text, char *why, int whysize);
+
+/* A tool run as a job (stdin /dev/null, stdout and stderr into *text), up to timeout_ms.
+ * Returns 0 when it exited 0, else -1 with "TOOL ARG1: how it ended: its last line" in msg. */
+int job_tool(char *const *argv, int timeout_ms, char **text, char *msg, size_t size);
 
 /* The close-on-exec report pipe: exec_pipe_open makes it (both ends O_CLOEXEC); a child that
  * fails before its exec calls exec_pipe_fail(wfd, step, -errno); the parent, having closed its

@@ -81,6 +81,34 @@ static void devrepair_lines(struct menu *m)
 	}
 }
 
+/* Locked LUKS devices: one line each (u1, u2...), and "u" for all of them (one passphrase tried
+ * on each); "u" alone when there is one. */
+static void unlock_lines(struct menu *m)
+{
+	const struct found *f = m->f;
+	int locked[9], n = 0;
+	for (int i = f ? report_next(&f->rep, "luks", -1) : -1; i >= 0 && n < 9; i = report_next(&f->rep, "luks", i)) {
+		const char *st = record_get(&f->rep.r[i], "state");
+		if (st && !strcmp(st, "locked"))
+			locked[n++] = i;
+	}
+	for (int k = 0; k < n; k++) {
+		const struct record *r = &f->rep.r[locked[k]];
+		char key[16], dev[32], ver[8], label[24], uuid[40];
+		snprintf(key, sizeof(key), n == 1 ? "u" : "u%d", k + 1);
+		const char *l = record_get(r, "label");
+		struct menu_item *it = add(m, key, ACT_UNLOCK, "unlock %s LUKS%s %lld MiB%s%s%s UUID %s",
+					   term_escape(record_get(r, "path"), dev, sizeof(dev), 20),
+					   term_escape(record_get(r, "version"), ver, sizeof(ver), 2),
+					   record_int(r, "size", 0) >> 20, l && *l ? " '" : "",
+					   l && *l ? term_escape(l, label, sizeof(label), 16) : "", l && *l ? "'" : "",
+					   term_escape(record_get(r, "uuid"), uuid, sizeof(uuid), 36));
+		it->gen = locked[k];
+	}
+	if (n > 1)
+		add(m, "u", ACT_UNLOCK, "unlock all %d locked devices (a passphrase is tried on each)", n);
+}
+
 static void build_main(struct menu *m)
 {
 	const struct found *f = m->f;
@@ -98,6 +126,7 @@ static void build_main(struct menu *m)
 		it->sys = i;
 		rstrip(it->text);
 	}
+	unlock_lines(m);
 	devrepair_lines(m);
 	add(m, "i", ACT_INSTALLER, "boot %s (kexec)", *installer_name ? installer_name : "the bundled installer");
 	add(m, "s", ACT_SHELL, "shell (busybox; type 'exit' to come back)");
@@ -265,6 +294,16 @@ static size_t render_header(const struct menu *m, char *buf, size_t size, size_t
 	}
 	if (f->problems > shown)
 		o = put(buf, size, o, "  ! ... %d more in the log (l)\n", f->problems - shown);
+	/* What a locked device's tokens mean here (FIDO2, TPM2: no such hardware path here). */
+	for (int i = report_next(&f->rep, "luks", -1); i >= 0; i = report_next(&f->rep, "luks", i)) {
+		const struct record *r = &f->rep.r[i];
+		const char *note = record_get(r, "note"), *st = record_get(r, "state");
+		if (!note || !*note || !st || strcmp(st, "locked"))
+			continue;
+		char path[24], msg[64];
+		o = put(buf, size, o, "  ! %s: %s\n", term_escape(record_get(r, "path"), path, sizeof(path), 16),
+			term_escape(note, msg, sizeof(msg), 58));
+	}
 	return o;
 }
 

@@ -26,6 +26,7 @@ enum menu_act {
 	ACT_FSCHECK,    /* check the system's filesystems, read-only */
 	ACT_FSREPAIR,   /* check them, then repair after a typed confirmation */
 	ACT_DEVREPAIR,  /* the same for one device of a problem (gen: the problem's index) */
+	ACT_UNLOCK,     /* unlock a LUKS device (gen: its luks record's index), or all (gen -1) */
 };
 
 struct menu_item {

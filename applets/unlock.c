@@ -1,0 +1,398 @@
+/* `lifeboat unlock`: open LUKS devices read-only, so that the scan finds the systems inside
+ * (docs/unlock.md). The menu runs it on the console that chose "unlock"; in the shell it takes
+ * devices, a key file or a detached header. Three tries per device; a passphrase that opened one
+ * device is tried on the next before asking (as NixOS's initrd does). Then the mappings are
+ * named as the systems found inside expect (their fstab's /dev/mapper/NAME) and the disks are
+ * scanned again, so `lifeboat enter` sees what the unlock revealed. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "act/unlock.h"
+#include "applets/applets.h"
+#include "discover/luks.h"
+#include "lib/escape.h"
+#include "lib/job.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "report/found.h"
+#include "report/store.h"
+
+#define MAX_DEVS 32
+#define PASS_MAX 512
+
+struct target {
+	char dev[128];
+	struct luks_info li;
+	char name[128];   /* the mapping opened, "" when not */
+	char dm[32];      /* its dm-N */
+	int opened_now;
+};
+
+static void usage(FILE *o)
+{
+	fprintf(o, "usage: lifeboat unlock [DEVICE...] [--key-file FILE] [--header FILE] [--name NAME]\n"
+		   "                       [--tries N] [--no-rescan]\n"
+		   "  Open LUKS devices read-only so that the scan looks inside; with no DEVICE, every\n"
+		   "  locked device the last scan found. A passphrase or recovery key is asked on this\n"
+		   "  terminal (no echo), three tries per device; one that opened a device is tried on\n"
+		   "  the next first. Entering a system on an unlocked device makes it writable.\n"
+		   "  --key-file FILE  the key from FILE (all of it, as cryptsetup --key-file) instead\n"
+		   "  --header FILE    a detached LUKS header (one DEVICE: the data device)\n"
+		   "  --name NAME      the mapping's name (one DEVICE; default: as the system inside\n"
+		   "                   expects it, else luks-<UUID>)\n"
+		   "  --tries N        passphrase prompts per device (default 3)\n"
+		   "  --no-rescan      do not scan the disks afterwards\n");
+}
+
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	return term_escape(s && *s ? s : "-", buf, size, (int)size - 1);
+}
+
+/* luksDump of the device (or of its detached header): 0, or -1 with the reason said. */
+static int describe(struct target *t, const char *header)
+{
+	char *text = NULL, msg[300];
+	char *const argv[] = {CRYPTSETUP_BIN, "luksDump", (char *)(header ? header : t->dev), NULL};
+	int r = job_tool(argv, 60000, &text, msg, sizeof(msg));
+	if (r == 0 && luks_dump_parse(text, &t->li) < 0)
+		r = -1, snprintf(msg, sizeof(msg), "cryptsetup luksDump said no LUKS version");
+	free(text);
+	if (r < 0) {
+		char e[120], m[320];
+		fprintf(stderr, "lifeboat unlock: %s is not a LUKS device that can be read: %s\n",
+			esc(header ? header : t->dev, e, sizeof(e)), esc(msg, m, sizeof(m)));
+		return -1;
+	}
+	return 0;
+}
+
+/* The locked devices of the last scan. */
+static int from_report(struct target *ts, int max)
+{
+	char *text = NULL;
+	report_saved(&text);
+	struct report rep;
+	report_parse(&rep, text ? text : "");
+	free(text);
+	int n = 0;
+	for (int i = report_next(&rep, "luks", -1); i >= 0 && n < max; i = report_next(&rep, "luks", i)) {
+		const char *path = record_get(&rep.r[i], "path"), *state = record_get(&rep.r[i], "state");
+		if (path && state && !strcmp(state, "locked"))
+			snprintf(ts[n++].dev, sizeof(ts[0].dev), "%s", path);
+	}
+	report_free(&rep);
+	return n;
+}
+
+/* A line from the terminal with echo off (or from a pipe, as it is). Returns its length, or -1
+ * at end of input. */
+static int read_pass(const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	int tty = tcgetattr(0, &old) == 0;
+	fputs(prompt, stderr);
+	fflush(stderr);
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ICANON;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	ssize_t n = 0;
+	char c;
+	int got = 0;
+	while (read(0, &c, 1) == 1) {
+		got = 1;
+		if (c == '\n' || c == '\r')
+			break;
+		if ((size_t)n < size - 1)
+			buf[n++] = c;
+	}
+	buf[n] = 0;
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return got ? (int)n : -1;
+}
+
+struct tick_arg {
+	const struct target *t;
+	int shown;
+};
+
+static void tick(int seconds, void *arg)
+{
+	struct tick_arg *ta = arg;
+	const struct target *t = ta->t;
+	ta->shown = 1;
+	long long kib = luks_max_kib(&t->li);
+	char cost[48] = "";
+	if (kib)
+		snprintf(cost, sizeof(cost), ", %lld MiB", kib >> 10);
+	if (isatty(2))
+		fprintf(stderr, "\r  deriving the key (%s%s)... %d s ", t->li.pbkdf[0] ? t->li.pbkdf : "pbkdf", cost, seconds);
+	else if (seconds == 1)
+		fprintf(stderr, "  deriving the key (%s%s)...\n", t->li.pbkdf[0] ? t->li.pbkdf : "pbkdf", cost);
+	fflush(stderr);
+}
+
+/* One attempt with one passphrase (or the key file) over the keyslots that fit in memory. */
+static int attempt(struct target *t, const char *pass, const char *key_file, const char *header,
+		   const int *fit, int n_fit, char *msg, size_t size)
+{
+	struct tick_arg ta = {t, 0};
+	struct unlock_req req = {.dev = t->dev, .header = header, .key_file = key_file, .pass = pass,
+				 .name = t->name, .tick = tick, .arg = &ta};
+	int r;
+	if (n_fit == t->li.n_slots || !t->li.n_slots) {
+		r = unlock_open(&req, -1, msg, size);
+	} else {
+		r = -EPERM;
+		for (int i = 0; i < n_fit && r == -EPERM; i++)
+			r = unlock_open(&req, t->li.slot[fit[i]], msg, size);
+	}
+	if (ta.shown && isatty(2))
+		fputs("\n", stderr);
+	return r;
+}
+
+/* Open one device. reuse: a passphrase that opened another (tried first, kept when this one
+ * opens). Returns 0 when it is open (now or before), -1 when not. */
+static int unlock_one(struct target *t, const char *key_file, const char *header, const char *name,
+		      int tries, char *reuse, size_t reuse_size)
+{
+	char d[140], u[80], l[80], note[120];
+	esc(t->dev, d, sizeof(d));
+	esc(t->li.uuid, u, sizeof(u));
+	if (luks_mapping("/sys", t->li.uuid, t->name, sizeof(t->name), t->dm, sizeof(t->dm))) {
+		char n[140];
+		fprintf(stderr, "lifeboat unlock: %s is open already, as /dev/mapper/%s\n", d, esc(t->name, n, sizeof(n)));
+		return 0;
+	}
+	fprintf(stderr, "lifeboat unlock: %s: LUKS%d, UUID %s%s%s\n", d, t->li.version, u,
+		t->li.label[0] ? ", label " : "", t->li.label[0] ? esc(t->li.label, l, sizeof(l)) : "");
+	if (*luks_token_note(&t->li, note, sizeof(note)))
+		fprintf(stderr, "  %s\n", note);
+	/* argon2 takes its memory cost at once: check first, rather than be killed for it. */
+	long long avail = unlock_mem_available();
+	int fit[LUKS_MAX_SLOTS], n_fit = t->li.n_slots;
+	for (int i = 0; i < n_fit; i++)
+		fit[i] = i;
+	if (avail > 0) {
+		n_fit = unlock_slots_fitting(&t->li, avail, fit, LUKS_MAX_SLOTS);
+		if (t->li.n_slots && !n_fit) {
+			long long least = -1;
+			for (int i = 0; i < t->li.n_slots; i++)
+				if (least < 0 || t->li.slot_kib[i] < least)
+					least = t->li.slot_kib[i];
+			fprintf(stderr, "lifeboat unlock: %s cannot be unlocked here: its key derivation (%s) needs "
+					"%lld MiB of memory and %lld MiB more for the rest, but only %lld MiB are "
+					"available. Boot lifeboat on this machine with more memory (a VM: give it more), "
+					"or add a keyslot with a smaller memory cost on a bigger machine "
+					"(cryptsetup luksAddKey --pbkdf-memory).\n",
+				d, t->li.pbkdf, least >> 10, (long long)UNLOCK_SPARE_KIB >> 10, avail >> 10);
+			return -1;
+		}
+		if (n_fit < t->li.n_slots)
+			fprintf(stderr, "  %d of %d keyslots need more memory than the %lld MiB available: trying "
+					"only the others\n", t->li.n_slots - n_fit, t->li.n_slots, avail >> 10);
+	}
+	if (name)
+		snprintf(t->name, sizeof(t->name), "%s", name);
+	else
+		unlock_default_name(t->li.uuid, t->name, sizeof(t->name));
+	char msg[300], m[320];
+	int r;
+	if (key_file) {
+		r = attempt(t, NULL, key_file, header, fit, n_fit, msg, sizeof(msg));
+		if (r == -EPERM)
+			fprintf(stderr, "lifeboat unlock: the key file does not open %s\n", d);
+	} else {
+		r = -EPERM;
+		if (*reuse) {
+			fprintf(stderr, "  trying the passphrase that opened the last device...\n");
+			r = attempt(t, reuse, NULL, header, fit, n_fit, msg, sizeof(msg));
+		}
+		char pass[PASS_MAX], prompt[300];
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s (UUID %s): ", d, u);
+		for (int i = 1; r == -EPERM && i <= tries; i++) {
+			int n = read_pass(prompt, pass, sizeof(pass));
+			if (n <= 0) {
+				fprintf(stderr, "lifeboat unlock: %s left locked%s\n", d, n < 0 ? " (no input)" : "");
+				explicit_bzero(pass, sizeof(pass));
+				return -1;
+			}
+			r = attempt(t, pass, NULL, header, fit, n_fit, msg, sizeof(msg));
+			if (r == -EPERM)
+				fprintf(stderr, "lifeboat unlock: wrong passphrase for %s (%d of %d tries)\n", d, i, tries);
+			else if (r == 0)
+				snprintf(reuse, reuse_size, "%s", pass);
+		}
+		explicit_bzero(pass, sizeof(pass));
+	}
+	if (r == 0) {
+		luks_mapping("/sys", t->li.uuid, t->name, sizeof(t->name), t->dm, sizeof(t->dm));
+		t->opened_now = 1;
+		char n[140];
+		fprintf(stderr, "lifeboat unlock: %s is open as /dev/mapper/%s (read-only until a system on it is "
+				"entered)\n", d, esc(t->name, n, sizeof(n)));
+		return 0;
+	}
+	if (r != -EPERM) {
+		const char *what = r == -ENOMEM ? "not enough memory for the key derivation"
+				   : r == -EEXIST ? "the mapping's name is taken, or the device is busy"
+				   : r == -ETIMEDOUT ? "it took too long" : "cryptsetup failed";
+		fprintf(stderr, "lifeboat unlock: %s not unlocked: %s%s%s\n", d, what, *msg ? ": " : "",
+			esc(msg, m, sizeof(m)));
+	}
+	return -1;
+}
+
+/* A dm name a NixOS fstab may give: no path, nothing a shell or dm would mind. */
+static int good_name(const char *s)
+{
+	if (!*s || strlen(s) > 120)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.' || *s == '+' || *s == ':'))
+			return 0;
+	return 1;
+}
+
+/* The systems found on what was just opened: a root whose fstab says /dev/mapper/NAME (not
+ * there: "locked") gets its mapping renamed to NAME, as the system's own initrd names it.
+ * Returns how many were renamed. */
+static int name_as_expected(struct target *ts, int n, const char *text)
+{
+	struct found f;
+	found_load(&f, text);
+	int renamed = 0;
+	for (int i = 0; i < f.n_sys; i++) {
+		const struct found_sys *s = &f.sys[i];
+		const char *root = s->root && startswith(s->root, "/dev/") ? s->root + 5 : NULL;
+		struct target *t = NULL;
+		for (int k = 0; root && k < n; k++)
+			if (ts[k].opened_now && !strcmp(ts[k].dm, root))
+				t = &ts[k];
+		if (!t)
+			continue;
+		const struct record *ms[64];
+		int nm = found_mounts(&f, s->id, s->current, ms, 64);
+		for (int k = 0; k < nm; k++) {
+			const char *target = record_get(ms[k], "target"), *status = record_get(ms[k], "status");
+			const char *spec = record_get(ms[k], "spec");
+			if (!target || strcmp(target, "/") || !status || strcmp(status, "locked") || !spec ||
+			    !startswith(spec, "/dev/mapper/") || !good_name(spec + 12) || !strcmp(spec + 12, t->name))
+				continue;
+			char path[160];
+			snprintf(path, sizeof(path), "/dev/mapper/%s", spec + 12);
+			if (access(path, F_OK) == 0)
+				continue;
+			char *text2 = NULL, msg[300], e[140], hb[80];
+			char *const argv[] = {DMSETUP_BIN, "rename", t->name, (char *)spec + 12, NULL};
+			if (job_tool(argv, 30000, &text2, msg, sizeof(msg)) == 0) {
+				fprintf(stderr, "lifeboat unlock: /dev/mapper/%s renamed %s, as %s's fstab names it\n",
+					esc(t->name, e, sizeof(e)), esc(path, msg, sizeof(msg)), esc(s->host, hb, sizeof(hb)));
+				snprintf(t->name, sizeof(t->name), "%s", spec + 12);
+				renamed++;
+			} else {
+				fprintf(stderr, "lifeboat unlock: could not rename /dev/mapper/%s: %s\n",
+					esc(t->name, e, sizeof(e)), esc(msg, hb, sizeof(hb)));
+			}
+			free(text2);
+			break;
+		}
+	}
+	found_free(&f);
+	return renamed;
+}
+
+int unlock_main(int argc, char **argv)
+{
+	log_open(isatty(2));
+	static const struct option longopts[] = {
+		{"key-file", required_argument, NULL, 'k'}, {"header", required_argument, NULL, 'H'},
+		{"name", required_argument, NULL, 'n'},     {"tries", required_argument, NULL, 't'},
+		{"no-rescan", no_argument, NULL, 'R'},      {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *key_file = NULL, *header = NULL, *name = NULL;
+	int tries = 3, rescan = 1, c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': key_file = optarg; break;
+		case 'H': header = optarg; break;
+		case 'n': name = optarg; break;
+		case 't': tries = atoi(optarg); break;
+		case 'R': rescan = 0; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	int ndev = argc - optind;
+	if (tries < 1 || tries > 100 || ((header || name) && ndev != 1) || (name && !good_name(name))) {
+		fprintf(stderr, "lifeboat unlock: %s\n",
+			tries < 1 || tries > 100 ? "--tries takes 1 to 100"
+			: name && !good_name(name) ? "--name takes letters, digits and - _ . + : only"
+						   : "--header and --name need exactly one DEVICE");
+		return 2;
+	}
+	if (getuid() != 0) {
+		fprintf(stderr, "lifeboat unlock: must run as root\n");
+		return 1;
+	}
+	if (access(CRYPTSETUP_BIN, X_OK) < 0) {
+		fprintf(stderr, "lifeboat unlock: %s is missing: this image cannot unlock\n", CRYPTSETUP_BIN);
+		return 1;
+	}
+	static struct target ts[MAX_DEVS];
+	int n = 0;
+	if (ndev) {
+		for (int i = optind; i < argc && n < MAX_DEVS; i++)
+			snprintf(ts[n++].dev, sizeof(ts[0].dev), "%s", argv[i]);
+	} else {
+		n = from_report(ts, MAX_DEVS);
+		if (!n) {
+			fprintf(stderr, "lifeboat unlock: the last scan found no locked LUKS device "
+					"(`lifeboat scan --human` lists them; or name one: lifeboat unlock DEVICE)\n");
+			return 1;
+		}
+	}
+	static char reuse[PASS_MAX];
+	int failed = 0, opened = 0;
+	for (int i = 0; i < n; i++) {
+		if (describe(&ts[i], header) < 0) {
+			failed++;
+			continue;
+		}
+		if (unlock_one(&ts[i], key_file, header, name, tries, reuse, sizeof(reuse)) < 0)
+			failed++;
+		else
+			opened += ts[i].opened_now;
+	}
+	explicit_bzero(reuse, sizeof(reuse));
+	if (opened && rescan) {
+		fprintf(stderr, "lifeboat unlock: scanning the disks again...\n");
+		char *text = NULL;
+		report_scan(&text, report_scan_ms(), 0);
+		if (text && !name && name_as_expected(ts, n, text)) {
+			free(text);
+			text = NULL;
+			report_scan(&text, report_scan_ms(), 0);
+		}
+		struct found f;
+		found_load(&f, text ? text : "");
+		fprintf(stderr, "lifeboat unlock: %d NixOS system%s found now\n", f.n_sys, f.n_sys == 1 ? "" : "s");
+		found_free(&f);
+		free(text);
+	}
+	return failed ? 1 : 0;
+}

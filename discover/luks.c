@@ -1,0 +1,338 @@
+#include "discover/luks.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "lib/job.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "report/record.h"
+
+/* "Key:   value" -> value (NULL when the line is not that key). */
+static const char *value_of(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (strncmp(line, key, n) || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+	rstrip(dst);
+}
+
+int luks_dump_parse(const char *text, struct luks_info *li)
+{
+	memset(li, 0, sizeof(*li));
+	enum { TOP, SLOTS, TOKENS, OTHER } sect = TOP;
+	char *dup = xstrdup(text ? text : ""), *save = NULL;
+	int cur = -1;
+	for (char *line = strtok_r(dup, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *v;
+		int n;
+		char type[64];
+		if (line[0] != ' ' && line[0] != '\t' && line[strlen(line) - 1] == ':') {
+			/* A section heading of LUKS2's dump: "Keyslots:", "Tokens:", "Digests:"... */
+			sect = !strcmp(line, "Keyslots:") ? SLOTS : !strcmp(line, "Tokens:") ? TOKENS : OTHER;
+			cur = -1;
+			continue;
+		}
+		if ((v = value_of(line, "Version")) && sect == TOP) {
+			li->version = atoi(v);
+		} else if ((v = value_of(line, "UUID")) && sect == TOP) {
+			copy(li->uuid, sizeof(li->uuid), v);
+		} else if ((v = value_of(line, "Label")) && sect == TOP) {
+			if (strcmp(v, "(no label)"))
+				copy(li->label, sizeof(li->label), v);
+		} else if (sscanf(line, "Key Slot %d: %63s", &n, type) == 2) {
+			/* LUKS1: PBKDF2 only, no memory cost. */
+			if (!strcmp(type, "ENABLED") && li->n_slots < LUKS_MAX_SLOTS) {
+				li->slot[li->n_slots++] = n;
+				snprintf(li->pbkdf, sizeof(li->pbkdf), "pbkdf2");
+			}
+		} else if (sect == SLOTS && (line[0] == ' ' && line[1] == ' ' && line[2] != ' ') &&
+			   sscanf(line, " %d: %63s", &n, type) == 2) {
+			cur = li->n_slots < LUKS_MAX_SLOTS ? li->n_slots++ : -1;
+			if (cur >= 0)
+				li->slot[cur] = n;
+		} else if (sect == SLOTS && cur >= 0 && (v = value_of(line, "PBKDF"))) {
+			if (!li->pbkdf[0])
+				copy(li->pbkdf, sizeof(li->pbkdf), v);
+		} else if (sect == SLOTS && cur >= 0 && (v = value_of(line, "Memory"))) {
+			li->slot_kib[cur] = atoll(v);
+		} else if (sect == TOKENS && line[0] == ' ' && line[1] == ' ' && line[2] != ' ' &&
+			   sscanf(line, " %d: %63s", &n, type) == 2) {
+			size_t l = strlen(li->tokens);
+			if (l + strlen(type) + 2 < sizeof(li->tokens))
+				snprintf(li->tokens + l, sizeof(li->tokens) - l, "%s%s", l ? "," : "", type);
+		}
+	}
+	free(dup);
+	return li->version ? 0 : -EINVAL;
+}
+
+long long luks_max_kib(const struct luks_info *li)
+{
+	long long m = 0;
+	for (int i = 0; i < li->n_slots; i++)
+		if (li->slot_kib[i] > m)
+			m = li->slot_kib[i];
+	return m;
+}
+
+const char *luks_token_note(const struct luks_info *li, char *buf, size_t size)
+{
+	static const struct {
+		const char *type, *name;
+	} hw[] = {{"systemd-fido2", "FIDO2"}, {"systemd-tpm2", "TPM2"}, {"systemd-pkcs11", "PKCS#11"}};
+	char names[64] = "";
+	for (size_t i = 0; i < ARRAY_SIZE(hw); i++)
+		if (strstr(li->tokens, hw[i].type)) {
+			size_t l = strlen(names);
+			snprintf(names + l, sizeof(names) - l, "%s%s", l ? ", " : "", hw[i].name);
+		}
+	if (names[0])
+		snprintf(buf, size, "%s token: not usable here, use a passphrase or recovery key", names);
+	else
+		buf[0] = 0;
+	return buf;
+}
+
+static char *dm_value(const char *sysroot, const char *dm, const char *what)
+{
+	char *p = xasprintf("%s/class/block/%s/%s", sysroot, dm, what), *v = NULL;
+	if (read_file_at(AT_FDCWD, p, 512, &v) < 0)
+		v = NULL;
+	free(p);
+	return v ? rstrip(v) : NULL;
+}
+
+int luks_is_crypt(const char *sysroot, const char *dm)
+{
+	char *u = dm_value(sysroot, dm, "dm/uuid");
+	int yes = u && startswith(u, "CRYPT-");
+	free(u);
+	return yes;
+}
+
+int luks_any_open(const char *sysroot)
+{
+	char *dir = xasprintf("%s/class/block", sysroot);
+	DIR *d = opendir(dir);
+	free(dir);
+	int n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		n += startswith(de->d_name, "dm-") && luks_is_crypt(sysroot, de->d_name);
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int luks_mapping(const char *sysroot, const char *uuid, char *name, size_t nsize, char *dm, size_t dsize)
+{
+	/* cryptsetup's dm uuid: CRYPT-LUKS2-<uuid, dashes dropped>-<name it was opened as>. */
+	char hex[40];
+	size_t k = 0;
+	for (const char *p = uuid; *p && k < sizeof(hex) - 1; p++)
+		if (*p != '-')
+			hex[k++] = *p;
+	hex[k] = 0;
+	if (!k)
+		return 0;
+	char *dir = xasprintf("%s/class/block", sysroot);
+	DIR *d = opendir(dir);
+	free(dir);
+	struct dirent *de;
+	int found = 0;
+	while (!found && d && (de = readdir(d))) {
+		if (!startswith(de->d_name, "dm-"))
+			continue;
+		char *u = dm_value(sysroot, de->d_name, "dm/uuid");
+		const char *rest = u && startswith(u, "CRYPT-LUKS") ? strchr(u + 10, '-') : NULL;
+		if (rest && !strncasecmp(rest + 1, hex, k) && rest[1 + k] == '-') {
+			char *n = dm_value(sysroot, de->d_name, "dm/name");
+			snprintf(name, nsize, "%s", n ? n : "");
+			snprintf(dm, dsize, "%s", de->d_name);
+			free(n);
+			found = 1;
+		}
+		free(u);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms)
+{
+	struct luks_info li;
+	memset(&li, 0, sizeof(li));
+	char *text = NULL, msg[300] = "";
+	char *const argv[] = {CRYPTSETUP_BIN, "luksDump", (char *)d->path, NULL};
+	if (access(CRYPTSETUP_BIN, X_OK) == 0) {
+		if (job_tool(argv, timeout_ms, &text, msg, sizeof(msg)) == 0)
+			luks_dump_parse(text, &li);
+		else
+			log_warn("%s: %s", d->path, msg);
+	}
+	free(text);
+	/* What blkid read stands in for what luksDump could not say. */
+	if (!li.uuid[0])
+		snprintf(li.uuid, sizeof(li.uuid), "%s", d->uuid);
+	if (!li.label[0])
+		snprintf(li.label, sizeof(li.label), "%s", d->label);
+	char name[128] = "", dm[32] = "", ver[8] = "", kib[24] = "", size[24];
+	int open = luks_mapping(sysroot, li.uuid, name, sizeof(name), dm, sizeof(dm));
+	if (li.version)
+		snprintf(ver, sizeof(ver), "%d", li.version);
+	if (luks_max_kib(&li))
+		snprintf(kib, sizeof(kib), "%lld", luks_max_kib(&li));
+	snprintf(size, sizeof(size), "%llu", d->size);
+	char mapper[160] = "", dmpath[40] = "", note[120];
+	if (open) {
+		snprintf(mapper, sizeof(mapper), "/dev/mapper/%s", name);
+		snprintf(dmpath, sizeof(dmpath), "/dev/%s", dm);
+	}
+	report_put(out, "luks", "path", d->path, "version", ver, "uuid", li.uuid, "label", li.label,
+		   "size", size, "tokens", li.tokens, "note", luks_token_note(&li, note, sizeof(note)),
+		   "pbkdf", li.pbkdf, "memory", kib, "state",
+		   open ? "open" : "locked", "mapper", mapper, "dm", dmpath,
+		   "error", li.version ? NULL : msg[0] ? msg : "cryptsetup luksDump said nothing", NULL);
+	return !open;
+}
+
+/* Run argv with the bytes of in on its stdin (a pipe, so a key never reaches argv or a file),
+ * output into *text; bounded by timeout_ms. 0 or -1 with msg. */
+static int tool_stdin(char *const *argv, const char *in, int timeout_ms, char *msg, size_t size)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(msg, size, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	/* A table is far below the pipe's buffer: written whole before the tool starts. */
+	int w = write_all(p[1], in, strlen(in));
+	close(p[1]);
+	struct spawn_opts o = {.keep_fd = -1, .quiet = 1, .stdin_fd = p[0]};
+	int st = w < 0 ? w : run_wait(argv, &o, timeout_ms);
+	close(p[0]);
+	if (st == 0)
+		return 0;
+	char how[80];
+	snprintf(msg, size, "%s %s: %s", argv[0], argv[1],
+		 st < 0 ? strerror(-st) : status_str(st, how, sizeof(how)));
+	return -1;
+}
+
+int luks_writable(const char *sysroot, const char *dm, int timeout_ms, char *msg, size_t size)
+{
+	char *ro = dm_value(sysroot, dm, "ro"), *name = dm_value(sysroot, dm, "dm/name");
+	int was_ro = ro && !strcmp(ro, "1");
+	free(ro);
+	if (!was_ro || !name) {
+		free(name);
+		return 0;
+	}
+	/* The same table, loaded without the read-only flag it was opened with. */
+	char *table = NULL;
+	char *const show[] = {DMSETUP_BIN, "table", "--showkeys", name, NULL};
+	int r = job_tool(show, timeout_ms, &table, msg, size);
+	if (r == 0 && (!table || !strstr(table, " crypt "))) {
+		snprintf(msg, size, "%s is not a dm-crypt mapping any more", name);
+		r = -1;
+	}
+	if (r == 0) {
+		char *const reload[] = {DMSETUP_BIN, "reload", name, NULL};
+		r = tool_stdin(reload, table, timeout_ms, msg, size);
+	}
+	if (table) {
+		explicit_bzero(table, strlen(table));
+		free(table);
+	}
+	if (r == 0) {
+		char *const resume[] = {DMSETUP_BIN, "resume", name, NULL};
+		char *text = NULL;
+		r = job_tool(resume, timeout_ms, &text, msg, size);
+		free(text);
+	}
+	if (r == 0) {
+		/* The scan's inspection put the device's own read-only flag back when it was done. */
+		char dev[48];
+		snprintf(dev, sizeof(dev), "/dev/%.40s", dm);
+		int fd = open(dev, O_RDONLY | O_CLOEXEC), zero = 0;
+		if (fd < 0 || ioctl(fd, BLKROSET, &zero) < 0) {
+			snprintf(msg, size, "cannot make %s writable (BLKROSET): %s", dev, strerror(errno));
+			r = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (r == 0)
+		log_info("/dev/mapper/%s is writable now", name);
+	free(name);
+	return r < 0 ? -1 : 1;
+}
+
+/* Does sysroot/class/block/<dm>/holders list anything (an LV, a mapping on top)? */
+static int held(const char *sysroot, const char *dm)
+{
+	char *p = xasprintf("%s/class/block/%s/holders", sysroot, dm);
+	DIR *d = opendir(p);
+	free(p);
+	int n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int luks_close_all(const char *sysroot, int timeout_ms, int *left)
+{
+	int closed = 0;
+	*left = 0;
+	/* Mappings on mappings (LUKS on LUKS) close top first: go round while one closes. */
+	for (int round = 0, more = 1; more && round < 4; round++) {
+		more = 0;
+		*left = 0;
+		char *dir = xasprintf("%s/class/block", sysroot);
+		DIR *d = opendir(dir);
+		free(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!startswith(de->d_name, "dm-") || !luks_is_crypt(sysroot, de->d_name))
+				continue;
+			char *name = dm_value(sysroot, de->d_name, "dm/name");
+			if (!name)
+				continue;
+			char *text = NULL, msg[300];
+			char *const argv[] = {CRYPTSETUP_BIN, "close", name, NULL};
+			if (!held(sysroot, de->d_name) && job_tool(argv, timeout_ms, &text, msg, sizeof(msg)) == 0) {
+				closed++;
+				more = 1;
+			} else {
+				(*left)++;
+			}
+			free(text);
+			free(name);
+		}
+		if (d)
+			closedir(d);
+	}
+	return closed;
+}

@@ -220,7 +220,7 @@ static void luks_found(FILE *out, struct counts *c, const struct blockdev *d, co
 		set_ro(d->path, 0);
 	if (locked) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "encrypted (LUKS): unlock it from the menu (u) or with `lifeboat unlock %.60s`",
+		snprintf(msg, sizeof(msg), "encrypted (LUKS), locked: u in the menu or `lifeboat unlock %.60s`",
 			 d->path);
 		scan_problem(out, c, d->path, "locked", msg, NULL);
 	}

@@ -94,15 +94,14 @@ static void unlock_lines(struct menu *m)
 	}
 	for (int k = 0; k < n; k++) {
 		const struct record *r = &f->rep.r[locked[k]];
-		char key[16], dev[32], ver[8], label[24], uuid[40];
+		char key[16], dev[32], ver[8], label[40];
 		snprintf(key, sizeof(key), n == 1 ? "u" : "u%d", k + 1);
 		const char *l = record_get(r, "label");
-		struct menu_item *it = add(m, key, ACT_UNLOCK, "unlock %s LUKS%s %lld MiB%s%s%s UUID %s",
-					   term_escape(record_get(r, "path"), dev, sizeof(dev), 20),
+		struct menu_item *it = add(m, key, ACT_UNLOCK, "unlock %s (LUKS%s, %lld MiB%s%s%s)",
+					   term_escape(record_get(r, "path"), dev, sizeof(dev), 24),
 					   term_escape(record_get(r, "version"), ver, sizeof(ver), 2),
-					   record_int(r, "size", 0) >> 20, l && *l ? " '" : "",
-					   l && *l ? term_escape(l, label, sizeof(label), 16) : "", l && *l ? "'" : "",
-					   term_escape(record_get(r, "uuid"), uuid, sizeof(uuid), 36));
+					   record_int(r, "size", 0) >> 20, l && *l ? ", '" : "",
+					   l && *l ? term_escape(l, label, sizeof(label), 24) : "", l && *l ? "'" : "");
 		it->gen = locked[k];
 	}
 	if (n > 1)
@@ -294,15 +293,19 @@ static size_t render_header(const struct menu *m, char *buf, size_t size, size_t
 	}
 	if (f->problems > shown)
 		o = put(buf, size, o, "  ! ... %d more in the log (l)\n", f->problems - shown);
-	/* What a locked device's tokens mean here (FIDO2, TPM2: no such hardware path here). */
+	/* Each locked device in full (the UUID the owner may know it by), and what its tokens mean
+	 * here (FIDO2, TPM2: no such hardware path here). */
 	for (int i = report_next(&f->rep, "luks", -1); i >= 0; i = report_next(&f->rep, "luks", i)) {
 		const struct record *r = &f->rep.r[i];
 		const char *note = record_get(r, "note"), *st = record_get(r, "state");
-		if (!note || !*note || !st || strcmp(st, "locked"))
+		if (!st || strcmp(st, "locked"))
 			continue;
-		char path[24], msg[64];
-		o = put(buf, size, o, "  ! %s: %s\n", term_escape(record_get(r, "path"), path, sizeof(path), 16),
-			term_escape(note, msg, sizeof(msg), 58));
+		char path[24], ver[8], uuid[40], msg[72];
+		o = put(buf, size, o, "Locked: %s LUKS%s UUID %s\n", term_escape(record_get(r, "path"), path, sizeof(path), 20),
+			term_escape(record_get(r, "version"), ver, sizeof(ver), 2),
+			term_escape(record_get(r, "uuid"), uuid, sizeof(uuid), 36));
+		if (note && *note)
+			o = put(buf, size, o, "        %s\n", term_escape(note, msg, sizeof(msg), 70));
 	}
 	return o;
 }

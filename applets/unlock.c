@@ -277,10 +277,12 @@ static int name_as_expected(struct target *ts, int n, const char *text)
 	int renamed = 0;
 	for (int i = 0; i < f.n_sys; i++) {
 		const struct found_sys *s = &f.sys[i];
+		/* The scan names a mapping /dev/mapper/NAME (dm-N when that node is missing). */
 		const char *root = s->root && startswith(s->root, "/dev/") ? s->root + 5 : NULL;
 		struct target *t = NULL;
 		for (int k = 0; root && k < n; k++)
-			if (ts[k].opened_now && !strcmp(ts[k].dm, root))
+			if (ts[k].opened_now && (!strcmp(ts[k].dm, root) ||
+						 (startswith(root, "mapper/") && !strcmp(ts[k].name, root + 7))))
 				t = &ts[k];
 		if (!t)
 			continue;

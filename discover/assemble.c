@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -467,11 +469,19 @@ static int writable_walk(const char *sysroot, const char *name, int depth, int t
 int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char *msg, size_t size)
 {
 	*msg = 0;
-	char real[PATH_MAX];
-	if (!dev || !startswith(dev, "/dev/") || !realpath(dev, real))
+	/* By device number: /dev/mapper/NAME is a node of its own, not a link to dm-N. */
+	struct stat st;
+	if (!dev || !startswith(dev, "/dev/") || stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
 		return 0;
+	char *link = xasprintf("%s/dev/block/%u:%u", sysroot, major(st.st_rdev), minor(st.st_rdev));
+	char real[PATH_MAX];
+	ssize_t n = readlink(link, real, sizeof(real) - 1);
+	free(link);
+	if (n <= 0)
+		return 0;
+	real[n] = 0;
 	const char *base = strrchr(real, '/');
-	return writable_walk(sysroot, base + 1, 0, timeout_ms, msg, size);
+	return writable_walk(sysroot, base ? base + 1 : real, 0, timeout_ms, msg, size);
 }
 
 static int any_block(const char *prefix)

@@ -118,6 +118,14 @@ int blockdev_list(const char *sysroot, struct devtab *t)
 		if (read_file_at(cfd, p, sizeof(b.dmname), &buf) > 0)
 			snprintf(b.dmname, sizeof(b.dmname), "%s", rstrip(buf));
 		free(p);
+		/* A device-mapper device by the name people and fstabs use (/dev/mapper/cryptroot,
+		 * /dev/mapper/vg-root) when that node is this device; dm-N otherwise. */
+		struct stat st;
+		char *mp = b.dmname[0] && !strcmp(sysroot, "/sys") ? xasprintf("/dev/mapper/%s", b.dmname) : NULL;
+		if (mp && strlen(mp) < sizeof(b.path) && stat(mp, &st) == 0 && S_ISBLK(st.st_mode) &&
+		    major(st.st_rdev) == b.major && minor(st.st_rdev) == b.minor)
+			snprintf(b.path, sizeof(b.path), "%s", mp);
+		free(mp);
 		free(buf);
 		buf = NULL;
 		if (b.partition)

@@ -166,3 +166,31 @@ def test_not_enough_memory_is_said_before_trying(tmp_path):
         vm.expect(MENU, timeout=60)
         vm.sendline("p")
         assert vm.wait_exit(timeout=120) == 0
+
+
+def test_unlock_over_ssh(tmp_path):
+    """A remote encrypted machine: the menu of an SSH login asks for the passphrase on the SSH
+    session (not on the serial console) and then shows the system inside."""
+    from test_remote import Pty, cmdline_key, free_port, keypair, net, ssh_argv, wait_ssh_ready
+    disks = copies(str(tmp_path), ["luks2"])
+    key, pub = keypair("lb-test")
+    port = free_port()
+    host = layer_expect("luks2")["host"]
+    with VM(disks=[Disk(p) for p in disks], mem=768, append=cmdline_key(pub) + " lifeboat.timeout=-1",
+            extra=net(port)) as vm:
+        wait_ssh_ready(vm)
+        t = Pty(ssh_argv(port, key) + ["-tt"])
+        try:
+            t.expect(r"Locked: /dev/vda2 LUKS2")
+            t.expect(r"Choose")
+            console_before = len(vm.text())
+            t.sendline("u")
+            t.expect(r"Passphrase for /dev/vda2 \(UUID ")
+            t.sendline("correct horse")
+            t.expect(r"/dev/vda2 is open as /dev/mapper/luks-", timeout=240)
+            t.expect(rf"1\)\s+[> ] {host} ", timeout=240)
+            t.expect(r"Choose")
+            # The prompt was the SSH session's, not the console's.
+            assert "Passphrase for" not in vm.text()[console_before:]
+        finally:
+            t.close()

@@ -300,8 +300,8 @@ run mdadm --stop /dev/md/pv
 # vdc. Every LUKS header has a fixed UUID (the volume key and salts are random: the images differ
 # between builds, their expect.json does not). `luks` in expect.json lists each LUKS device:
 # member file, device when the fixture is attached alone, version, uuid, label (LUKS2),
-# passphrase, the mapping name the system expects, its keyslots (with their passphrases), tokens
-# and key derivation.
+# passphrase, the mapping name the system expects, its keyslots (with their passphrases), tokens,
+# key derivation, and recovery (the second keyslot's passphrase) where there is one.
 PASSPHRASE = "correct horse"
 LUKS_UUID = {n: mf.uid("luks", n) for n in ("luks2", "luks-lvm", "luks-named", "luks-bigmem")}
 RECOVERY = "1234-5678-9012"
@@ -315,13 +315,15 @@ BIGMEM_KDF = "--pbkdf argon2id --pbkdf-memory 1048576 --pbkdf-force-iterations 4
 
 
 def _luks(name, member, device, version, passphrase, mapper, label=None, kdf=None, keyslots=None,
-          tokens=()):
+          tokens=(), recovery=None):
     d = dict(member=member, device=device, version=version, uuid=LUKS_UUID[name],
              passphrase=passphrase, mapper=mapper,
              keyslots=keyslots or [dict(slot=0, passphrase=passphrase)],
              tokens=list(tokens), kdf=kdf or (KDF2 if version == 2 else KDF1))
     if version == 2:
         d["label"] = label
+    if recovery:
+        d["recovery"] = recovery
     return d
 
 
@@ -373,7 +375,7 @@ run cryptsetup close fix
         fstab=[_plan("/dev/mapper/cryptroot", "/", "ext4", passno=1)],
         luks=[_luks("luks-named", "disk.img", "/dev/vda1", 2, "other secret", "cryptroot",
                     keyslots=[dict(slot=0, passphrase="other secret"), dict(slot=1, passphrase=RECOVERY)],
-                    tokens=[dict(id=0, type="systemd-fido2", keyslots=[0])])],
+                    tokens=[dict(id=0, type="systemd-fido2", keyslots=[0])], recovery=RECOVERY)],
         job=_luksformat(2, _U["luks-named"], "/dev/vda1", "other secret") + f"""
 printf '%s' '{RECOVERY}' > /tmp/recovery
 printf '%s' 'other secret' | run cryptsetup luksAddKey --batch-mode $KDF2 --key-file - /dev/vda1 /tmp/recovery
@@ -495,8 +497,8 @@ def layer_fixture(name):
 def layer_expect(name):
     """What fixture NAME holds (its expect.json): host, uuid, version, generation_numbers,
     fstab, array (name, homehost, level), vg (name, lvs), luks (a list: member, device,
-    version, uuid, label, passphrase, mapper, keyslots, tokens, kdf) and esp (label, uuid,
-    device) where it has them; host is None where no NixOS is inside (luks-bigmem)."""
+    version, uuid, label, passphrase, mapper, keyslots, tokens, kdf, recovery) and esp (label,
+    uuid, device) where it has them; host is None where no NixOS is inside (luks-bigmem)."""
     d = os.path.dirname(layer_fixture(name)[0])
     with open(os.path.join(d, "expect.json")) as f:
         return json.load(f)

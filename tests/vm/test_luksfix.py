@@ -97,7 +97,7 @@ def test_luks_fixtures_as_cryptsetup_sees_them(disks):
         assert opens(vm, dev["luks-named"], "other secret", "t") == 0
         named = blkid(vm, "/dev/mapper/t")
         run(vm, "cryptsetup close t")
-        assert opens(vm, dev["luks-named"], "1234-5678-9012", "t") == 0
+        assert opens(vm, dev["luks-named"], lk["luks-named"]["recovery"], "t") == 0
         run(vm, "cryptsetup close t")
         assert opens(vm, dev["luks-named"], "correct horse", "w") != 0
 
@@ -130,6 +130,7 @@ def test_luks_fixtures_as_cryptsetup_sees_them(disks):
             assert field(d, "MK iterations") == str(want["kdf"]["iterations"]), d
             assert re.findall(r"^Key Slot (\d): ENABLED$", d, re.M) == ["0"], d
     assert exp["luks-named"]["luks"][0]["tokens"], "luks-named must carry a token"
+    assert [k["passphrase"] for k in lk["luks-named"]["keyslots"]] == ["other secret", "1234-5678-9012"]
     assert exp["luks-bigmem"]["luks"][0]["kdf"]["memory_kib"] == 1048576
 
     assert inside.get("TYPE") == "ext4" and inside.get("UUID") == exp["luks2"]["uuid"], inside

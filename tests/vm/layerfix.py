@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Disk images with storage layers under a NixOS: md RAID1, LVM, LVM on md, multi-device btrfs.
+"""Disk images with storage layers under a NixOS: md RAID1, LVM, LVM on md, multi-device btrfs,
+LUKS2, LVM on LUKS1, LUKS2 with several keyslots and a token, a LUKS2 header with a 1 GiB
+argon2id keyslot.
 
     from layerfix import layer_fixture, layer_expect
     members = layer_fixture("md-raid1")      # [$CACHE/fixtures/layers/md-raid1-<key>/m1.img, m2.img]
@@ -9,21 +11,23 @@ or from the shell (mk/fixtures.mk: `make layer-fixtures`):
 
     python3 tests/vm/layerfix.py [NAME...]
 
-This machine's kernel has neither md nor device-mapper, so md and LVM are made inside a QEMU VM
-booted from our own image (out/bzImage, out/initrd.img: Debian's kernel with its md and dm
-modules, our static mdadm and lvm) with a shell script as its first process instead of lifeboat
-(rdinit=). The NixOS filesystem itself is made on the host by tests/fixtures/mkfixtures.py's
-code (the same store, generations and activate script as every other fixture) as a plain ext4
-image, attached to the VM as a further disk and copied with dd into the array or the LV.
-Multi-device btrfs needs no VM: the host's btrfs over loop devices makes it.
+This machine's kernel has neither md nor device-mapper, so md, LVM and LUKS are made inside a
+QEMU VM booted from our own image (out/bzImage, out/initrd.img: Debian's kernel with its md, dm
+and crypto modules, our static mdadm, lvm and cryptsetup) with a shell script as its first
+process instead of lifeboat (rdinit=). The NixOS filesystem itself is made on the host by
+tests/fixtures/mkfixtures.py's code (the same store, generations and activate script as every
+other fixture) as a plain ext4 image, attached to the VM as a further disk and copied with dd
+into the array, the LV or the open LUKS device (an ESP likewise into its partition).
+Multi-device btrfs needs no VM: the host's btrfs over loop devices makes it. What the LUKS
+fixtures hold and why their key derivation is cheap: docs/unlock.md.
 
 Every result is cached under $CACHE/fixtures/layers/NAME-KEY/, KEY a hash of this file, the
-fixture generator, the tools that write the metadata (mdadm, lvm, the kernel) and the
+fixture generator, the tools that write the metadata (mdadm, lvm, cryptsetup, the kernel) and the
 generations' kernel and payload: a change to any rebuilds it, nothing else does. A lock makes
 parallel test workers build each one once.
 
-For other layouts (LUKS, say), the pieces are public: nixos_ext4() makes a NixOS filesystem
-image, build_in_vm() runs a script in the VM over new member images, cached() keys a build.
+For other layouts, the pieces are public: nixos_ext4() makes a NixOS filesystem image,
+build_in_vm() runs a script in the VM over new member images, cached() keys a build.
 """
 import argparse
 import fcntl
@@ -51,6 +55,8 @@ LAYERDIR = os.path.join(os.environ.get("CACHE") or os.path.expanduser("~/.cache/
 MiB = 1 << 20
 GPT_RAID = "A19D880F-05FC-4D3B-A006-743F0F84911E"
 GPT_LVM = "E6D6D379-F507-44C2-A23C-238F2A3DF928"
+GPT_ESP = mf.GPT_ESP
+GPT_LINUX = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"  # what installers give a LUKS partition
 
 
 def _tp(name):
@@ -65,14 +71,14 @@ def _tp(name):
 def tool_inputs():
     """The files whose change changes what the fixtures hold: this builder, the NixOS fixture
     generator and payload, the kernel (its md/dm drivers write the superblocks; it is also the
-    generations' kernel), mdadm and lvm. Not the lifeboat binary: it only loads modules here."""
+    generations' kernel), mdadm, lvm and cryptsetup. Not the lifeboat binary: it only loads
+    modules here."""
     files = [os.path.abspath(__file__), mf.__file__, os.path.join(TOP, "tools", "mkpayload.sh"),
              os.path.join(OUT, "bzImage"), os.path.join(BUILD, "payload-init")]
-    md, lvm = _tp("mdadm"), _tp("lvm2")
-    if md:
-        files.append(os.path.join(md, "sbin", "mdadm"))
-    if lvm:
-        files.append(os.path.join(lvm, "sbin", "lvm"))
+    for part, binary in (("mdadm", "mdadm"), ("lvm2", "lvm"), ("cryptsetup", "cryptsetup")):
+        d = _tp(part)
+        if d:
+            files.append(os.path.join(d, "sbin", binary))
     return files
 
 
@@ -164,19 +170,26 @@ def gpt_disk(path, size_mib, parts):
 
 VM_INIT = r"""#!/bin/sh
 # First process of a fixture-building VM (tests/vm/layerfix.py): mount the kernel's
-# filesystems, load the md and dm drivers, run the job, power off.
+# filesystems, load the md, dm and dm-crypt drivers and the crypto cryptsetup uses, run the
+# job, power off. (Names built into the kernel load as nothing; absent ones print a line.)
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mkdir -p /run/lock/lvm /run/mdadm
+mkdir -p /run/lock/lvm /run/mdadm /run/cryptsetup
 echo 1 > /proc/sys/kernel/printk
-lifeboat modprobe virtio_pci virtio_blk md_mod raid1 linear dm_mod dm_mirror 2>&1 | grep -v 'loaded module'
+lifeboat modprobe virtio_pci virtio_blk md_mod raid1 linear dm_mod dm_mirror dm_crypt \
+    af_alg algif_skcipher algif_hash aesni_intel aes_generic xts ecb cbc essiv sha256_generic \
+    sha512_generic 2>&1 | grep -v 'loaded module'
 # No udev: wait for the disks to appear.
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/vda ] && break; sleep 1; done
 sleep 1
 # Creating writes metadata, which the image's lvm.conf forbids: this job is allowed to.
 LVMW='--config=global{metadata_read_only=0}'
+# Key derivation cheap enough for QEMU's TCG (docs/unlock.md): argon2id 32 MiB x 4 for LUKS2,
+# 1000 PBKDF2 iterations for LUKS1; forced, so cryptsetup does not benchmark.
+KDF2='--pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1'
+KDF1='--pbkdf pbkdf2 --pbkdf-force-iterations 1000'
 run() { echo "+ $*"; "$@" || { echo "LAYERFIX-FAIL status $?: $*"; sync; poweroff -f; sleep 60; }; }
 . /layerfix-job.sh
 sync
@@ -193,9 +206,10 @@ def build_in_vm(outdir, members, script, sources=(), timeout=600, initrd_files=N
     members: [(file name, size in MiB, GPT parts or None for a bare disk)]: created in outdir
     (sparse), attached first (/dev/vda, /dev/vdb, ...). sources: host files attached after them,
     read-only (snapshot), e.g. filesystem images to dd into an array. script: busybox sh run as
-    the VM's first process with /proc, /sys and /dev mounted and the md and dm modules loaded;
-    `run CMD...` fails the build with CMD's status; $LVMW is the --config option that lets lvm
-    write metadata. initrd_files: more files for the VM's initrd ({path: bytes}); kernel,
+    the VM's first process with /proc, /sys and /dev mounted and the md, dm and dm-crypt modules
+    loaded; `run CMD...` fails the build with CMD's status; $LVMW is the --config option that
+    lets lvm write metadata; $KDF2 and $KDF1 are cryptsetup's cheap key derivation options for
+    LUKS2 and LUKS1. mem: the VM's memory in MiB. initrd_files: more files for the VM's initrd ({path: bytes}); kernel,
     initrd: another image than out/."""
     from extra_initrd import initrd_with
     paths = []
@@ -282,15 +296,133 @@ run mdadm --stop /dev/md/pv
     ),
 }
 
+# LUKS (docs/unlock.md). In each job the member is vda, the NixOS ext4 image vdb, an ESP image
+# vdc. Every LUKS header has a fixed UUID (the volume key and salts are random: the images differ
+# between builds, their expect.json does not). `luks` in expect.json lists each LUKS device:
+# member file, device when the fixture is attached alone, version, uuid, label (LUKS2),
+# passphrase, the mapping name the system expects, its keyslots (with their passphrases), tokens,
+# key derivation, and recovery (the second keyslot's passphrase) where there is one.
+PASSPHRASE = "correct horse"
+LUKS_UUID = {n: mf.uid("luks", n) for n in ("luks2", "luks-lvm", "luks-named", "luks-bigmem")}
+RECOVERY = "1234-5678-9012"
+FIDO2_TOKEN = {"type": "systemd-fido2", "keyslots": ["0"], "fido2-credential": "AAAA",
+               "fido2-salt": "AAAA", "fido2-rp": "io.systemd.cryptsetup",
+               "fido2-clientPin-required": False, "fido2-up-required": True,
+               "fido2-uv-required": False}
+KDF2 = dict(pbkdf="argon2id", memory_kib=32768, iterations=4, parallel=1)
+KDF1 = dict(pbkdf="pbkdf2", iterations=1000)
+BIGMEM_KDF = "--pbkdf argon2id --pbkdf-memory 1048576 --pbkdf-force-iterations 4 --pbkdf-parallel 1"
+
+
+def _luks(name, member, device, version, passphrase, mapper, label=None, kdf=None, keyslots=None,
+          tokens=(), recovery=None):
+    d = dict(member=member, device=device, version=version, uuid=LUKS_UUID[name],
+             passphrase=passphrase, mapper=mapper,
+             keyslots=keyslots or [dict(slot=0, passphrase=passphrase)],
+             tokens=list(tokens), kdf=kdf or (KDF2 if version == 2 else KDF1))
+    if version == 2:
+        d["label"] = label
+    if recovery:
+        d["recovery"] = recovery
+    return d
+
+
+def _luksformat(version, uuid, dev, passphrase, label=None, kdf=None, open_as="fix"):
+    """Job lines: format dev as LUKS VERSION with the passphrase on stdin (no newline), then
+    open it as /dev/mapper/OPEN_AS (or only test the passphrase: open_as None)."""
+    lab = f" --label {label}" if label else ""
+    kdf = kdf or ("$KDF2" if version == 2 else "$KDF1")
+    then = f"{dev} {open_as}" if open_as else f"--test-passphrase {dev}"
+    return (f"printf '%s' '{passphrase}' | run cryptsetup luksFormat --batch-mode --type luks{version} "
+            f"--uuid {uuid}{lab} {kdf} --key-file - {dev}\n"
+            f"printf '%s' '{passphrase}' | run cryptsetup open --key-file - {then}\n")
+
+
+_U = LUKS_UUID
+LAYOUTS.update({
+    "luks2": dict(
+        host="kappa", members=[("disk.img", 200, [(40, GPT_ESP, "ESP"), (None, GPT_LINUX, "cryptroot")])],
+        fstab=[_plan(f"/dev/disk/by-uuid/{mf.uid('root', 'luks2')}", "/", "ext4", passno=1)],
+        esp=dict(label="ESP", uuid=mf.volid("esp", "luks2"), size_mib=40, device="/dev/vda1"),
+        luks=[_luks("luks2", "disk.img", "/dev/vda2", 2, PASSPHRASE, f"luks-{_U['luks2']}",
+                    label="cryptroot")],
+        job=_luksformat(2, _U["luks2"], "/dev/vda2", PASSPHRASE, label="cryptroot") + """
+run dd if=/dev/vdb of=/dev/mapper/fix bs=1M
+run dd if=/dev/vdc of=/dev/vda1 bs=1M
+run cryptsetup luksDump /dev/vda2
+run cryptsetup close fix
+"""),
+    "luks-lvm": dict(
+        host="lambda2", members=[("disk.img", 176, [(None, GPT_LINUX, "cryptlvm")])],
+        fstab=[_plan("/dev/cryptvg/root", "/", "ext4", passno=1),
+               _plan("/dev/cryptvg/swap", "none", "swap", status="swap-ignored")],
+        vg=dict(name="cryptvg", lvs=["root", "swap"], pv_uuid="1feb0a-7000-0000-0000-0000-0000-000003"),
+        luks=[_luks("luks-lvm", "disk.img", "/dev/vda1", 1, PASSPHRASE, f"luks-{_U['luks-lvm']}")],
+        job=_luksformat(1, _U["luks-lvm"], "/dev/vda1", PASSPHRASE) + """
+run lvm pvcreate $LVMW --norestorefile --uuid 1feb0a-7000-0000-0000-0000-0000-000003 /dev/mapper/fix
+run lvm vgcreate $LVMW -s 4M cryptvg /dev/mapper/fix
+run lvm lvcreate $LVMW -y -L 124M -n root cryptvg
+run lvm lvcreate $LVMW -y -L 16M -n swap cryptvg
+run dd if=/dev/vdb of=/dev/cryptvg/root bs=1M
+run mkswap /dev/cryptvg/swap
+run lvm lvs $LVMW
+run lvm vgchange $LVMW -an cryptvg
+run cryptsetup luksDump /dev/vda1
+run cryptsetup close fix
+"""),
+    "luks-named": dict(
+        host="nu", members=[("disk.img", 160, [(None, GPT_LINUX, "nixos")])],
+        fstab=[_plan("/dev/mapper/cryptroot", "/", "ext4", passno=1)],
+        luks=[_luks("luks-named", "disk.img", "/dev/vda1", 2, "other secret", "cryptroot",
+                    keyslots=[dict(slot=0, passphrase="other secret"), dict(slot=1, passphrase=RECOVERY)],
+                    tokens=[dict(id=0, type="systemd-fido2", keyslots=[0])], recovery=RECOVERY)],
+        job=_luksformat(2, _U["luks-named"], "/dev/vda1", "other secret") + f"""
+printf '%s' '{RECOVERY}' > /tmp/recovery
+printf '%s' 'other secret' | run cryptsetup luksAddKey --batch-mode $KDF2 --key-file - /dev/vda1 /tmp/recovery
+cat > /tmp/token.json <<'TOKEN'
+{json.dumps(FIDO2_TOKEN)}
+TOKEN
+run cryptsetup token import --token-id 0 --json-file /tmp/token.json /dev/vda1
+run dd if=/dev/vdb of=/dev/mapper/fix bs=1M
+run cryptsetup luksDump /dev/vda1
+run cryptsetup close fix
+"""),
+    # Only a header: its one keyslot needs 1 GiB to open (the memory check). cryptsetup lowers
+    # an argon2 memory cost above half the machine's physical memory (MemTotal / 2, to 699512 KiB
+    # in a 1536 MiB VM), so the VM has 2560 MiB and the job checks the header says 1048576; it
+    # also proves the passphrase opens it.
+    "luks-bigmem": dict(
+        host=None, members=[("header.img", 32, None)], mem=2560,
+        luks=[_luks("luks-bigmem", "header.img", "/dev/vda", 2, PASSPHRASE, f"luks-{_U['luks-bigmem']}",
+                    label="bigmem", kdf=dict(KDF2, memory_kib=1048576))],
+        job=_luksformat(2, _U["luks-bigmem"], "/dev/vda", PASSPHRASE, label="bigmem", kdf=BIGMEM_KDF,
+                        open_as=None) + """
+run cryptsetup luksDump /dev/vda
+cryptsetup luksDump /dev/vda | grep -q '^[[:space:]]*Memory:[[:space:]]*1048576$' || \\
+    run false memory cost lowered
+"""),
+})
+
 
 def _build_vm_layout(name, outdir):
     lay = LAYOUTS[name]
     work = tempfile.mkdtemp(prefix="lb-layerfix-")
     global _builder
     try:
-        src = os.path.join(work, "root.ext4")
-        info = nixos_ext4(src, name, lay["host"], lay["fstab"], size_mib=120, work=work)
-        build_in_vm(outdir, lay["members"], lay["job"], sources=[src])
+        sources, info = [], dict(host=None)
+        if lay["host"]:
+            src = os.path.join(work, "root.ext4")
+            info = nixos_ext4(src, name, lay["host"], lay["fstab"], size_mib=120, work=work)
+            sources.append(src)
+        esp = lay.get("esp")
+        if esp:
+            tree = os.path.join(work, "esp-tree")
+            os.makedirs(tree)
+            with open(os.path.join(tree, "lifeboat-fixture.txt"), "w") as f:
+                f.write(f"The ESP of the {name} layer fixture (tests/vm/layerfix.py).\n")
+            sources.append(os.path.join(work, "esp.vfat"))
+            mf.fs_vfat(sources[-1], esp["size_mib"] * MiB, tree, esp["label"], esp["uuid"])
+        build_in_vm(outdir, lay["members"], lay["job"], sources=sources, mem=lay.get("mem", 512))
     finally:
         _builder = None
         shutil.rmtree(work, ignore_errors=True)
@@ -352,7 +484,8 @@ def layer_fixture(name):
     def build(outdir):
         info = _build_btrfs(name, outdir) if name == "btrfs-raid1" else _build_vm_layout(name, outdir)
         info.update(fixture=name, members=[m[0] for m in lay["members"]],
-                    array=lay.get("array"), vg=lay.get("vg"))
+                    array=lay.get("array"), vg=lay.get("vg"), luks=lay.get("luks"),
+                    esp=lay.get("esp"))
         with open(os.path.join(outdir, "expect.json"), "w") as f:
             json.dump(info, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -363,7 +496,9 @@ def layer_fixture(name):
 
 def layer_expect(name):
     """What fixture NAME holds (its expect.json): host, uuid, version, generation_numbers,
-    fstab, array (name, homehost, level) and vg (name, lvs) where it has them."""
+    fstab, array (name, homehost, level), vg (name, lvs), luks (a list: member, device,
+    version, uuid, label, passphrase, mapper, keyslots, tokens, kdf, recovery) and esp (label,
+    uuid, device) where it has them; host is None where no NixOS is inside (luks-bigmem)."""
     d = os.path.dirname(layer_fixture(name)[0])
     with open(os.path.join(d, "expect.json")) as f:
         return json.load(f)

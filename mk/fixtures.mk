@@ -35,10 +35,11 @@ vmtest: fixtures
 # The demo needs only its own disk.
 demo: $(FIXDIR)/split.img
 
-# Storage layers under a NixOS (md RAID1, LVM, LVM on md, btrfs raid1): md and LVM are made in
-# a VM booted from the image (this host has no md or dm), cached in $(CACHE)/fixtures/layers by a hash
-# of their inputs (tests/vm/layerfix.py; the VM tests build them on first use too).
-#help layer-fixtures   md/LVM/multi-device btrfs disk images (made in a QEMU VM; needs root)
+# Storage layers under a NixOS (md RAID1, LVM, LVM on md, btrfs raid1, LUKS: docs/unlock.md): md,
+# LVM and LUKS are made in a VM booted from the image (this host has no md or dm), cached in
+# $(CACHE)/fixtures/layers by a hash of their inputs (tests/vm/layerfix.py; the VM tests build
+# them on first use too).
+#help layer-fixtures   md/LVM/LUKS/multi-device btrfs disk images (made in a QEMU VM; needs root)
 .PHONY: layer-fixtures
 layer-fixtures: image $(BUILD)/payload-init | $(BUILD)/.deps
 	$(PYTHON) tests/vm/layerfix.py

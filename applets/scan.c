@@ -343,9 +343,11 @@ int scan_main(int argc, char **argv)
 		{"share", no_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
-	/* In the booted image (PID 1 sets LIFEBOAT_CONSOLES; the release file exists only there) the
-	 * scan stands in for udev's /dev/disk links; on any other machine it must not touch /dev. */
-	int in_image = getenv("LIFEBOAT_CONSOLES") && access(RELEASE_FILE, F_OK) == 0;
+	/* In the booted image (the release file exists only there) the scan stands in for udev's
+	 * /dev/disk links, marks devices read-only and assembles; on any other machine it must not
+	 * touch /dev. Not PID 1's LIFEBOAT_CONSOLES: an SSH session's scan lacks it, and must be
+	 * the same scan. */
+	int in_image = access(RELEASE_FILE, F_OK) == 0;
 	int want_human = 0, want_json = 0, want_save = 0, links = in_image, share = 0;
 	/* lifeboat.disktimeout sets the default deadline of a disk (the menu's scan has no options). */
 	struct lb_options kopt;

@@ -96,14 +96,16 @@ static int read_pass(const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
 	int tty = tcgetattr(0, &old) == 0;
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo off before the prompt, and typeahead kept: a passphrase typed as soon as the
+	 * prompt shows (over a slow link, by a script) is neither echoed nor lost. */
 	if (tty) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ICANON;
-		tcsetattr(0, TCSAFLUSH, &quiet);
+		tcsetattr(0, TCSANOW, &quiet);
 	}
+	fputs(prompt, stderr);
+	fflush(stderr);
 	ssize_t n = 0;
 	char c;
 	int got = 0;
@@ -116,7 +118,7 @@ static int read_pass(const char *prompt, char *buf, size_t size)
 	}
 	buf[n] = 0;
 	if (tty) {
-		tcsetattr(0, TCSAFLUSH, &old);
+		tcsetattr(0, TCSANOW, &old);
 		fputc('\n', stderr);
 	}
 	return got ? (int)n : -1;

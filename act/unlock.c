@@ -30,7 +30,7 @@ int unlock_slots_fitting(const struct luks_info *li, long long avail_kib, int *f
 {
 	int n = 0;
 	for (int i = 0; i < li->n_slots && n < max; i++)
-		if (li->slot_kib[i] + UNLOCK_SPARE_KIB <= avail_kib)
+		if (avail_kib >= UNLOCK_SPARE_KIB && li->slot_kib[i] <= avail_kib - UNLOCK_SPARE_KIB)
 			fit[n++] = i;
 	return n;
 }

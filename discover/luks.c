@@ -72,7 +72,9 @@ int luks_dump_parse(const char *text, struct luks_info *li)
 			if (!li->pbkdf[0])
 				copy(li->pbkdf, sizeof(li->pbkdf), v);
 		} else if (sect == SLOTS && cur >= 0 && (v = value_of(line, "Memory"))) {
-			li->slot_kib[cur] = atoll(v);
+			/* KiB, as cryptsetup prints it; anything past 1 TiB is not a real cost. */
+			long long k = strtoll(v, NULL, 10);
+			li->slot_kib[cur] = k < 0 ? 0 : k > (1LL << 30) ? (1LL << 30) : k;
 		} else if (sect == TOKENS && line[0] == ' ' && line[1] == ' ' && line[2] != ' ' &&
 			   sscanf(line, " %d: %63s", &n, type) == 2) {
 			size_t l = strlen(li->tokens);

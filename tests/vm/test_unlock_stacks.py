@@ -171,7 +171,8 @@ def test_kexec_generation_of_an_encrypted_system(tmp_path):
         vm.expect("the unlocked LUKS devices are closed before the jump: the booted system's initrd "
                   "asks for their passphrases again", timeout=120)
         vm.expect("lifeboat: kexec: stopping processes", timeout=120)
-        m = vm.expect(r"lifeboat-payload: (\S+) reached", timeout=180)
+        # The generation's payload (its initrd, a real kernel's) names itself and its command line.
+        vm.expect(rf"lifeboat-payload: {host} generation 2 reached", timeout=180)
         m2 = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
         assert m2.group(1).strip() == cmdline
         jump = vm.text()[start:]

@@ -279,8 +279,12 @@ static int name_as_expected(struct target *ts, int n, const char *text)
 	int renamed = 0;
 	for (int i = 0; i < f.n_sys; i++) {
 		const struct found_sys *s = &f.sys[i];
-		/* The scan names a mapping /dev/mapper/NAME (dm-N when that node is missing). */
-		const char *root = s->root && startswith(s->root, "/dev/") ? s->root + 5 : NULL;
+		/* The scan names a mapping /dev/mapper/NAME (dm-N when that node is missing). A
+		 * system found on btrfs whose root is not resolved (root "-") was found on the
+		 * filesystem that holds its /nix: that is the mapping then (btrfs on LUKS, the
+		 * subvolumes of / and /nix on the same device). */
+		const char *on = s->root && startswith(s->root, "/dev/") ? s->root : s->nix;
+		const char *root = on && startswith(on, "/dev/") ? on + 5 : NULL;
 		struct target *t = NULL;
 		for (int k = 0; root && k < n; k++)
 			if (ts[k].opened_now && (!strcmp(ts[k].dm, root) ||

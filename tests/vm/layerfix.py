@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Disk images with storage layers under a NixOS: md RAID1, LVM, LVM on md, multi-device btrfs,
 LUKS2, LVM on LUKS1, LUKS2 with several keyslots and a token, a LUKS2 header with a 1 GiB
-argon2id keyslot.
+argon2id keyslot, btrfs (subvolumes) on LUKS2, LUKS2 on md RAID1.
 
     from layerfix import layer_fixture, layer_expect
     members = layer_fixture("md-raid1")      # [$CACHE/fixtures/layers/md-raid1-<key>/m1.img, m2.img]
@@ -303,7 +303,8 @@ run mdadm --stop /dev/md/pv
 # passphrase, the mapping name the system expects, its keyslots (with their passphrases), tokens,
 # key derivation, and recovery (the second keyslot's passphrase) where there is one.
 PASSPHRASE = "correct horse"
-LUKS_UUID = {n: mf.uid("luks", n) for n in ("luks2", "luks-lvm", "luks-named", "luks-bigmem")}
+LUKS_UUID = {n: mf.uid("luks", n) for n in ("luks2", "luks-lvm", "luks-named", "luks-bigmem",
+                                             "btrfs-on-luks", "luks-on-md")}
 RECOVERY = "1234-5678-9012"
 FIDO2_TOKEN = {"type": "systemd-fido2", "keyslots": ["0"], "fido2-credential": "AAAA",
                "fido2-salt": "AAAA", "fido2-rp": "io.systemd.cryptsetup",
@@ -404,6 +405,86 @@ cryptsetup luksDump /dev/vda | grep -q '^[[:space:]]*Memory:[[:space:]]*1048576$
 })
 
 
+# Stacks (issue 14): btrfs with subvolumes on LUKS2, and LUKS2 on md RAID1. The image has no
+# mkfs.btrfs (only btrfs, btrfstune, fsck.btrfs), so the btrfs is made on the host over a file
+# (nixos_btrfs) and copied with dd into the open mapping, as the ext4 roots are. In btrfs-on-luks
+# the member is vda and the btrfs image vdb; in luks-on-md the members are vda and vdb, the ext4
+# image vdc.
+LAYOUTS.update({
+    "btrfs-on-luks": dict(
+        host="sigma", members=[("disk.img", 200, [(None, GPT_LINUX, "cryptbtrfs")])],
+        rootfs="btrfs",
+        fstab=[_plan("/dev/mapper/cryptbtrfs", "/", "btrfs", "subvol=@,compress=zstd"),
+               _plan("/dev/mapper/cryptbtrfs", "/nix", "btrfs", "subvol=@nix,compress=zstd,noatime")],
+        luks=[_luks("btrfs-on-luks", "disk.img", "/dev/vda1", 2, PASSPHRASE, "cryptbtrfs",
+                    label="cryptbtrfs")],
+        job=_luksformat(2, _U["btrfs-on-luks"], "/dev/vda1", PASSPHRASE, label="cryptbtrfs") + """
+run dd if=/dev/vdb of=/dev/mapper/fix bs=1M
+run btrfs check --readonly /dev/mapper/fix
+run cryptsetup luksDump /dev/vda1
+run cryptsetup close fix
+"""),
+    "luks-on-md": dict(
+        host="tau", members=[("m1.img", 176, [(None, GPT_RAID, "raid-a")]),
+                             ("m2.img", 176, [(None, GPT_RAID, "raid-b")])],
+        fstab=[_plan(f"/dev/disk/by-uuid/{mf.uid('root', 'luks-on-md')}", "/", "ext4", passno=1)],
+        array=dict(name="crypt", homehost="tau", level="raid1", uuid="1feb0a70:00000000:00000000:00000004"),
+        luks=[_luks("luks-on-md", "m1.img", "/dev/md/crypt", 2, PASSPHRASE, f"luks-{_U['luks-on-md']}",
+                    label="cryptmd")],
+        job="""
+run mdadm --create /dev/md/crypt --run --assume-clean --level=1 --raid-devices=2 --metadata=1.2 \\
+    --homehost=tau --name=crypt --uuid=1feb0a70:00000000:00000000:00000004 /dev/vda1 /dev/vdb1
+""" + _luksformat(2, _U["luks-on-md"], "/dev/md/crypt", PASSPHRASE, label="cryptmd") + """
+run dd if=/dev/vdc of=/dev/mapper/fix bs=1M
+run cryptsetup luksDump /dev/md/crypt
+run cryptsetup close fix
+run mdadm --detail /dev/md/crypt
+run mdadm --stop /dev/md/crypt
+"""),
+})
+
+
+def nixos_btrfs(path, fixture, host, fstab_plan, size_mib=160, work=None):
+    """A btrfs image at path (made on the host: loop mount) with subvolumes @ (the root) and
+    @nix (/nix: store and profiles) holding a NixOS, generations 1 and 2 (the current one),
+    fstab from fstab_plan. Returns the dict nixos_ext4 returns."""
+    own = work is None
+    work = work or tempfile.mkdtemp(prefix="lb-layerfix-")
+    uuid = mf.uid("btrfs", fixture)
+    mnt = os.path.join(work, "btrfs-mnt")
+    lo = None
+    try:
+        b = _mf_builder(work)
+        fstab, mrecs = mf.mounts_of(fstab_plan)
+        gens = [mf.Gen(1, mf.V3, mf.date(1), bootspec=True, fstab=fstab),
+                mf.Gen(2, mf.V4, mf.date(2), bootspec=True, fstab=fstab)]
+        root, nixt, home, recs = mf.separate_nix_system(b, fixture, host, gens)
+        with open(path, "wb") as f:
+            f.truncate(size_mib * MiB)
+        mf.run("mkfs.btrfs", "-q", "-f", "-L", "nixos", "-U", uuid, path, stdout=subprocess.DEVNULL)
+        lo = subprocess.run(["losetup", "--find", "--show", path], check=True,
+                            capture_output=True, text=True).stdout.strip()
+        os.makedirs(mnt)
+        mf.run("mount", "-t", "btrfs", lo, mnt)
+        try:
+            for sv, tree in (("@", root.path), ("@nix", nixt.path)):
+                mf.run("btrfs", "-q", "subvolume", "create", os.path.join(mnt, sv))
+                mf.run("cp", "-a", tree + "/.", os.path.join(mnt, sv))
+            mf.run("sync")
+        finally:
+            mf.run("umount", mnt)
+        return dict(host=host, uuid=uuid, label="nixos", version=mf.V4, current=2,
+                    generation_numbers=[1, 2], fstab=fstab, mounts=mrecs)
+    finally:
+        if lo:
+            subprocess.run(["losetup", "-d", lo])
+        subprocess.run(["btrfs", "device", "scan", "--forget"], stderr=subprocess.DEVNULL)
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+            global _builder
+            _builder = None
+
+
 def _build_vm_layout(name, outdir):
     lay = LAYOUTS[name]
     work = tempfile.mkdtemp(prefix="lb-layerfix-")
@@ -411,8 +492,12 @@ def _build_vm_layout(name, outdir):
     try:
         sources, info = [], dict(host=None)
         if lay["host"]:
-            src = os.path.join(work, "root.ext4")
-            info = nixos_ext4(src, name, lay["host"], lay["fstab"], size_mib=120, work=work)
+            if lay.get("rootfs") == "btrfs":
+                src = os.path.join(work, "root.btrfs")
+                info = nixos_btrfs(src, name, lay["host"], lay["fstab"], size_mib=160, work=work)
+            else:
+                src = os.path.join(work, "root.ext4")
+                info = nixos_ext4(src, name, lay["host"], lay["fstab"], size_mib=120, work=work)
             sources.append(src)
         esp = lay.get("esp")
         if esp:

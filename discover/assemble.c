@@ -19,6 +19,7 @@
 #include "lib/layout.h"
 #include "lib/log.h"
 #include "lib/modules.h"
+#include "lib/sysblock.h"
 #include "lib/util.h"
 #include "report/record.h"
 
@@ -74,19 +75,10 @@ static void md_link_name(const char *mddir, const char *name, char *out, size_t 
 	closedir(d);
 }
 
-static char *sys_value(const char *sysroot, const char *name, const char *what)
-{
-	char *p = xasprintf("%s/block/%s/md/%s", sysroot, name, what), *v = NULL;
-	if (read_file_at(AT_FDCWD, p, 256, &v) < 0)
-		v = NULL;
-	free(p);
-	return v ? rstrip(v) : NULL;
-}
-
 int md_array_put(FILE *out, const char *sysroot, const char *mddir, const char *name)
 {
-	char *level = sys_value(sysroot, name, "level"), *disks = sys_value(sysroot, name, "raid_disks");
-	char *degraded = sys_value(sysroot, name, "degraded"), *state = sys_value(sysroot, name, "array_state");
+	char *level = sysblock_value(sysroot, name, "md/level"), *disks = sysblock_value(sysroot, name, "md/raid_disks");
+	char *degraded = sysblock_value(sysroot, name, "md/degraded"), *state = sysblock_value(sysroot, name, "md/array_state");
 	int n = disks ? atoi(disks) : 0, problems = 0;
 	char members[512] = "", missing[256] = "", link[128], path[80], mdname[160] = "";
 	snprintf(path, sizeof(path), "/dev/%.60s", name);
@@ -95,7 +87,7 @@ int md_array_put(FILE *out, const char *sysroot, const char *mddir, const char *
 		snprintf(mdname, sizeof(mdname), "%s/%s", mddir, link);
 	/* Each active slot N has a link md/rdN -> dev-<member>; a slot without one is missing. */
 	for (int i = 0; i < n && i < 64; i++) {
-		char *p = xasprintf("%s/block/%s/md/rd%d", sysroot, name, i), target[128];
+		char *p = xasprintf("%s/class/block/%s/md/rd%d", sysroot, name, i), target[128];
 		ssize_t l = readlink(p, target, sizeof(target) - 1);
 		free(p);
 		size_t ml = strlen(members), xl = strlen(missing);
@@ -179,20 +171,25 @@ static int has_type(const struct devtab *t, const char *type)
 }
 
 /* md arrays that exist now, by name (md127, md0...). */
+struct md_names {
+	char (*names)[32];
+	int n, max;
+};
+
+static int md_name_one(const char *dev, void *ctx)
+{
+	struct md_names *m = ctx;
+	if (strlen(dev) < 32)
+		snprintf(m->names[m->n++], 32, "%.30s", dev);
+	return m->n >= m->max;
+}
+
 static int md_arrays(const char *sysroot, char names[][32], int max)
 {
-	char *p = xasprintf("%s/block", sysroot);
-	DIR *d = opendir(p);
-	free(p);
-	int n = 0;
-	if (!d)
-		return 0;
-	struct dirent *de;
-	while ((de = readdir(d)) && n < max)
-		if (startswith(de->d_name, "md") && strlen(de->d_name) < 32)
-			snprintf(names[n++], 32, "%.30s", de->d_name);
-	closedir(d);
-	return n;
+	struct md_names m = {names, 0, max};
+	if (max > 0)
+		sysblock_each(sysroot, "md", md_name_one, &m);
+	return m.n;
 }
 
 void md_short_links(const char *mddir)
@@ -237,16 +234,7 @@ static int has_free_member(const struct devtab *t, const char *sysroot)
 	for (int i = 0; i < t->n; i++) {
 		if (strcmp(t->d[i].type, "linux_raid_member"))
 			continue;
-		char *p = xasprintf("%s/class/block/%s/holders", sysroot, t->d[i].name);
-		DIR *d = opendir(p);
-		free(p);
-		int held = 0;
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			held |= de->d_name[0] != '.';
-		if (d)
-			closedir(d);
-		if (!held)
+		if (!sysblock_holders(sysroot, t->d[i].name))
 			return 1;
 	}
 	return 0;
@@ -440,7 +428,7 @@ static int writable_walk(const char *sysroot, const char *name, int depth, int t
 	}
 	if (made < 0 || !startswith(name, "md"))
 		return made;
-	char *state = sys_value(sysroot, name, "array_state");
+	char *state = sysblock_value(sysroot, name, "md/array_state");
 	int ro = state && (!strcmp(state, "readonly") || !strcmp(state, "read-auto"));
 	free(state);
 	if (!ro)
@@ -484,17 +472,15 @@ int assemble_writable(const char *sysroot, const char *dev, int timeout_ms, char
 	return writable_walk(sysroot, base ? base + 1 : real, 0, timeout_ms, msg, size);
 }
 
+static int stop_at_first(const char *dev, void *ctx)
+{
+	(void)dev, (void)ctx;
+	return 1;
+}
+
 static int any_block(const char *prefix)
 {
-	DIR *d = opendir("/sys/class/block");
-	if (!d)
-		return 0;
-	struct dirent *de;
-	int found = 0;
-	while (!found && (de = readdir(d)))
-		found = startswith(de->d_name, prefix);
-	closedir(d);
-	return found;
+	return sysblock_each("/sys", prefix, stop_at_first, NULL);
 }
 
 static void teardown_step(char *const *argv, const char *target, const char *what,
@@ -516,7 +502,7 @@ int assemble_teardown(void (*report)(const char *target, const char *what, int e
 {
 	int steps = 0;
 	/* LVs first (they may sit on arrays), then the arrays; what is still open stays. */
-	if (any_block("dm-") && access(LVM_BIN, X_OK) == 0) {
+	if (sysblock_dm_count("/sys", "LVM-") && access(LVM_BIN, X_OK) == 0) {
 		mkdir_p("/run/lock/lvm", 0700);
 		char *const argv[] = {LVM_BIN, "vgchange", "-an", "--sysinit", NULL};
 		teardown_step(argv, "LVM volume groups", "deactivate", report, ctx);
@@ -532,7 +518,7 @@ int assemble_teardown(void (*report)(const char *target, const char *what, int e
 		if (report)
 			report("encrypted volumes", "close", left ? -EBUSY : 0, ctx);
 		steps++;
-		if (any_block("dm-") && access(LVM_BIN, X_OK) == 0) {
+		if (sysblock_dm_count("/sys", "LVM-") && access(LVM_BIN, X_OK) == 0) {
 			char *const argv[] = {LVM_BIN, "vgchange", "-an", "--sysinit", NULL};
 			teardown_step(argv, "LVM volume groups", "deactivate", report, ctx);
 			steps++;

@@ -1,6 +1,5 @@
 #include "discover/luks.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -11,6 +10,7 @@
 
 #include "lib/job.h"
 #include "lib/log.h"
+#include "lib/sysblock.h"
 #include "lib/util.h"
 #include "report/record.h"
 
@@ -113,18 +113,9 @@ const char *luks_token_note(const struct luks_info *li, char *buf, size_t size)
 	return buf;
 }
 
-static char *dm_value(const char *sysroot, const char *dm, const char *what)
-{
-	char *p = xasprintf("%s/class/block/%s/%s", sysroot, dm, what), *v = NULL;
-	if (read_file_at(AT_FDCWD, p, 512, &v) < 0)
-		v = NULL;
-	free(p);
-	return v ? rstrip(v) : NULL;
-}
-
 int luks_is_crypt(const char *sysroot, const char *dm)
 {
-	char *u = dm_value(sysroot, dm, "dm/uuid");
+	char *u = sysblock_value(sysroot, dm, "dm/uuid");
 	int yes = u && startswith(u, "CRYPT-");
 	free(u);
 	return yes;
@@ -132,16 +123,30 @@ int luks_is_crypt(const char *sysroot, const char *dm)
 
 int luks_any_open(const char *sysroot)
 {
-	char *dir = xasprintf("%s/class/block", sysroot);
-	DIR *d = opendir(dir);
-	free(dir);
-	int n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += startswith(de->d_name, "dm-") && luks_is_crypt(sysroot, de->d_name);
-	if (d)
-		closedir(d);
-	return n;
+	return sysblock_dm_count(sysroot, "CRYPT-");
+}
+
+struct dm_find {
+	const char *sysroot, *hex;
+	size_t k;
+	char *name, *dm;
+	size_t nsize, dsize;
+};
+
+static int find_one(const char *dm, void *ctx)
+{
+	struct dm_find *f = ctx;
+	char *u = sysblock_value(f->sysroot, dm, "dm/uuid");
+	const char *rest = u && startswith(u, "CRYPT-LUKS") ? strchr(u + 10, '-') : NULL;
+	int found = rest && !strncasecmp(rest + 1, f->hex, f->k) && rest[1 + f->k] == '-';
+	if (found) {
+		char *n = sysblock_value(f->sysroot, dm, "dm/name");
+		snprintf(f->name, f->nsize, "%s", n ? n : "");
+		snprintf(f->dm, f->dsize, "%s", dm);
+		free(n);
+	}
+	free(u);
+	return found;
 }
 
 int luks_mapping(const char *sysroot, const char *uuid, char *name, size_t nsize, char *dm, size_t dsize)
@@ -155,28 +160,8 @@ int luks_mapping(const char *sysroot, const char *uuid, char *name, size_t nsize
 	hex[k] = 0;
 	if (!k)
 		return 0;
-	char *dir = xasprintf("%s/class/block", sysroot);
-	DIR *d = opendir(dir);
-	free(dir);
-	struct dirent *de;
-	int found = 0;
-	while (!found && d && (de = readdir(d))) {
-		if (!startswith(de->d_name, "dm-"))
-			continue;
-		char *u = dm_value(sysroot, de->d_name, "dm/uuid");
-		const char *rest = u && startswith(u, "CRYPT-LUKS") ? strchr(u + 10, '-') : NULL;
-		if (rest && !strncasecmp(rest + 1, hex, k) && rest[1 + k] == '-') {
-			char *n = dm_value(sysroot, de->d_name, "dm/name");
-			snprintf(name, nsize, "%s", n ? n : "");
-			snprintf(dm, dsize, "%s", de->d_name);
-			free(n);
-			found = 1;
-		}
-		free(u);
-	}
-	if (d)
-		closedir(d);
-	return found;
+	struct dm_find f = {sysroot, hex, k, name, dm, nsize, dsize};
+	return sysblock_each(sysroot, "dm-", find_one, &f);
 }
 
 int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms)
@@ -242,7 +227,7 @@ static int tool_stdin(char *const *argv, const char *in, int timeout_ms, char *m
 
 int luks_writable(const char *sysroot, const char *dm, int timeout_ms, char *msg, size_t size)
 {
-	char *ro = dm_value(sysroot, dm, "ro"), *name = dm_value(sysroot, dm, "dm/name");
+	char *ro = sysblock_value(sysroot, dm, "ro"), *name = sysblock_value(sysroot, dm, "dm/name");
 	int was_ro = ro && !strcmp(ro, "1");
 	free(ro);
 	if (!was_ro || !name) {
@@ -289,52 +274,39 @@ int luks_writable(const char *sysroot, const char *dm, int timeout_ms, char *msg
 	return r < 0 ? -1 : 1;
 }
 
-/* Does sysroot/class/block/<dm>/holders list anything (an LV, a mapping on top)? */
-static int held(const char *sysroot, const char *dm)
+struct dm_close {
+	const char *sysroot;
+	int timeout_ms, closed, left;
+};
+
+static int close_one(const char *dm, void *ctx)
 {
-	char *p = xasprintf("%s/class/block/%s/holders", sysroot, dm);
-	DIR *d = opendir(p);
-	free(p);
-	int n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
+	struct dm_close *c = ctx;
+	if (!luks_is_crypt(c->sysroot, dm))
+		return 0;
+	char *name = sysblock_value(c->sysroot, dm, "dm/name");
+	if (!name)
+		return 0;
+	char *text = NULL, msg[300];
+	char *const argv[] = {CRYPTSETUP_BIN, "close", name, NULL};
+	if (!sysblock_holders(c->sysroot, dm) && job_tool(argv, c->timeout_ms, &text, msg, sizeof(msg)) == 0)
+		c->closed++;
+	else
+		c->left++;
+	free(text);
+	free(name);
+	return 0;
 }
 
 int luks_close_all(const char *sysroot, int timeout_ms, int *left)
 {
-	int closed = 0;
-	*left = 0;
+	struct dm_close c = {sysroot, timeout_ms, 0, 0};
 	/* Mappings on mappings (LUKS on LUKS) close top first: go round while one closes. */
-	for (int round = 0, more = 1; more && round < 4; round++) {
-		more = 0;
-		*left = 0;
-		char *dir = xasprintf("%s/class/block", sysroot);
-		DIR *d = opendir(dir);
-		free(dir);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!startswith(de->d_name, "dm-") || !luks_is_crypt(sysroot, de->d_name))
-				continue;
-			char *name = dm_value(sysroot, de->d_name, "dm/name");
-			if (!name)
-				continue;
-			char *text = NULL, msg[300];
-			char *const argv[] = {CRYPTSETUP_BIN, "close", name, NULL};
-			if (!held(sysroot, de->d_name) && job_tool(argv, timeout_ms, &text, msg, sizeof(msg)) == 0) {
-				closed++;
-				more = 1;
-			} else {
-				(*left)++;
-			}
-			free(text);
-			free(name);
-		}
-		if (d)
-			closedir(d);
+	for (int round = 0, before = -1; round < 4 && c.closed != before; round++) {
+		before = c.closed;
+		c.left = 0;
+		sysblock_each(sysroot, "dm-", close_one, &c);
 	}
-	return closed;
+	*left = c.left;
+	return c.closed;
 }

@@ -26,18 +26,18 @@ static int vgs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg); }
 static void md_array(const char *name, const char *state, const char *degraded, int with_rd1)
 {
 	char p[128];
-	snprintf(p, sizeof(p), "sys/block/%s/md/level", name);
+	snprintf(p, sizeof(p), "sys/class/block/%s/md/level", name);
 	tree_file(p, "raid1\n");
-	snprintf(p, sizeof(p), "sys/block/%s/md/raid_disks", name);
+	snprintf(p, sizeof(p), "sys/class/block/%s/md/raid_disks", name);
 	tree_file(p, "2\n");
-	snprintf(p, sizeof(p), "sys/block/%s/md/degraded", name);
+	snprintf(p, sizeof(p), "sys/class/block/%s/md/degraded", name);
 	tree_file(p, degraded);
-	snprintf(p, sizeof(p), "sys/block/%s/md/array_state", name);
+	snprintf(p, sizeof(p), "sys/class/block/%s/md/array_state", name);
 	tree_file(p, state);
-	snprintf(p, sizeof(p), "sys/block/%s/md/rd0", name);
+	snprintf(p, sizeof(p), "sys/class/block/%s/md/rd0", name);
 	tree_link("dev-vda", p);
 	if (with_rd1) {
-		snprintf(p, sizeof(p), "sys/block/%s/md/rd1", name);
+		snprintf(p, sizeof(p), "sys/class/block/%s/md/rd1", name);
 		tree_link("dev-vdb", p);
 	}
 }

@@ -7,6 +7,7 @@
 #include "present/term.h"
 #include "report/found.h"
 #include "tests/unit/check.h"
+#include "tests/unit/menukeys.h"
 
 static const char report[] =
 	"device path=/dev/vda1 disk=/dev/vda type=vfat\n"
@@ -24,13 +25,6 @@ static const char report[] =
 	"mount system=1 number=3 source=/dev/vda1 target=/boot type=vfat status=ok\n"
 	"mount system=1 number=3 source=/dev/vdc1 target=/srv type=xfs status=ok\n"
 	"done devices=4 systems=1 problems=2\n";
-
-static void type(struct menu *m, const char *keys, struct menu_choice *c, enum menu_ev last)
-{
-	for (const char *p = keys; *p; p++)
-		CHECK_INT(menu_input(m, *p, c), EV_ECHO);
-	CHECK_INT(menu_input(m, KEY_ENTER, c), last);
-}
 
 int main(void)
 {

@@ -7,6 +7,7 @@
 #include "present/term.h"
 #include "report/found.h"
 #include "tests/unit/check.h"
+#include "tests/unit/menukeys.h"
 
 static const char two[] =
 	"device path=/dev/vda2 disk=/dev/vda type=crypto_LUKS size=209715200\n"
@@ -25,13 +26,6 @@ static const char two[] =
 static const char one[] =
 	"luks path=/dev/nvme0n1p2 version=2 uuid=aaaa label=\x1b[31mevil size=1048576 state=locked\n"
 	"done devices=1 systems=0 problems=1\n";
-
-static void type(struct menu *m, const char *keys, struct menu_choice *c, enum menu_ev last)
-{
-	for (const char *p = keys; *p; p++)
-		CHECK_INT(menu_input(m, *p, c), EV_ECHO);
-	CHECK_INT(menu_input(m, KEY_ENTER, c), last);
-}
 
 int main(void)
 {

@@ -589,6 +589,21 @@ def layer_expect(name):
         return json.load(f)
 
 
+def layer_copies(tmp, names):
+    """Writable copies (sparse) of the members of fixtures NAMES, in attachment order, in tmp;
+    skips the test when not root (the fixtures are made with root)."""
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("the layer fixtures are made with root")
+    out = []
+    for n in names:
+        for src in layer_fixture(n):
+            dst = os.path.join(tmp, f"{n}-{os.path.basename(src)}")
+            subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+            out.append(dst)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help=f"default: all of {' '.join(LAYOUTS)}")

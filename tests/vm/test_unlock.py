@@ -13,29 +13,14 @@ that has a FIDO2 token and a recovery key, and a LUKS2 keyslot needing 1 GiB of 
 import json
 import os
 import re
-import subprocess
 
-import pytest
 
-from layerfix import layer_expect, layer_fixture
+from layerfix import layer_copies as copies, layer_expect
 from test_discover import run
 from vm import VM, Disk, sha256
 
 LUKS = ["luks2", "luks-lvm", "luks-named"]
 MENU = r"Choose \(key then Enter"
-
-
-def copies(tmp, names):
-    """Writable copies of the fixtures' members, in attachment order."""
-    if os.geteuid() != 0:
-        pytest.skip("the layer fixtures are made with root")
-    out = []
-    for n in names:
-        for src in layer_fixture(n):
-            dst = os.path.join(tmp, f"{n}-{os.path.basename(src)}")
-            subprocess.run(["cp", "--sparse=always", src, dst], check=True)
-            out.append(dst)
-    return out
 
 
 def hosts():

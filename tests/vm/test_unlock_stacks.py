@@ -16,30 +16,15 @@ system on LUKS2 booted by kexec.
 import json
 import os
 import re
-import subprocess
 
-import pytest
 
-from layerfix import layer_expect, layer_fixture
+from layerfix import layer_copies as copies, layer_expect
 from test_discover import run
 from vm import VM, Disk, sha256
 
 STACKS = ["btrfs-on-luks", "luks-on-md"]
 MENU = r"Choose \(key then Enter"
 PROMPT = r"lifeboat:\S*# "
-
-
-def copies(tmp, names):
-    """Writable copies of the fixtures' members, in attachment order."""
-    if os.geteuid() != 0:
-        pytest.skip("the layer fixtures are made with root")
-    out = []
-    for n in names:
-        for src in layer_fixture(n):
-            dst = os.path.join(tmp, f"{n}-{os.path.basename(src)}")
-            subprocess.run(["cp", "--sparse=always", src, dst], check=True)
-            out.append(dst)
-    return out
 
 
 def shell(vm):

@@ -156,7 +156,7 @@ static int mount_at(int rootfd, const char *target, const char *src, const char 
 
 /* The scan starts md arrays read-only: the ones under a source mounted read-write become
  * writable first (docs/assemble.md). A failure is said; the mount then says what it means. */
-static void make_writable(const char *src, void (*say)(const char *))
+static void make_one_writable(const char *src, void (*say)(const char *))
 {
 	char msg[400], d[64];
 	int r = assemble_writable("/sys", src, 20000, msg, sizeof(msg));
@@ -164,6 +164,36 @@ static void make_writable(const char *src, void (*say)(const char *))
 		sayf(say, "%s: %d read-only layer(s) made writable (md arrays, unlocked LUKS)", term_escape(src, d, sizeof(d), 40), r);
 	else if (r < 0)
 		sayf(say, "cannot make what %s is built on writable: %s", term_escape(src, d, sizeof(d), 40), msg);
+}
+
+static int same_dev(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (!strcmp(a, b))
+		return 1;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && S_ISBLK(sa.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+/* A btrfs over several devices mounts read-write only when every member is writable (btrfs
+ * over two LUKS devices or md arrays): all the members the scan's btrfs record lists with src. */
+static void make_writable(const struct found *f, const char *src, void (*say)(const char *))
+{
+	make_one_writable(src, say);
+	for (int i = report_next(&f->rep, "btrfs", -1); i >= 0; i = report_next(&f->rep, "btrfs", i)) {
+		char list[1024];
+		snprintf(list, sizeof(list), "%s", record_str(&f->rep.r[i], "members"));
+		int has = 0;
+		char *save = NULL;
+		for (char *m = strtok_r(list, ",", &save); m && !has; m = strtok_r(NULL, ",", &save))
+			has = same_dev(m, src);
+		if (!has)
+			continue;
+		snprintf(list, sizeof(list), "%s", record_str(&f->rep.r[i], "members"));
+		for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save))
+			if (!same_dev(m, src))
+				make_one_writable(m, say);
+		break;
+	}
 }
 
 static int depth(const char *p)
@@ -174,7 +204,7 @@ static int depth(const char *p)
 	return d;
 }
 
-static int mount_entry(int rootfd, const struct record *r, void (*say)(const char *))
+static int mount_entry(const struct found *f, int rootfd, const struct record *r, void (*say)(const char *))
 {
 	const char *target = record_get(r, "target"), *type = record_get(r, "type");
 	const char *status = record_get(r, "status"), *source = record_get(r, "source");
@@ -192,7 +222,7 @@ static int mount_entry(int rootfd, const struct record *r, void (*say)(const cha
 			return e;
 		}
 		if (strcmp(status, "tmpfs") && !(flags & MS_RDONLY))
-			make_writable(source, say);
+			make_writable(f, source, say);
 		e = mount_at(rootfd, target, !strcmp(status, "tmpfs") ? "tmpfs" : source, type, flags, data);
 		if (e < 0) {
 			sayf(say, "cannot mount %s: %s", t, strerror(-e));
@@ -272,7 +302,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		return bad;
 	}
 	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
-	make_writable(src, say);
+	make_writable(f, src, say);
 	if (mount(src, dir, type && *type ? type : NULL, flags, *data ? data : NULL) < 0) {
 		int e = errno;
 		char d[64];
@@ -289,7 +319,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 			const char *t = record_get(recs[i], "target");
 			if (!t || depth(t) != d)
 				continue;
-			int r = mount_entry(rootfd, recs[i], say);
+			int r = mount_entry(f, rootfd, recs[i], say);
 			if (r > 0) {
 				made++;
 				have_nix |= !strcmp(t, "/nix");

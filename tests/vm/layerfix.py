@@ -73,13 +73,44 @@ def tool_inputs():
     generator and payload, the kernel (its md/dm drivers write the superblocks; it is also the
     generations' kernel), mdadm, lvm and cryptsetup. Not the lifeboat binary: it only loads
     modules here."""
-    files = [os.path.abspath(__file__), mf.__file__, os.path.join(TOP, "tools", "mkpayload.sh"),
+    files = [mf.__file__, os.path.join(TOP, "tools", "mkpayload.sh"),
              os.path.join(OUT, "bzImage"), os.path.join(BUILD, "payload-init")]
     for part, binary in (("mdadm", "mdadm"), ("lvm2", "lvm"), ("cryptsetup", "cryptsetup")):
         d = _tp(part)
         if d:
             files.append(os.path.join(d, "sbin", binary))
     return files
+
+
+# The code that makes every fixture; a fixture's LAYOUTS entry may name more in "builders".
+BUILDERS = ("_mf_builder", "nixos_ext4", "gpt_disk", "VM_INIT", "build_in_vm", "nixos_btrfs",
+            "_build_vm_layout", "btrfs_raid1_images", "_build_btrfs", "layer_fixture")
+
+
+def builder_source(names=BUILDERS):
+    """The source text of the top-level functions and assignments called names in this file.
+    A fixture's key holds these and its own LAYOUTS entry, not the whole file: adding a fixture,
+    a constant or a reader then rebuilds no other fixture."""
+    import ast
+    with open(os.path.abspath(__file__)) as f:
+        text = f.read()
+    parts = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
+            parts[node.name] = ast.get_source_segment(text, node)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            parts[node.targets[0].id] = ast.get_source_segment(text, node)
+    return "\n".join(parts[n] for n in names)
+
+
+def fixture_key(name):
+    """What besides tool_inputs() makes fixture NAME: the builder code and its LAYOUTS entry."""
+    lay = LAYOUTS[name]
+    # A function in the entry (its own builder) counts by its source, not its address.
+    own = tuple(v.__name__ for v in lay.values() if callable(v))
+    entry = repr({k: (v.__name__ if callable(v) else v) for k, v in lay.items()})
+    src = builder_source(BUILDERS + own + tuple(lay.get("builders", ())))
+    return hashlib.sha256((src + "\0" + entry).encode()).hexdigest()
 
 
 def cached(name, inputs, build, extra=""):
@@ -304,7 +335,8 @@ run mdadm --stop /dev/md/pv
 # key derivation, and recovery (the second keyslot's passphrase) where there is one.
 PASSPHRASE = "correct horse"
 LUKS_UUID = {n: mf.uid("luks", n) for n in ("luks2", "luks-lvm", "luks-named", "luks-bigmem",
-                                             "btrfs-on-luks", "luks-on-md")}
+                                             "btrfs-on-luks", "luks-on-md", "btrfs-luks-a",
+                                             "btrfs-luks-b")}
 RECOVERY = "1234-5678-9012"
 FIDO2_TOKEN = {"type": "systemd-fido2", "keyslots": ["0"], "fido2-credential": "AAAA",
                "fido2-salt": "AAAA", "fido2-rp": "io.systemd.cryptsetup",
@@ -441,6 +473,24 @@ run cryptsetup close fix
 run mdadm --detail /dev/md/crypt
 run mdadm --stop /dev/md/crypt
 """),
+    # btrfs raid1 over two LUKS2 devices with the same passphrase (disko's layout for two disks):
+    # members vda and vdb, the two btrfs member images vdc and vdd; fstab by the btrfs UUID, so
+    # the mappings keep luks-<UUID>.
+    "btrfs-raid1-luks": dict(
+        host="upsilon", members=[("c1.img", 200, [(None, GPT_LINUX, "crypt-a")]),
+                                 ("c2.img", 200, [(None, GPT_LINUX, "crypt-b")])],
+        rootfs="btrfs-raid1", fstab=None,
+        luks=[_luks("btrfs-luks-a", "c1.img", "/dev/vda1", 2, PASSPHRASE, f"luks-{_U['btrfs-luks-a']}",
+                    label="crypt-a"),
+              _luks("btrfs-luks-b", "c2.img", "/dev/vdb1", 2, PASSPHRASE, f"luks-{_U['btrfs-luks-b']}",
+                    label="crypt-b")],
+        job=_luksformat(2, _U["btrfs-luks-a"], "/dev/vda1", PASSPHRASE, label="crypt-a", open_as="fa")
+        + _luksformat(2, _U["btrfs-luks-b"], "/dev/vdb1", PASSPHRASE, label="crypt-b", open_as="fb") + """
+run dd if=/dev/vdc of=/dev/mapper/fa bs=1M
+run dd if=/dev/vdd of=/dev/mapper/fb bs=1M
+run cryptsetup close fa
+run cryptsetup close fb
+"""),
 })
 
 
@@ -492,13 +542,19 @@ def _build_vm_layout(name, outdir):
     try:
         sources, info = [], dict(host=None)
         if lay["host"]:
-            if lay.get("rootfs") == "btrfs":
+            if lay.get("rootfs") == "btrfs-raid1":
+                srcs = [os.path.join(work, "r1.btrfs"), os.path.join(work, "r2.btrfs")]
+                info = btrfs_raid1_images(srcs, 160, name, lay["host"], work)
+                sources.extend(srcs)
+                src = None
+            elif lay.get("rootfs") == "btrfs":
                 src = os.path.join(work, "root.btrfs")
                 info = nixos_btrfs(src, name, lay["host"], lay["fstab"], size_mib=160, work=work)
             else:
                 src = os.path.join(work, "root.ext4")
                 info = nixos_ext4(src, name, lay["host"], lay["fstab"], size_mib=120, work=work)
-            sources.append(src)
+            if src:
+                sources.append(src)
         esp = lay.get("esp")
         if esp:
             tree = os.path.join(work, "esp-tree")
@@ -514,15 +570,13 @@ def _build_vm_layout(name, outdir):
     return info
 
 
-def _build_btrfs(name, outdir):
-    """btrfs raid1 (data and metadata) over two bare disk images, subvolumes @ and @nix."""
-    lay = LAYOUTS[name]
-    work = tempfile.mkdtemp(prefix="lb-layerfix-")
-    global _builder
-    paths = [os.path.join(outdir, m[0]) for m in lay["members"]]
-    uuid = mf.uid("btrfs", name)
+def btrfs_raid1_images(paths, size_mib, fixture, host, work):
+    """btrfs raid1 (data and metadata) over the files at paths (made here, size_mib each) with
+    subvolumes @ and @nix holding a NixOS (fstab by the btrfs UUID), made on the host over loop
+    devices. Returns the dict nixos_ext4 returns."""
+    uuid = mf.uid("btrfs", fixture)
     loops = []
-    mnt = os.path.join(work, "mnt")
+    mnt = os.path.join(work, "btrfs-raid1-mnt")
     try:
         b = _mf_builder(work)
         plan = [_plan(f"/dev/disk/by-uuid/{uuid}", "/", "btrfs", "subvol=@,compress=zstd"),
@@ -530,10 +584,10 @@ def _build_btrfs(name, outdir):
         fstab, mrecs = mf.mounts_of(plan)
         gens = [mf.Gen(1, mf.V3, mf.date(1), bootspec=True, fstab=fstab),
                 mf.Gen(2, mf.V4, mf.date(2), bootspec=True, fstab=fstab)]
-        root, nixt, home, recs = mf.separate_nix_system(b, name, lay["host"], gens)
-        for p, (_, size, _) in zip(paths, lay["members"]):
+        root, nixt, home, recs = mf.separate_nix_system(b, fixture, host, gens)
+        for p in paths:
             with open(p, "wb") as f:
-                f.truncate(size * MiB)
+                f.truncate(size_mib * MiB)
         mf.run("mkfs.btrfs", "-q", "-f", "-L", "nixos", "-U", uuid, "-d", "raid1", "-m", "raid1", *paths,
                stdout=subprocess.DEVNULL)
         for p in paths:
@@ -548,13 +602,24 @@ def _build_btrfs(name, outdir):
             mf.run("sync")
         finally:
             mf.run("umount", mnt)
-        return dict(host=lay["host"], uuid=uuid, label="nixos", version=mf.V4, current=2,
+        return dict(host=host, uuid=uuid, label="nixos", version=mf.V4, current=2,
                     generation_numbers=[1, 2], fstab=fstab, mounts=mrecs)
     finally:
         for lo in loops:
             subprocess.run(["losetup", "-d", lo])
         # The host kernel keeps the members registered: forget them (the files stay).
         subprocess.run(["btrfs", "device", "scan", "--forget"], stderr=subprocess.DEVNULL)
+
+
+def _build_btrfs(name, outdir):
+    """btrfs raid1 over two bare disk images (the members themselves)."""
+    lay = LAYOUTS[name]
+    work = tempfile.mkdtemp(prefix="lb-layerfix-")
+    global _builder
+    try:
+        paths = [os.path.join(outdir, m[0]) for m in lay["members"]]
+        return btrfs_raid1_images(paths, lay["members"][0][1], name, lay["host"], work)
+    finally:
         _builder = None
         shutil.rmtree(work, ignore_errors=True)
 
@@ -575,18 +640,8 @@ def layer_fixture(name):
             json.dump(info, f, indent=2, sort_keys=True)
             f.write("\n")
 
-    d = cached(name, tool_inputs(), build)
+    d = cached(name, tool_inputs(), build, extra=fixture_key(name))
     return [os.path.join(d, m[0]) for m in lay["members"]]
-
-
-def layer_expect(name):
-    """What fixture NAME holds (its expect.json): host, uuid, version, generation_numbers,
-    fstab, array (name, homehost, level), vg (name, lvs), luks (a list: member, device,
-    version, uuid, label, passphrase, mapper, keyslots, tokens, kdf, recovery) and esp (label,
-    uuid, device) where it has them; host is None where no NixOS is inside (luks-bigmem)."""
-    d = os.path.dirname(layer_fixture(name)[0])
-    with open(os.path.join(d, "expect.json")) as f:
-        return json.load(f)
 
 
 def layer_copies(tmp, names):
@@ -602,6 +657,16 @@ def layer_copies(tmp, names):
             subprocess.run(["cp", "--sparse=always", src, dst], check=True)
             out.append(dst)
     return out
+
+
+def layer_expect(name):
+    """What fixture NAME holds (its expect.json): host, uuid, version, generation_numbers,
+    fstab, array (name, homehost, level), vg (name, lvs), luks (a list: member, device,
+    version, uuid, label, passphrase, mapper, keyslots, tokens, kdf, recovery) and esp (label,
+    uuid, device) where it has them; host is None where no NixOS is inside (luks-bigmem)."""
+    d = os.path.dirname(layer_fixture(name)[0])
+    with open(os.path.join(d, "expect.json")) as f:
+        return json.load(f)
 
 
 def main():

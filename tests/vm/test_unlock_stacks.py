@@ -9,6 +9,8 @@ system on LUKS2 booted by kexec.
 - Entering both writes to them (mapping made writable, through md too), power-off closes the
   mappings and stops the array; the next boot finds md clean, the headers readable, the files
   there and btrfs and ext4 clean.
+- btrfs raid1 over two LUKS2 devices: one key opens both, complete, zero writes, entered,
+  clean afterwards.
 - Booting generation 2 of the LUKS2 system by kexec: the mappings are closed before the jump
   (said, and the shutdown's step does not fail), the generation's kernel comes up with exactly
   its command line.
@@ -167,3 +169,51 @@ def test_kexec_generation_of_an_encrypted_system(tmp_path):
         assert not [l for l in step if "failed" in l], step
         assert "failed" not in before.split("stopping processes")[-1], before[-3000:]
         assert vm.wait_exit(timeout=60) == 0
+
+
+def test_btrfs_raid1_over_two_luks_devices(tmp_path):
+    """disko's two-disk layout: btrfs raid1 over two LUKS2 devices with one passphrase. One key
+    opens both; the btrfs is complete only with both mappings (registered after the unlock);
+    nothing is written by boot, unlock and scan; entering writes through both and power-off
+    closes them without a failure; the next boot finds the file on a clean btrfs."""
+    disks = copies(str(tmp_path), ["btrfs-raid1-luks"])
+    ex = layer_expect("btrfs-raid1-luks")
+    before = [sha256(p) for p in disks]
+    token = os.urandom(6).hex()
+    with VM(disks=[Disk(p) for p in disks], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(MENU, timeout=240)
+        menu = vm.text()
+        for l in ex["luks"]:
+            assert f"Locked: {l['device']} LUKS2 UUID {l['uuid']}" in menu, menu[-2500:]
+        shell(vm)
+        o = run(vm, "printf 'correct horse' > /tmp/k; lifeboat unlock --key-file /tmp/k; echo rc=$?", timeout=400)
+        assert "rc=0" in o and "1 NixOS system found now" in o, o
+        doc = json.loads(run(vm, "lifeboat scan --json 2>/dev/null", timeout=180))
+        assert [s["host"] for s in doc["systems"]] == [ex["host"]], doc["systems"]
+        b = [x for x in doc["btrfs"] if x["uuid"] == ex["uuid"]]
+        mappers = sorted(l["mapper"] for l in ex["luks"])
+        assert len(b) == 1 and b[0]["state"] == "complete", b
+        assert sorted(b[0]["members"].split(",")) == [f"/dev/mapper/{m}" for m in mappers], b
+        assert {l["path"]: l["state"] for l in doc["luks"]} == {"/dev/vda1": "open", "/dev/vdb1": "open"}
+        assert not doc["problems"], doc["problems"]
+        power_off(vm)
+    assert [sha256(p) for p in disks] == before, "boot, unlock and scan wrote to a member"
+    with VM(disks=[Disk(p) for p in disks], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(MENU, timeout=240)
+        shell(vm)
+        o = run(vm, "printf 'correct horse' > /tmp/k; lifeboat unlock --key-file /tmp/k; echo rc=$?", timeout=400)
+        assert "rc=0" in o, o
+        o = run(vm, f"lifeboat enter --host {ex['host']} -c 'echo {token} > /root/f; sync; cat /root/f'; "
+                    "echo rc=$?", timeout=240)
+        assert f"\n{token}" in o and "rc=0" in o and "made writable" in o, o
+        power_off(vm)
+    assert [sha256(p) for p in disks] != before, "entering wrote nothing: the twin of the proof above"
+    with VM(disks=[Disk(p) for p in disks], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(MENU, timeout=240)
+        shell(vm)
+        o = run(vm, "printf 'correct horse' > /tmp/k; lifeboat unlock --key-file /tmp/k >/dev/null 2>&1; "
+                    f"mkdir -p /mnt/x; mount -o ro,subvol=@ /dev/mapper/{mappers[0]} /mnt/x && cat /mnt/x/root/f; "
+                    f"umount /mnt/x; btrfs check --readonly /dev/mapper/{mappers[0]} >/dev/null 2>&1; "
+                    "echo btrfs=$?", timeout=400)
+        assert token in o and "btrfs=0" in o, o
+        power_off(vm)

@@ -184,3 +184,56 @@ def test_read_errors_in_the_middle_of_the_store(images, tmp_path):
     assert gens and all(g["status"] == "dangling" and "I/O error" in g["reason"] for g in gens), gens
     # The twin: alpha's current generation, on the healthy disk, is fine.
     assert kind(rep, "generation", system=alpha[0]["id"], current="1", status="ok"), rep
+
+
+def filler_disks(tmp_path, n):
+    """n small sparse disks (8 MiB) that hold no NixOS, of three kinds in turn: every eighth an
+    ext4 (inspected: it is mounted and read), every eighth but four a GPT with two empty
+    partitions (three devices), the rest blank. Returns [(path, devices it makes)]."""
+    made = []
+    for i in range(n):
+        p = str(tmp_path / f"filler{i:03d}.img")
+        subprocess.run(["truncate", "-s", "8M", p], check=True)
+        if i % 8 == 0:
+            subprocess.run(["mkfs.ext4", "-q", "-F", "-L", f"fill{i}", p], check=True)
+            made.append((p, 1))
+        elif i % 8 == 4:
+            subprocess.run(["sfdisk", "-q", p], input="label: gpt\n,3M\n,3M\n", text=True, check=True)
+            made.append((p, 3))
+        else:
+            made.append((p, 1))
+    return made
+
+
+@pytest.mark.parametrize("count", [64, 128])
+def test_many_disks(images, tmp_path, count):
+    """64 and 128 disks: 24 on virtio-blk (PCI slots run out near 30), the rest as LUNs of one
+    virtio-scsi controller; alpha's disk first on virtio, beta's last on SCSI, every other disk
+    a small filler (blank, ext4 or GPT). The menu comes with every device counted and the scan
+    complete, both systems listed (alpha on vda2, beta on an sd disk's first partition), PID 1
+    lives (every wait checks) and no disk was written (every image hashed around the boot, all
+    attached writable). The device count is exact and the header says no "(scan incomplete)": a
+    scan that lost or skipped disks, or ran out of time, fails it."""
+    healthy, _ = images
+    beta = str(tmp_path / "twosys.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIXDIR, "twosys.img"), beta], check=True)
+    fillers = filler_disks(tmp_path, count - 2)
+    paths = [healthy] + [p for p, _ in fillers] + [beta]
+    devices = 3 + sum(k for _, k in fillers) + 2
+    before = {p: sha256(p) for p in paths}
+    disks = [Disk(p, "virtio" if i < 24 else "scsi") for i, p in enumerate(paths)]
+    with VM(disks=disks) as vm:
+        menu = menu_after(vm, timeout=600)
+        assert re.search(rf"Disks: {devices}   NixOS systems: 2   Problems: \d+\n", menu), menu
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert re.search(LISTED.format(name="beta", dev="sd[a-z]+1"), menu), menu
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        seen = run(vm, "ls /sys/block | grep -c -e '^vd' -e '^sd'")
+        assert seen.split() == [str(count)], seen
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        power_off(vm)
+    changed = [p for p in paths if sha256(p) != before[p]]
+    assert not changed, changed

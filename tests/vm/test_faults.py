@@ -237,3 +237,74 @@ def test_many_disks(images, tmp_path, count):
         power_off(vm)
     changed = [p for p in paths if sha256(p) != before[p]]
     assert not changed, changed
+
+
+PROMPT = r"lifeboat:\S*# "
+
+
+def shell_from_menu(vm):
+    vm.sendline("s")
+    vm.expect(PROMPT, timeout=30)
+
+
+def test_menu_oom_killed_and_run_full(images):
+    """The menu killed by the kernel's OOM killer for real (a dd whose buffer takes nine tenths
+    of RAM, the menu made the first victim with oom_score_adj=1000): PID 1 lives, says the menu
+    was killed while memory ran out, and the menu comes back with alpha (the twin: a SIGKILL
+    from a shell later is not said to be the OOM killer's). Then /run filled from
+    the shell: a rescan still lists alpha and says the report cannot be saved and why; the old
+    saved report is gone rather than outdated, no temporary file is left, and no part of a report
+    is ever there to read. With the space freed, the next rescan saves a whole report and says
+    nothing (the twin)."""
+    healthy, _ = images
+    with VM(disks=[Disk(healthy, snapshot=True)], mem=512) as vm:
+        vm.expect(MENU, timeout=300)
+        shell_from_menu(vm)
+        run(vm, "dmesg -n 1")
+        # From outside the shell's session: the menu starts it, and the hog must outlive it.
+        lines = ["sleep 2", "m=$(pgrep -f 'init menu' | head -n1)", "echo 1000 > /proc/$m/oom_score_adj",
+                 "kb=$(($(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2) * 9 / 10))",
+                 "dd if=/dev/zero of=/dev/null bs=${kb}k count=1"]
+        run(vm, "printf '%s\\n' " + " ".join('"%s"' % l.replace("$", "\\$") for l in lines) + " > /tmp/oom.sh; cat /tmp/oom.sh")
+        vm.sendline("setsid sh /tmp/oom.sh </dev/null >/dev/null 2>&1 & exit")
+        vm.expect(r"the menu killed by signal 9 \(Killed\) while memory ran out \(the kernel's OOM "
+                  r"killer\); starting it again", timeout=300)
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        shell_from_menu(vm)
+        got = run(vm, "grep -c oom_kill /proc/vmstat; awk '/^oom_kill / {print \"KILLS\", $2}' /proc/vmstat; "
+                      "pgrep -f 'dd if=/dev/zero' || echo NOHOG")
+        assert re.search(r"KILLS [1-9]", got) and "NOHOG" in got, got
+        # The twin: a SIGKILL with memory to spare says no such thing.
+        vm.sendline("setsid sh -c \"sleep 2; kill -KILL \\$(pgrep -f 'init menu' | head -n1)\" "
+                    "</dev/null >/dev/null 2>&1 & exit")
+        vm.expect_not(r"while memory ran out", within=120,
+                      instead=r"the menu killed by signal 9 \(Killed\); starting it again")
+        vm.expect(MENU, timeout=300)
+        shell_from_menu(vm)
+
+        # /run full: the rescan's save fails with ENOSPC.
+        run(vm, "dd if=/dev/zero of=/run/fill bs=1M 2>/dev/null; df /run | tail -n1")
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        vm.sendline("d")
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert re.search(r"Cannot save the scan report in /run/lifeboat/scan: No space left on device "
+                         r"\(/run is full", menu), menu
+        shell_from_menu(vm)
+        left = run(vm, "ls /run/lifeboat/ | grep '^scan' ; echo END")
+        assert left.split() == ["scan.last", "scan.lock", "END"], left
+        run(vm, "rm /run/fill")
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        vm.sendline("d")
+        vm.expect("Scanning disks...", timeout=60)
+        vm.expect_not(r"Cannot save the scan report", within=300, instead=MENU)
+        vm.expect(MENU, timeout=60)
+        shell_from_menu(vm)
+        saved = parse(run(vm, "cat /run/lifeboat/scan; ls /run/lifeboat | grep -c '^scan\\.[A-Za-z0-9]\\{6\\}$'"))
+        assert kind(saved, "done") and kind(saved, "system", host="alpha"), saved
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        power_off(vm)

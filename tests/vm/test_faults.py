@@ -308,3 +308,41 @@ def test_menu_oom_killed_and_run_full(images):
         vm.sendline("exit")
         vm.expect(MENU, timeout=60)
         power_off(vm)
+
+
+def test_disk_removed_while_scanned_and_one_added_after_the_menu(images, tmp_path):
+    """A SCSI disk whose reads crawl (beta's, so the first scan is busy on it) is unplugged from
+    the QEMU monitor while that scan runs: the menu still comes (no hang), alpha is listed, beta
+    is not, and the removed disk is gone or named as a problem. Then a disk holding beta is
+    plugged in after the menu: a rescan lists it, and alpha still; PID 1 lives throughout (every
+    wait checks), and the healthy disk is unchanged."""
+    healthy, twosys = images
+    before = sha256(healthy)
+    disks = [Disk(healthy), Disk(twosys, "scsi", snapshot=True, opts="throttling.bps-read=4096")]
+    with VM(disks=disks, monitor=True, append="lifeboat.disktimeout=60") as vm:
+        vm.expect("Scanning disks...", timeout=300)
+        with vm.lock:
+            start = len(vm.buf)
+        vm.hot_remove("dev1")
+        vm.expect(MENU, timeout=300)
+        with vm.lock:
+            menu = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", vm.buf[start:])
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert "beta" not in menu, menu
+        shell_from_menu(vm)
+        run(vm, "dmesg -n 1")
+        gone = run(vm, "ls /sys/block | grep -c '^sd'; ls /dev | grep -c '^sd'")
+        assert gone.split() == ["0", "0"], gone
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+
+        copy = str(tmp_path / "beta.img")
+        subprocess.run(["cp", "--sparse=always", twosys, copy], check=True)
+        vm.hot_add(copy, "hot1", snapshot=False)
+        vm.sendline("d")
+        again = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), again), again
+        assert re.search(LISTED.format(name="beta", dev="sd[a-z]+1"), again), again
+        power_off(vm)
+    assert sha256(healthy) == before
+    assert sha256(copy) == sha256(twosys)

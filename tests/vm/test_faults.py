@@ -420,3 +420,105 @@ def test_shutdown_with_a_session_swap_and_busy_filesystems(tmp_path):
         elif d["type"] == "swap":
             with open(part, "rb") as f:
                 assert f.read(4096)[-10:] == b"SWAPSPACE2", d
+
+
+GOING_DOWN = 0x8004587D   # EXT4_IOC_SHUTDOWN and XFS_IOC_GOINGDOWN: _IOR('X', 125, __u32)
+LOGFLUSH = 1              # commit the journal (the log), then stop: nothing checkpointed
+
+
+def loop_mounted(img, fstype, opts, work):
+    """Mount img on a loop device, run work(mountpoint) in it, unmount."""
+    import tempfile
+    mnt = tempfile.mkdtemp(prefix="lb-zw-")
+    try:
+        subprocess.run(["mount", "-t", fstype, "-o", "loop" + ("," + opts if opts else ""), img, mnt],
+                       check=True)
+        try:
+            return work(mnt)
+        finally:
+            subprocess.run(["umount", mnt], check=True)
+    finally:
+        os.rmdir(mnt)
+
+
+def write_then_power_cut(mnt):
+    """Write a file, then shut the file system down with its journal committed and not
+    checkpointed, as a power cut right after a commit leaves it."""
+    import fcntl
+    with open(os.path.join(mnt, "written-before-the-cut"), "w") as f:
+        f.write("complete only after journal recovery\n" * 100)
+    fd = os.open(mnt, os.O_RDONLY)
+    try:
+        fcntl.ioctl(fd, GOING_DOWN, LOGFLUSH.to_bytes(4, "little"))
+    finally:
+        os.close(fd)
+
+
+def btrfs_with_log_tree(img, copy):
+    """A btrfs whose superblock names a log tree: a file fsynced (which writes the log tree),
+    the image copied before the next commit (commit=300), as a power cut would leave it."""
+    def work(mnt):
+        with open(os.path.join(mnt, "fsynced"), "w") as f:
+            f.write("in the log tree only\n" * 100)
+            f.flush()
+            os.fsync(f.fileno())
+        subprocess.run(["cp", "--sparse=always", img, copy], check=True)
+    loop_mounted(img, "btrfs", "commit=300", work)
+    sb = subprocess.run(["btrfs", "inspect-internal", "dump-super", copy], capture_output=True, text=True,
+                        check=True).stdout
+    m = re.search(r"^log_root\s+(\d+)", sb, re.M)
+    return bool(m and int(m.group(1)))
+
+
+def test_zero_writes_without_the_read_only_flag(images, tmp_path):
+    """lifeboat.debug_noblkro: the scan leaves every device writable, so only the mount options
+    keep the disks unwritten. Journalled filesystems that a plain mount would replay: zeta's
+    ext4 (the dirty fixture: a NixOS whose journal needs recovery), an ext3 and an xfs left
+    after a power cut with a committed journal, a btrfs whose superblock names a log tree; and
+    alpha. The menu lists alpha and zeta, a second scan from the shell too, and afterwards no
+    image changed but one: the twin, a plain read-only mount of the ext3 from the shell, which
+    replays its journal on the writable device and so writes it."""
+    healthy, _ = images
+    dirty = str(tmp_path / "dirty.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(FIXDIR, "dirty.img"), dirty], check=True)
+    ext3 = str(tmp_path / "ext3.img")
+    subprocess.run(["truncate", "-s", "32M", ext3], check=True)
+    subprocess.run(["mkfs.ext3", "-q", "-F", "-L", "zwext3", ext3], check=True)
+    loop_mounted(ext3, "ext3", None, write_then_power_cut)
+    sb = subprocess.run(["dumpe2fs", "-h", ext3], capture_output=True, text=True).stdout
+    assert "needs_recovery" in sb and "has_journal" in sb, sb
+    xfs = str(tmp_path / "xfs.img") if shutil.which("mkfs.xfs") else None  # xfsprogs, when there
+    if xfs:
+        subprocess.run(["truncate", "-s", "320M", xfs], check=True)
+        subprocess.run(["mkfs.xfs", "-q", "-f", "-L", "zwxfs", xfs], check=True)
+        loop_mounted(xfs, "xfs", None, write_then_power_cut)
+        r = subprocess.run(["xfs_repair", "-n", xfs], capture_output=True, text=True)
+        assert "valuable metadata changes in a log" in r.stdout + r.stderr, r
+    btrfs = str(tmp_path / "btrfs.img")
+    live = str(tmp_path / "btrfs-live.img")
+    subprocess.run(["truncate", "-s", "128M", live], check=True)
+    subprocess.run(["mkfs.btrfs", "-q", "-f", "-L", "zwbtrfs", live], check=True)
+    assert btrfs_with_log_tree(live, btrfs), "no log tree in the btrfs copy"
+    paths = [p for p in (healthy, dirty, ext3, btrfs, xfs) if p]
+    before = {p: sha256(p) for p in paths}
+    with VM(disks=[Disk(p) for p in paths], append="lifeboat.debug_noblkro") as vm:
+        menu = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), menu), menu
+        assert re.search(LISTED.format(name="zeta", dev="vdb1"), menu), menu
+        shell_from_menu(vm)
+        run(vm, "dmesg -n 1")
+        # Nothing was read-only during the scan: the flag's absence is what is tested.
+        assert "devices stay writable while inspected" in run(vm, "cat /run/lifeboat/log")
+        ro = run(vm, "cat /sys/class/block/vd*/ro | sort -u")
+        assert set(ro.split()) == {"0"}, ro
+        rep = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120))
+        assert sorted(s["host"] for s in kind(rep, "system")) == ["alpha", "zeta"], rep
+        for dev, t in (("/dev/vdc", "ext3"), ("/dev/vdd", "btrfs"), ("/dev/vde", "xfs"))[:len(paths) - 2]:
+            assert kind(rep, "device", path=dev, type=t), (dev, rep)
+        got = run(vm, "mount -t ext4 -o ro /dev/vdc /mnt && umount /mnt && echo REPLAYED")
+        assert "REPLAYED" in got, got
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        power_off(vm)
+    changed = [p for p in paths if sha256(p) != before[p]]
+    assert changed == [ext3], changed

@@ -63,6 +63,7 @@ static struct {
 	int dev_pipe;            /* read end: the device worker writes once devices settled */
 	long long settle_deadline;
 	const char *emergency_why;
+	long long menu_oom;      /* the OOM killer's count when the menu started (-1: unknown) */
 } st = {
 	.child = {
 		[CHILD_DEVICES] = {"device worker", RESTART_PACED, 0, 0, -1},
@@ -306,9 +307,31 @@ static void emergency(const char *why)
 	enter(STATE_EMERGENCY);
 }
 
+/* How many processes the kernel's OOM killer ended so far (-1: cannot tell). Read into a static
+ * buffer: PID 1 allocates nothing, and /proc never blocks. */
+static long long oom_kills(void)
+{
+	static char buf[16384];
+	int fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t n = 0;
+	for (ssize_t r; n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0;) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	return respawn_oom_kills(buf);
+}
+
 static void start_menu(void)
 {
 	char *argv[] = {LIFEBOAT_BIN, "menu", NULL};
+	st.menu_oom = oom_kills();
 	pid_t pid = start_applet(argv, -1);
 	if (pid > 0) {
 		started(CHILD_MENU, pid);
@@ -320,10 +343,17 @@ static void start_menu(void)
 
 static void menu_died(int status, long long lived)
 {
-	char buf[80];
+	char buf[128];
 	int delay;
 	enum respawn_action a = respawn_decide(&st.respawn, status, lived, &delay);
 	status_str(status, buf, sizeof(buf));
+	/* SIGKILL is what the OOM killer sends; when it struck meanwhile, memory ran out, and the
+	 * user should know why the menu went away (and that a shell's work may need less). */
+	long long oom = st.menu_oom >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? oom_kills() : -1;
+	if (oom > st.menu_oom) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, sizeof(buf) - l, " while memory ran out (the kernel's OOM killer)");
+	}
 	if (a == RESPAWN_EMERGENCY) {
 		log_err("the menu %s and cannot run; starting an emergency shell instead", buf);
 		if (st.state == STATE_MENU)

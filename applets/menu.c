@@ -104,6 +104,11 @@ static void scan(int share)
 			     (ms + 999) / 1000);
 	else if (r < 0)
 		terms_printf(&T, "The scan (%s scan) failed: %s.\n", LIFEBOAT_BIN, strerror(-r));
+	int saved = report_last_save();
+	if (saved < 0)
+		terms_printf(&T, "Cannot save the scan report in %s: %s%s. Enter and boot scan again "
+			     "for themselves.\n", REPORT_SAVED, strerror(-saved),
+			     saved == -ENOSPC ? " (/run is full: `df /run` in the shell, remove what fills it)" : "");
 	adopt(text);
 }
 

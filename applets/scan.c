@@ -352,9 +352,11 @@ int scan_main(int argc, char **argv)
 	/* lifeboat.disktimeout sets the default deadline of a disk (the menu's scan has no options). */
 	struct lb_options kopt;
 	cmdline_load(&kopt);
-	int disktimeout = kopt.disktimeout_ms;
+	int disktimeout = kopt.disktimeout_ms, blkro = in_image && !kopt.debug_noblkro;
+	if (in_image && kopt.debug_noblkro)
+		log_warn("scan: lifeboat.debug_noblkro: devices stay writable while inspected (debug only)");
 	cmdline_free(&kopt);
-	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, disktimeout, in_image,
+	struct scan_opts o = {"/sys", INSPECT_DIR, NULL, disktimeout, blkro,
 			      getenv("LIFEBOAT_SCAN_FAULT"), in_image, SCAN_JOBS, NULL, in_image, in_image};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

@@ -1,6 +1,8 @@
 #include "init/respawn.h"
 
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 enum respawn_action respawn_decide(struct respawn *r, int status, long long lived_ms, int *delay_ms)
@@ -38,4 +40,16 @@ enum respawn_action respawn_decide(struct respawn *r, int status, long long live
 		return RESPAWN_NOW;
 	*delay_ms = 250 * (r->streak - 1);
 	return RESPAWN_LATER;
+}
+
+long long respawn_oom_kills(const char *vmstat)
+{
+	static const char key[] = "oom_kill ";
+	for (const char *p = vmstat; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, sizeof(key) - 1)) {
+			char *end;
+			long long n = strtoll(p + sizeof(key) - 1, &end, 10);
+			return end > p + sizeof(key) - 1 && n >= 0 ? n : -1;
+		}
+	return -1;
 }

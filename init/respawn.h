@@ -19,4 +19,9 @@ enum respawn_action { RESPAWN_NOW, RESPAWN_LATER, RESPAWN_EMERGENCY };
  * RESPAWN_LATER, *delay_ms says how long to wait (a poll deadline in PID 1, never a sleep). */
 enum respawn_action respawn_decide(struct respawn *r, int status, long long lived_ms, int *delay_ms);
 
+/* The kernel's count of processes its out-of-memory killer ended (the "oom_kill N" line of
+ * /proc/vmstat text), or -1 when the text has none. PID 1 compares it across the menu's life to
+ * say that a SIGKILL came while memory ran out. */
+long long respawn_oom_kills(const char *vmstat);
+
 #endif

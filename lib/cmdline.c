@@ -219,6 +219,10 @@ static void option_seen(const char *key, const char *val, void *ctx)
 		parse_flag(o, key, val, &o->shell);
 	} else if (name_is(k, "nomodules")) {
 		parse_flag(o, key, val, &o->nomodules);
+	} else if (name_is(k, "debug_noblkro")) {
+		/* Debug only: without the block-device read-only flag, a mount option that let a
+		 * journal replay would write; the zero-write tests need to see that. */
+		parse_flag(o, key, val, &o->debug_noblkro);
 	} else if (name_is(k, "net") || name_is(k, "authorized_key")) {
 		/* Remote rescue's: `lifeboat remote` (applets/remote.c) reads them itself. */
 	} else {

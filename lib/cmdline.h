@@ -19,6 +19,8 @@ struct lb_options {
 	int settle_ms;        /* lifeboat.settle=SECONDS: longest wait for block devices */
 	int disktimeout_ms;   /* lifeboat.disktimeout=SECONDS: how long one disk may take to answer */
 	int nomodules;        /* lifeboat.nomodules: load no modules at all */
+	int debug_noblkro;    /* lifeboat.debug_noblkro: the scan leaves devices writable (tests only:
+			       * the mount options alone must keep a disk unwritten) */
 	char *blacklist;      /* modprobe.blacklist= and module_blacklist=: modules never loaded */
 	int n_warnings;
 	char *warnings[16];   /* messages about unknown or malformed options */

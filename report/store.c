@@ -79,6 +79,8 @@ int report_scan_ms(void)
 	return want > REPORT_SCAN_MS ? (int)want : REPORT_SCAN_MS;
 }
 
+static int last_save;
+
 int report_scan(char **text, int timeout_ms, int share)
 {
 	*text = NULL;
@@ -90,9 +92,22 @@ int report_scan(char **text, int timeout_ms, int share)
 	} else {
 		r = run_child(text, timeout_ms, share);
 	}
-	if (*text && (r == 0 || r == -ETIMEDOUT))
-		report_save(REPORT_SAVED, *text, strlen(*text));
+	if (*text && (r == 0 || r == -ETIMEDOUT)) {
+		last_save = report_save(REPORT_SAVED, *text, strlen(*text));
+		/* The old report no longer says what this scan found (system numbers may differ): a
+		 * reader (enter, boot) scans again rather than read it. */
+		if (last_save < 0) {
+			log_warn("cannot save the scan report %s: %s; removed the old one", REPORT_SAVED,
+				 strerror(-last_save));
+			unlink(REPORT_SAVED);
+		}
+	}
 	return r;
+}
+
+int report_last_save(void)
+{
+	return last_save;
 }
 
 int report_have_saved(void)

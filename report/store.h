@@ -20,6 +20,9 @@ int report_scan_ms(void);
  * (found_load tells: no done record). Returns 0 or -errno (-ETIMEDOUT: the scan was killed; *text
  * still holds the records it wrote before, whole lines only). */
 int report_scan(char **text, int timeout_ms, int share);
+/* How the last report_scan() in this process saved its report: 0, or -errno (/run full:
+ * -ENOSPC). A failed save removes the old saved report, so no reader takes an outdated one. */
+int report_last_save(void);
 /* The seam file, else the saved report, else a new scan. */
 int report_saved(char **text);
 /* Is there a report to read without scanning (which takes a while)? */

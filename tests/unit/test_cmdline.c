@@ -140,6 +140,15 @@ static void test_options(void)
 	CHECK_INT(o.n_warnings, 3);
 	cmdline_free(&o);
 
+	/* The debug-only switch that leaves devices writable during the scan: off unless given. */
+	cmdline_parse("lifeboat.debug", &o);
+	CHECK_INT(o.debug_noblkro, 0);
+	cmdline_free(&o);
+	cmdline_parse("lifeboat.debug-noblkro", &o);
+	CHECK_INT(o.debug_noblkro, 1);
+	CHECK_INT(o.n_warnings, 0);
+	cmdline_free(&o);
+
 	/* Many unknown options: the first 16 are kept, the rest dropped without harm. */
 	char many[2048] = "";
 	for (int i = 0; i < 40; i++)

@@ -56,5 +56,13 @@ int main(void)
 	for (int i = 0; i < 100; i++) {
 		CHECK_INT(respawn_decide(&r, KILLED(i % 2 ? SIGKILL : SIGSEGV), 10, &d), RESPAWN_NOW);
 	}
+
+	/* The OOM killer's count, from /proc/vmstat's text (its line is not the first). */
+	CHECK(respawn_oom_kills("nr_free_pages 1000\noom_kill 7\nnr_zspages 0\n") == 7);
+	CHECK(respawn_oom_kills("oom_kill 0\n") == 0);
+	CHECK(respawn_oom_kills("nr_free_pages 1000\nxoom_kill 3\n") == -1);
+	CHECK(respawn_oom_kills("oom_kill x\n") == -1);
+	CHECK(respawn_oom_kills("") == -1);
+	CHECK(respawn_oom_kills(NULL) == -1);
 	return check_done("test_respawn");
 }

@@ -156,7 +156,7 @@ class VM:
                 if "scsi" not in controllers:
                     a += ["-device", "virtio-scsi-pci,id=scsi0"]
                     controllers.add("scsi")
-                a += ["-device", f"scsi-hd,drive=d{i},bus=scsi0.0{ser}"]
+                a += ["-device", f"scsi-hd,drive=d{i},bus=scsi0.0,id=dev{i}{ser}"]
             elif d.bus == "usb":
                 if "usb" not in controllers:
                     a += ["-device", "qemu-xhci,id=xhci0"]
@@ -346,6 +346,17 @@ class VM:
             except (socket.timeout, ConnectionResetError):
                 pass  # commands that end the VM close the socket
             return ANSI.sub("", out.decode("latin-1"))
+
+    def hot_add(self, path, name, snapshot=True):
+        """Plug a raw image in as a new virtio-scsi disk (VM(monitor=True), a scsi Disk at boot
+        for the controller); name is its QEMU id, for hot_remove(). Returns the monitor's output."""
+        out = self.hmp(f"drive_add 0 file={path},format=raw,if=none,id=drv-{name}" +
+                       (",snapshot=on" if snapshot else ""))
+        return out + self.hmp(f"device_add scsi-hd,drive=drv-{name},bus=scsi0.0,id={name}")
+
+    def hot_remove(self, name):
+        """Unplug a device by its QEMU id: dev<N> for the N-th boot disk on scsi, or hot_add's name."""
+        return self.hmp(f"device_del {name}")
 
     # --- ending --------------------------------------------------------------------------
     def wait_exit(self, timeout=60):

@@ -196,6 +196,9 @@ static void make_writable(const struct found *f, const char *src, void (*say)(co
 	}
 }
 
+/* Mount points deeper than this are said and skipped (no fstab needs them). */
+#define MAX_DEPTH 64
+
 static int depth(const char *p)
 {
 	int d = 0;
@@ -254,12 +257,12 @@ static int mount_entry(const struct found *f, int rootfd, const struct record *r
 int mountplan_mount(const struct found *f, const struct found_sys *s, int number, const char *dir,
 		    void (*say)(const char *line))
 {
-	const struct record *recs[128];
-	int n = found_mounts(f, s->id, number, recs, 128);
+	/* As many as the plan has: a fstab of 200 lines is odd, not a reason to mount part of it. */
+	int n = found_mounts(f, s->id, number, NULL, 0);
 	if (n == 0)
-		n = found_mounts(f, s->id, s->current, recs, 128);
-	if (n > 128)
-		n = 128;
+		number = s->current, n = found_mounts(f, s->id, number, NULL, 0);
+	const struct record **recs = xcalloc((size_t)n + 1, sizeof(*recs));
+	n = found_mounts(f, s->id, number, recs, n);
 	/* The root: its fstab line when usable, else what the scan found the system on. */
 	const struct record *root = NULL;
 	for (int i = 0; i < n; i++)
@@ -293,12 +296,14 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 			  "yourself and use `lifeboat enter --root DIR`",
 		     term_escape(root ? record_str(root, "spec") : "no / line", d, sizeof(d), 40),
 		     root ? record_str(root, "status") : "missing");
+		free(recs);
 		return -ENODEV;
 	}
 	if (bad < 0) {
 		char d[64];
 		sayf(say, "cannot mount %s on /: its options are too long or name an unsafe subvolume",
 		     term_escape(src, d, sizeof(d), 40));
+		free(recs);
 		return bad;
 	}
 	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
@@ -307,14 +312,24 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		int e = errno;
 		char d[64];
 		sayf(say, "cannot mount %s on /: %s", term_escape(src, d, sizeof(d), 40), strerror(e));
+		free(recs);
 		return -e;
 	}
 	int rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	if (rootfd < 0) {
+		free(recs);
 		return -errno;
+	}
 	/* Parents before children: sort by depth, keeping fstab order otherwise. */
 	int made = 1, have_nix = 0;
-	for (int d = 1; d < 64; d++)
+	for (int i = 0; i < n; i++) {
+		const char *t = record_get(recs[i], "target");
+		char tt[80];
+		if (t && depth(t) >= MAX_DEPTH)
+			sayf(say, "not mounted: %s (more than %d levels deep)", term_escape(t, tt, sizeof(tt), 60),
+			     MAX_DEPTH - 1);
+	}
+	for (int d = 1; d < MAX_DEPTH; d++)
 		for (int i = 0; i < n; i++) {
 			const char *t = record_get(recs[i], "target");
 			if (!t || depth(t) != d)
@@ -342,6 +357,7 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 			made++;
 	}
 	close(rootfd);
+	free(recs);
 	return made;
 }
 

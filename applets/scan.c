@@ -108,29 +108,13 @@ static void human(FILE *o, const struct report *rep)
 			record_int(&rep->r[di], "problems", 0), record_int(&rep->r[di], "ms", 0));
 }
 
-/* JSON strings must be UTF-8: bytes that are not (a label in latin-1, garbage) become \u00XX,
- * as if latin-1, so the output always parses. */
-static void json_string(FILE *o, const char *v)
+/* A string as JSON (lib/escape.c: printable ASCII only); a value that is not UTF-8 gets its exact
+ * bytes beside it as KEY_hex (docs/scan-report.md), so that U+00E9 and a raw 0xe9 differ. */
+static void json_string(FILE *o, const char *v, int *exact)
 {
-	fputc('"', o);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		size_t l = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
-			 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
-		for (size_t i = 1; i < l; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				l = 0;
-		if (l > 1) {
-			fwrite(p, 1, l, o);
-			p += l - 1;
-		} else if (*p == '"' || *p == '\\') {
-			fprintf(o, "\\%c", *p);
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			fprintf(o, "\\u%04x", *p);
-		} else {
-			fputc(*p, o);
-		}
-	}
-	fputc('"', o);
+	char *q = json_quote(v, exact);
+	fputs(q, o);
+	free(q);
 }
 
 static int numeric_key(const char *k)
@@ -154,7 +138,8 @@ static void json_fields(FILE *o, const struct record *r, const char *skip)
 			continue;
 		fprintf(o, "%s", first ? "" : ", ");
 		first = 0;
-		json_string(o, r->key[i]);
+		int exact;
+		json_string(o, r->key[i], &exact);
 		fputs(": ", o);
 		const char *v = r->val[i];
 		char *end;
@@ -162,8 +147,17 @@ static void json_fields(FILE *o, const struct record *r, const char *skip)
 			fputs("null", o);
 		else if (numeric_key(r->key[i]) && (strtoll(v, &end, 10), !*end) && strspn(v, "-0123456789") == strlen(v))
 			fputs(v, o);
-		else
-			json_string(o, v);
+		else {
+			json_string(o, v, &exact);
+			if (!exact) {
+				char *hex = hex_bytes(v), *key = xasprintf("%s_hex", r->key[i]);
+				fputs(", ", o);
+				json_string(o, key, &exact);
+				fprintf(o, ": \"%s\"", hex);
+				free(hex);
+				free(key);
+			}
+		}
 	}
 }
 

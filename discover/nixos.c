@@ -129,15 +129,31 @@ static int list_gens(int rootfd, const char *dirpath, const char *name, struct g
 	return count;
 }
 
-static char *read_small(int rootfd, const char *dir, const char *name)
+/* A one-value file of a generation (nixos-version, etc/hostname, kernel-params). Values are C
+ * strings: a NUL byte on the disk cuts the value there, and a problem says so and where, so
+ * what is shown is never silently less than the file. */
+static char *read_small(FILE *out, int rootfd, const char *dir, const char *name, const char *devpath,
+			const char *sysid)
 {
 	char *p = xasprintf("%s/%s", dir, name), *buf = NULL;
 	ssize_t r = inroot_read(rootfd, p, SMALL_FILE, &buf);
+	char msg[300];
+	if (!out) {
+		/* read again for another use: its problems were said the first time */
+	} else if (r == -EFBIG) {
+		snprintf(msg, sizeof(msg), "%.200s is larger than %d KiB: not read", p, SMALL_FILE >> 10);
+		report_put(out, "problem", "path", devpath, "what", "value", "msg", msg, "system", sysid, NULL);
+	} else if (r >= 0 && strlen(buf) < (size_t)r) {
+		snprintf(msg, sizeof(msg), "%.200s holds a NUL byte at byte %zu of %zd: its value is cut there",
+			 p, strlen(buf), r);
+		report_put(out, "problem", "path", devpath, "what", "value", "msg", msg, "system", sysid, NULL);
+	}
 	free(p);
 	if (r < 0)
 		return NULL;
 	rstrip(buf);
-	/* One line only: a value with a newline would still be escaped, but a file is one line. */
+	/* Meant to be one line; a newline inside is kept (the report escapes it, a console shows
+	 * \x0a), so the value is the file's bytes. */
 	return buf;
 }
 
@@ -208,7 +224,7 @@ static void inspect_gen(FILE *out, int rootfd, const char *top, const char *devp
 		return;
 	}
 	close(fd);
-	g->version = read_small(rootfd, top, "nixos-version");
+	g->version = read_small(out, rootfd, top, "nixos-version", devpath, sysid);
 	char *p = xasprintf("%s/boot.json", top), *text = NULL;
 	ssize_t len = inroot_read(rootfd, p, 1 << 20, &text);
 	free(p);
@@ -240,7 +256,7 @@ static void inspect_gen(FILE *out, int rootfd, const char *top, const char *devp
 			free(init);
 			g->init = xasprintf("%s/init", top);
 		}
-		g->params = read_small(rootfd, top, "kernel-params");
+		g->params = read_small(out, rootfd, top, "kernel-params", devpath, sysid);
 	}
 	if (!g->secrets) {
 		char *s = xasprintf("%s/append-initrd-secrets", top);
@@ -393,14 +409,21 @@ static int scan_profile(FILE *out, int rootfd, const char *dirpath, const char *
 		if (pick >= 0 && gens[pick].toplevel) {
 			const char *top = gens[pick].toplevel;
 			f->plan_number = (int)gens[pick].number;
-			char *h = read_small(rootfd, top, "etc/hostname");
+			char *h = read_small(out, rootfd, top, "etc/hostname", devpath, sysid);
+			if (h && strlen(h) >= sizeof(f->host)) {
+				char msg[200];
+				snprintf(msg, sizeof(msg), "etc/hostname is %zu bytes long: only its first %zu are kept",
+					 strlen(h), sizeof(f->host) - 1);
+				report_put(out, "problem", "path", devpath, "what", "value", "msg", msg, "system",
+					   sysid, NULL);
+			}
 			if (h && *h)
 				snprintf(f->host, sizeof(f->host), "%s", h);
 			else
 				host_from_toplevel(top, f->host, sizeof(f->host));
 			free(h);
 			if (!f->version[0]) {
-				char *v = read_small(rootfd, top, "nixos-version");
+				char *v = read_small(NULL, rootfd, top, "nixos-version", devpath, sysid);
 				if (v)
 					snprintf(f->version, sizeof(f->version), "%s", v);
 				free(v);

@@ -1,5 +1,6 @@
 #include "lib/layout.h"
 #include "lib/log.h"
+#include "lib/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +111,12 @@ void log_msg(int level, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
+	/* Messages carry strings from disks (labels, host names, a tool's output) and go to
+	 * consoles and to the log the menu shows: no raw control byte gets through, whatever
+	 * the caller forgot to escape (lib/escape.h's term_escape, without the width). */
+	char clean[sizeof(msg)];
+	n = (int)strlen(term_escape(msg, clean, sizeof(clean), 0));
+	memcpy(msg, clean, (size_t)n + 1);
 	if (early && log_fd < 0) {
 		if (n_held < (int)ARRAY_SIZE(held)) {
 			held[n_held].level = level;

@@ -4,9 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discover/json.h"
+#include "lib/escape.h"
 #include "report/found.h"
 #include "report/record.h"
 #include "report/select.h"
+
+/* `scan --json`'s strings: always valid JSON, and read back as the same bytes whenever the
+ * writer says it was exact (else its hex, checked here too, holds them). */
+static void json_roundtrip(const char *v)
+{
+	int exact;
+	char *q = json_quote(v, &exact);
+	struct json *j = json_parse(q, strlen(q), NULL, NULL);
+	if (!j || j->type != JSON_STRING || (exact && strcmp(j->str, v)) || (!exact && !strcmp(j->str, v)))
+		abort();
+	json_free(j);
+	char *hex = hex_bytes(v);
+	for (size_t i = 0; v[i]; i++) {
+		unsigned b;
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1 || b != (unsigned char)v[i])
+			abort();
+	}
+	free(hex);
+	free(q);
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -18,6 +40,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	FILE *null = fopen("/dev/null", "w");
 	for (int i = 0; i < rep.n; i++) {
 		record_int(&rep.r[i], "id", 0);
+		for (int k = 0; k < rep.r[i].n; k++)
+			json_roundtrip(rep.r[i].val[k]);
 		const char *v = record_get(&rep.r[i], "host");
 		report_put(null, rep.r[i].kind, "host", v, "k", rep.r[i].n ? rep.r[i].val[0] : NULL, NULL);
 	}

@@ -245,8 +245,81 @@ static void bench_10000(void)
 	tree_free();
 }
 
+static void tree_bytes(const char *rel, const char *data, size_t n)
+{
+	tree_parent(rel);
+	FILE *f = fopen(tree_path(rel), "w");
+	if (!f || fwrite(data, 1, n, f) != n || fclose(f)) {
+		perror(rel);
+		exit(2);
+	}
+}
+
+static int report_is_clean(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Strings from a hostile disk reach the report with their exact bytes (escaped on its lines),
+ * or, where a C string cannot hold them (a NUL), cut with a problem saying where. */
+static void test_hostile_strings(void)
+{
+	tree_new();
+	const char *top = "nix/store/" HASH "-nixos-system-evil-1";
+	toplevel("nixos-system-evil-1", 1, SPECIAL);
+	/* the etc of generation 1: a host name with ESC, a newline inside and a NUL */
+	static const char host[] = "ev\x1b[2J\xe9il\nx\0hidden\n";
+	tree_bytes("nix/store/" HASH "-etc-1/etc/hostname", host, sizeof(host) - 1);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/nixos-version", top);
+	tree_file(p, "24.05\x1b]0;pwned\x07\xc3\xa9\xe9\n");
+	/* a specialisation whose name carries an escape sequence */
+	snprintf(p, sizeof(p), "%s/specialisation/\x1b[31mred", top);
+	tree_link("/nix/store/" HASH "-nixos-system-evil-1-safe", p);
+	genlink("nix/var/nix/profiles", "system", 1, "nixos-system-evil-1", 1000);
+	tree_link("system-1-link", "nix/var/nix/profiles/system");
+	int root = tree_open(), rc;
+	struct nixos_found f;
+	char *out = scan(root, &f, &rc);
+	CHECK_INT(rc, 0);
+	CHECK(report_is_clean(out));
+	CHECK_STR(f.host, "ev\x1b[2J\xe9il\nx");
+	struct report rep;
+	report_parse(&rep, out);
+	const struct record *g = gen(&rep, "system", "1", "");
+	CHECK(g && !strcmp(record_get(g, "version"), "24.05\x1b]0;pwned\x07\xc3\xa9\xe9"));
+	CHECK(gen(&rep, "system", "1", "\x1b[31mred") != NULL);
+	int nul = 0;
+	for (int i = report_next(&rep, "problem", -1); i >= 0; i = report_next(&rep, "problem", i))
+		nul += !strcmp(record_get(&rep.r[i], "what"), "value") &&
+		       strstr(record_get(&rep.r[i], "msg"), "etc/hostname holds a NUL byte at byte 11 of 19") != NULL;
+	CHECK_INT(nul, 1);
+	report_free(&rep);
+	free(out);
+	nixos_found_free(&f);
+
+	/* A 10 KiB host name: kept cut to 255 bytes, and a problem says how long it was. */
+	char *big = xmalloc(10241);
+	memset(big, 'h', 10240);
+	big[10240] = 0;
+	tree_file("nix/store/" HASH "-etc-1/etc/hostname", big);
+	out = scan(root, &f, &rc);
+	CHECK_INT(strlen(f.host), 255);
+	CHECK(strstr(out, "etc/hostname%20is%2010240%20bytes%20long") != NULL);
+	CHECK(!strstr(out, "NUL"));
+	free(out);
+	nixos_found_free(&f);
+	free(big);
+	close(root);
+	tree_free();
+}
+
 int main(void)
 {
+	test_hostile_strings();
 	test_profiles();
 	test_nixfs_view();
 	bench_10000();

@@ -10,6 +10,21 @@ def unescape(v):
                   v.encode("latin-1")).decode("utf-8", "replace")
 
 
+def unescape_bytes(v):
+    """A report value's exact bytes (escape_value undone)."""
+    if v == "-":
+        return b""
+    return re.sub(rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), v.encode("latin-1"))
+
+
+def json_bytes(obj, key):
+    """A value's exact bytes from `lifeboat scan --json` (docs/scan-report.md): KEY_hex when the
+    value is not UTF-8, else the string itself."""
+    if key + "_hex" in obj:
+        return bytes.fromhex(obj[key + "_hex"])
+    return None if obj.get(key) is None else obj[key].encode("utf-8")
+
+
 def parse(text):
     recs = []
     for line in text.splitlines():

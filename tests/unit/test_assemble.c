@@ -5,6 +5,8 @@
 #include "check.h"
 #include "tree.h"
 #include "discover/assemble.h"
+#include "present/menu.h"
+#include "report/found.h"
 
 static char *records(int (*fn)(FILE *, void *), void *arg, int *problems)
 {
@@ -90,6 +92,40 @@ int main(void)
 	CHECK_INT(np, 0);
 	CHECK_STR(r, "");
 	free(r);
+
+	/* What "degraded" means for menu and enter (report/found.c): a btrfs member, an array, an
+	 * LV followed to its PV on a degraded array, a LUKS mapping to what it is on. */
+	struct found f;
+	CHECK_INT(found_load(&f,
+		"system id=1 host=b layout=btrfs root=/dev/vdc nix=/dev/vdc current=2\n"
+		"system id=2 host=m layout=inroot root=/dev/mapper/vg-root nix=/dev/mapper/vg-root current=1\n"
+		"system id=3 host=ok layout=inroot root=/dev/vde nix=/dev/vde current=1\n"
+		"system id=4 host=c layout=inroot root=/dev/mapper/c nix=/dev/mapper/c current=1\n"
+		"btrfs uuid=u1 members=/dev/vdb,/dev/vdc state=degraded\n"
+		"array path=/dev/md127 link=/dev/md/pv state=degraded missing=2\n"
+		"array path=/dev/md126 link=/dev/md/ok state=clean missing=-\n"
+		"vg name=vg state=complete\n"
+		"lv path=/dev/mapper/vg-root vg=vg state=complete devices=/dev/md127\n"
+		"luks path=/dev/md126 mapper=/dev/mapper/c state=open\n"), 4);
+	char why[200];
+	CHECK_INT(found_degraded(&f, "/dev/vdc", why, sizeof(why)), FOUND_DEG_BTRFS);
+	CHECK(strstr(why, "btrfs u1 is missing a member") != NULL);
+	CHECK_INT(found_degraded(&f, "/dev/vdbx", why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_INT(found_degraded(&f, "/dev/mapper/vg-root", why, sizeof(why)), FOUND_DEG_MD);
+	CHECK(strstr(why, "md array /dev/md127 runs without member(s) 2") != NULL);
+	CHECK_INT(found_degraded(&f, "/dev/md/pv", NULL, 0), FOUND_DEG_MD);
+	CHECK_INT(found_degraded(&f, "/dev/mapper/c", NULL, 0), 0);
+	CHECK_INT(found_sys_degraded(&f, &f.sys[0]), FOUND_DEG_BTRFS);
+	CHECK_INT(found_sys_degraded(&f, &f.sys[2]), 0);
+	struct menu m;
+	menu_init(&m, &f, "test");
+	char buf[8192];
+	menu_render(&m, buf, sizeof(buf));
+	CHECK(strstr(buf, "/dev/vdc degraded") != NULL);
+	CHECK(strstr(buf, "vg-root degraded") != NULL);
+	CHECK(strstr(buf, "/dev/vde\n") != NULL && !strstr(buf, "/dev/vde degraded"));
+	found_free(&f);
 
 	tree_free();
 	return check_done("test_assemble");

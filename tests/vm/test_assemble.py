@@ -5,6 +5,7 @@ byte of any member changes (sha256 of every member image around a boot that asse
 shows the menu and powers off). The fixtures come from tests/vm/layerfix.py (made in a VM,
 cached)."""
 import json
+import re
 import os
 import subprocess
 
@@ -212,3 +213,62 @@ def test_enter_md_and_lvm_systems_then_metadata_clean(tmp_path):
     for h in hosts:
         assert f"entered-{h}\n" in files, files
     assert fsck.split() == ["fsck=0"] * 3, fsck
+
+
+def copies(tmp, names, pick=None):
+    """Writable sparse copies of the members of fixtures names (pick: {name: [indexes]} to
+    attach only some), in attach order."""
+    out = []
+    for n in names:
+        srcs = layer_fixture(n)
+        for i in (pick or {}).get(n, range(len(srcs))):
+            dst = os.path.join(tmp, f"{n}-{os.path.basename(srcs[i])}")
+            subprocess.run(["cp", "--sparse=always", srcs[i], dst], check=True)
+            out.append(dst)
+    return out
+
+
+def test_enter_degraded_btrfs_then_found_again(tmp_path):
+    """A btrfs raid1 with its first member absent: the menu line says degraded, enter mounts it
+    with `degraded` and says what that means, a file written inside is there on the next boot
+    (still degraded), the power-off between is clean."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    disks = copies(str(tmp_path), ["btrfs-raid1"], pick={"btrfs-raid1": [1]})
+    host = layer_expect("btrfs-raid1")["host"]
+    token = "entered-" + os.urandom(4).hex()
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        line = [l for l in menu.splitlines() if f" {host} " in l]
+        assert line and "/dev/vda degraded" in line[0], menu[-2000:]
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        o = run(vm, f"lifeboat enter --host {host} -c 'echo {token} > /root/entered; sync; "
+                    f"echo inside-$(cat /etc/hostname); grep \" / \" /proc/mounts'", timeout=180)
+        assert f"inside-{host}\n" in o and "could not enter" not in o, o
+        assert "/dev/vda runs degraded: btrfs" in o and "mounted with `degraded`" in o, o
+        assert "btrfs replace start" in o and "btrfs balance start" in o, o
+        # Once per filesystem, though / and /nix are both on it.
+        assert o.count("runs degraded") == 1, o
+        assert re.search(r" / btrfs rw,\S*degraded", o), o
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+        down = vm.text()
+        assert "failed" not in down[down.rfind("Choose"):], down[-3000:]
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        got = run(vm, "mount -o ro,degraded,subvol=@ /dev/vda /mnt && cat /mnt/root/entered; umount /mnt")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+    assert f" {host} " in menu and "Problems: 1" in menu, menu[-2000:]
+    assert f"{token}\n" in got, got

@@ -275,6 +275,14 @@ static int mount_entry(const struct found *f, int rootfd, const struct record *r
 		}
 		return 1;
 	}
+	/* An LV the scan did not activate: its data is (partly) on a missing PV. */
+	const struct record *lv = f ? found_lv(f, spec) : NULL;
+	if (lv && strcmp(record_str(lv, "state"), "complete") && strcmp(status, "swap-ignored")) {
+		char n[80], vg[80];
+		sayf(say, "not mounted: %s: LV %s is on a missing PV of volume group %s (not activated)", t,
+		     term_escape(spec, n, sizeof(n), 60), term_escape(record_str(lv, "vg"), vg, sizeof(vg), 60));
+		return 0;
+	}
 	if (strcmp(status, "swap-ignored") && strcmp(status, "nofail-missing"))
 		sayf(say, "not mounted: %s (%s)", t, status);
 	return 0;

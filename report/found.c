@@ -279,6 +279,14 @@ static int degraded_at(const struct found *f, const char *dev, int depth, char *
 	return bits;
 }
 
+const struct record *found_lv(const struct found *f, const char *dev)
+{
+	for (int i = report_next(&f->rep, "lv", -1); dev && i >= 0; i = report_next(&f->rep, "lv", i))
+		if (!strcmp(record_str(&f->rep.r[i], "path"), dev) || !strcmp(record_str(&f->rep.r[i], "link"), dev))
+			return &f->rep.r[i];
+	return NULL;
+}
+
 int found_degraded(const struct found *f, const char *dev, char *why, size_t size)
 {
 	if (why && size)

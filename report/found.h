@@ -64,6 +64,9 @@ enum {
 	FOUND_DEG_LV = 1 << 3,    /* an LV with a part on a missing PV: data is missing */
 };
 int found_degraded(const struct found *f, const char *dev, char *why, size_t size);
+/* The lv record (discover/assemble.c) of an LV named dev (/dev/mapper/VG-LV or /dev/VG/LV), or
+ * NULL. */
+const struct record *found_lv(const struct found *f, const char *dev);
 /* found_degraded over everything system s mounts (its root, /nix, the current generation's
  * mount records): the bits of all of them. */
 int found_sys_degraded(const struct found *f, const struct found_sys *s);

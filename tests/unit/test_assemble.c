@@ -23,7 +23,9 @@ static int md_put(FILE *f, void *arg)
 {
 	return md_array_put(f, tree_path("sys"), tree_path("dev/md"), md_name);
 }
-static int vgs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg); }
+static int vgs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg, NULL, NULL); }
+static const char *lvs_text, *pvs_text;
+static int vgs_lvs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg, lvs_text, pvs_text); }
 
 static void md_array(const char *name, const char *state, const char *degraded, int with_rd1)
 {
@@ -86,7 +88,22 @@ int main(void)
 	CHECK(strstr(r, "vg name=vg0 state=complete lvs=2 pvs=1 missingpvs=0\n") != NULL);
 	CHECK(strstr(r, "vg name=vg1 state=partial lvs=1 pvs=2 missingpvs=1\n") != NULL);
 	CHECK(strstr(r, "problem path=- what=degraded msg=LVM%20volume%20group%20vg1%20has%201%20of%202") != NULL);
-	CHECK(!strstr(r, "not"));
+	CHECK(!strstr(r, "vgs%20line") && !strstr(r, "vgs line"));
+	free(r);
+	/* A VG over two PVs, the second missing: root is whole, home (on it) and data (half on it,
+	 * two segments) are not; the missing PV named by its UUID. */
+	lvs_text = "  duo|root|-wi-a-----|/dev/vda1(0)\n  duo|home|-wi-----p-|[unknown](0)\n"
+		   "  duo|da-ta|-wi-----p-|/dev/vda1(31)\n  duo|da-ta|-wi-----p-|[unknown](8)\n"
+		   "  WARNING: Couldn't find device with uuid abc.\n  other|x|-wi-a-----|/dev/vdc(0)\n";
+	pvs_text = "  /dev/vda1|AAAA-1|duo|a--\n  [unknown]|BBBB-2|duo|a-m\n  /dev/vdc|CCCC-3|other|a--\n";
+	r = records(vgs_lvs_put, "  duo|wz-pn-|3|2|1\n", &np);
+	CHECK_INT(np, 1);
+	CHECK(strstr(r, "lv path=/dev/mapper/duo-root link=/dev/duo/root vg=duo name=root state=complete active=1 devices=/dev/vda1\n") != NULL);
+	CHECK(strstr(r, "lv path=/dev/mapper/duo-home link=/dev/duo/home vg=duo name=home state=missing active=0 devices=-\n") != NULL);
+	CHECK(strstr(r, "lv path=/dev/mapper/duo-da--ta link=/dev/duo/da-ta vg=duo name=da-ta state=partial active=0 devices=/dev/vda1\n") != NULL);
+	CHECK(!strstr(r, "name=x"));
+	CHECK(strstr(r, "%28PV%20UUID%20BBBB-2%29") != NULL && !strstr(r, "AAAA") && !strstr(r, "CCCC"));
+	CHECK(strstr(r, "on%20it:%20home,%20da-ta%3B%20activated:%20root") != NULL);
 	free(r);
 	r = records(vgs_put, NULL, &np);
 	CHECK_INT(np, 0);

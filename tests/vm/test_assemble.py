@@ -272,3 +272,81 @@ def test_enter_degraded_btrfs_then_found_again(tmp_path):
         assert vm.wait_exit(timeout=120) == 0
     assert f" {host} " in menu and "Problems: 1" in menu, menu[-2000:]
     assert f"{token}\n" in got, got
+
+
+def region(path, start, size):
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read(size)
+
+
+def test_vg_with_missing_pv_found_entered_metadata_untouched(tmp_path):
+    """A VG over two disks with the second absent: activated where whole (root), the problem
+    names the missing PV's UUID and the LV not activated (home), the menu says degraded, nothing
+    is written by the scan; entering mounts the root read-write without /home and writes no
+    LVM metadata, so that with the disk back the VG is complete and /home is there."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    disks = copies(str(tmp_path), ["lvm-2pv"])
+    exp = layer_expect("lvm-2pv")
+    host, missing_uuid = exp["host"], exp["vg"]["pv_uuids"][1]
+    before = {p: sha256(p) for p in disks}
+    scratch = str(tmp_path / "scratch.img")
+    subprocess.run(["truncate", "-s", "1M", scratch], check=True)
+    recs, doc, menu = boot_scan([disks[0], scratch], [host])
+    assert {p: sha256(p) for p in disks} == before, "a member changed by boot and scan"
+    line = [l for l in menu.splitlines() if f" {host} " in l]
+    assert line and "duovg-root degraded" in line[0], menu[-2000:]
+    assert "NixOS systems: 1   Problems: 1" in menu, menu[-2000:]
+    s = system_of(recs, host)
+    assert s["root"] == "/dev/mapper/duovg-root" and s["current"] == str(exp["current"]), s
+    mounts = {m["target"]: m for m in kind(recs, "mount", system=s["id"], number=s["current"])}
+    assert mounts["/"]["status"] == "ok" and mounts["/"]["source"] == s["root"], mounts
+    assert mounts["/home"]["status"] == "missing", mounts
+    vg = kind(recs, "vg", name="duovg")
+    assert len(vg) == 1 and vg[0]["state"] == "partial" and vg[0]["missingpvs"] == "1", vg
+    lvs = {lv["name"]: lv for lv in kind(recs, "lv", vg="duovg")}
+    assert lvs["root"]["state"] == "complete" and lvs["root"]["active"] == "1", lvs
+    assert lvs["home"]["state"] == "missing" and lvs["home"]["active"] == "0", lvs
+    probs = kind(recs, "problem")
+    assert len(probs) == 1 and probs[0]["what"] == "degraded", probs
+    assert f"(PV UUID {missing_uuid})" in probs[0]["msg"], probs
+    assert "not activated, their data is on it: home; activated: root" in probs[0]["msg"], probs
+    assert exp["vg"]["pv_uuids"][0] not in probs[0]["msg"], probs
+    # The metadata area of the present PV (its partition's first MiB, after the GPT's MiB).
+    meta = region(disks[0], 1 << 20, 1 << 20)
+    token = "entered-" + os.urandom(4).hex()
+    with VM(disks=[Disk(disks[0])], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        o = run(vm, f"lifeboat enter --host {host} -c 'echo {token} > /root/entered; sync; "
+                    f"echo inside-$(cat /etc/hostname); cat /proc/mounts'", timeout=180)
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        vm.expect(r"deactivate LVM volume groups", timeout=120)
+        assert vm.wait_exit(timeout=120) == 0
+        down = vm.text()
+        assert "failed" not in down[down.find("deactivate LVM volume groups") - 200:], down[-3000:]
+    assert f"inside-{host}\n" in o and "could not enter" not in o, o
+    assert "runs degraded: volume group duovg has a PV missing" in o and "no vgreduce" in o, o
+    assert "not mounted: /home: LV /dev/duovg/home is on a missing PV of volume group duovg" in o, o
+    assert re.search(r"(?m)^/dev/mapper/duovg-root / ext4 rw", o) and " /home " not in o, o
+    assert region(disks[0], 1 << 20, 1 << 20) == meta, "the PV's metadata area changed"
+    # The disk is back: the VG is whole again (no metadata was changed while it was gone).
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        got = run(vm, "mount -o ro /dev/duovg/root /mnt && cat /mnt/root/entered; umount /mnt; "
+                      "mount -o ro /dev/duovg/home /mnt && cat /mnt/alice/notes.txt; umount /mnt")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+    assert "NixOS systems: 1   Problems: 0" in menu and "degraded" not in menu, menu[-2000:]
+    assert f"{token}\n" in got and "on the second PV\n" in got, got

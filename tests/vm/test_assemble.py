@@ -350,3 +350,54 @@ def test_vg_with_missing_pv_found_entered_metadata_untouched(tmp_path):
         assert vm.wait_exit(timeout=120) == 0
     assert "NixOS systems: 1   Problems: 0" in menu and "degraded" not in menu, menu[-2000:]
     assert f"{token}\n" in got and "on the second PV\n" in got, got
+
+
+def kexec_generation(vm, host, number):
+    """Boot generation number of host by kexec from the rescue shell: the payload (the
+    generation's initrd) must name it and get the command line the dry run showed. Returns the
+    console text from the command to the payload."""
+    o = run(vm, f"lifeboat boot --system {host} --generation {number} --dry-run; echo rc=$?", timeout=120)
+    m = re.search(r"\n  cmdline (.*)\n", o)
+    assert m and "rc=0" in o, o
+    start = len(vm.text())
+    vm.sendline(f"lifeboat boot --system {host} --generation {number}")
+    vm.expect("lifeboat: kexec: stopping processes", timeout=120)
+    vm.expect(rf"lifeboat-payload: {host} generation {number} reached", timeout=180)
+    m2 = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
+    assert m2.group(1).strip() == m.group(1).strip()
+    assert vm.wait_exit(timeout=60) == 0
+    return vm.text()[start:].split("lifeboat-payload:")[0]
+
+
+def test_repair_bootloader_and_kexec_on_md_and_lvm(tmp_path):
+    """"Repair boot loader" (enter --install-bootloader) on the md RAID1 and the LVM system,
+    then a generation of each booted by kexec: before the jump the LVs are deactivated and the
+    arrays stopped, none failed."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    disks = copies(str(tmp_path), ["md-raid1", "lvm"])
+    md, lv = layer_expect("md-raid1")["host"], layer_expect("lvm")["host"]
+    with VM(disks=[Disk(p) for p in disks], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        for h in (md, lv):
+            o = run(vm, f"lifeboat enter --host {h} --install-bootloader; echo rc=$?", timeout=180)
+            assert re.search(rf"switch-to-configuration boot for /nix/store/[a-z0-9]{{32}}-nixos-system-{h}-", o), o
+            assert "switch-to-configuration got: boot; NIXOS_INSTALL_BOOTLOADER=1; /boot writable\n" in o, o
+            assert "rc=0" in o and "could not enter" not in o, o
+        before = kexec_generation(vm, md, 2)
+    for step in ("deactivate LVM volume groups", "stop md arrays"):
+        lines = [l for l in before.splitlines() if step in l]
+        assert lines and not [l for l in lines if "failed" in l], (step, before[-3000:])
+    assert "failed" not in before.split("stopping processes")[-1], before[-3000:]
+    with VM(disks=[Disk(disks[2])], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        before = kexec_generation(vm, lv, 1)
+    lines = [l for l in before.splitlines() if "deactivate LVM volume groups" in l]
+    assert lines and not [l for l in lines if "failed" in l], before[-3000:]
+    assert "stop md arrays" not in before and "failed" not in before.split("stopping processes")[-1], before[-3000:]

@@ -199,6 +199,56 @@ static void make_writable(const struct found *f, const char *src, void (*say)(co
 /* Mount points deeper than this are said and skipped (no fstab needs them). */
 #define MAX_DEPTH 64
 
+/* A layer under src runs without all its parts (report/found.c decides what that is): said
+ * once per device, with what it means; a filesystem that must be told (btrfs) gets its
+ * option. Returns 0, or -EIO for an LV with a part missing (never mounted read-write: writes
+ * into the missing part fail and the filesystem's own metadata would break). */
+static int degraded_opts(const struct found *f, const char *src, const char *type, char *data,
+			 size_t size, void (*say)(const char *))
+{
+	static char said[8][64];
+	char why[300], d[64];
+	int bits = f ? found_degraded(f, src, why, sizeof(why)) : 0;
+	if (!bits)
+		return 0;
+	term_escape(src, d, sizeof(d), 40);
+	if (bits & FOUND_DEG_LV) {
+		sayf(say, "%s is not mounted read-write: %s", d, why);
+		return -EIO;
+	}
+	const struct record *dev = found_device(f, src);
+	const struct fstype *t = fstype_find(type && *type ? type : dev ? record_get(dev, "type") : NULL);
+	if ((bits & FOUND_DEG_BTRFS) && t && t->degraded && !strstr(data, t->degraded) &&
+	    fstype_opts_add(data, size, t->degraded) < 0)
+		return -EINVAL;
+	int known = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(said) && said[i][0] && !known; i++)
+		known = !strcmp(said[i], src);
+	if (known)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(said); i++)
+		if (!said[i][0]) {
+			snprintf(said[i], sizeof(said[i]), "%s", src);
+			break;
+		}
+	char w[300];
+	term_escape(why, w, sizeof(w), 200);
+	sayf(say, "%s runs degraded: %s", d, w);
+	if (bits & FOUND_DEG_BTRFS)
+		sayf(say, "  mounted with `degraded`: new writes go to the remaining device only, without "
+			  "a second copy. Afterwards restore redundancy: `btrfs replace start DEVID NEWDISK /` "
+			  "onto a new disk (DEVID: `btrfs filesystem show /`), or with the old disk back "
+			  "`btrfs balance start -dconvert=raid1,soft -mconvert=raid1,soft /` and `btrfs scrub start /`.");
+	if (bits & FOUND_DEG_MD)
+		sayf(say, "  writes go to the remaining member(s); the missing one is out of date afterwards: "
+			  "`mdadm /dev/mdN --add DISK` (a new disk, or the old one back) resyncs it.");
+	if (bits & FOUND_DEG_VG)
+		sayf(say, "  LVM metadata is left as it is (no vgreduce): the LVs on the present PVs are used, "
+			  "those on the missing one are not there; `vgreduce --removemissing` only when that "
+			  "disk is gone for good.");
+	return 0;
+}
+
 static int depth(const char *p)
 {
 	int d = 0;
@@ -224,6 +274,15 @@ static int mount_entry(const struct found *f, int rootfd, const struct record *r
 			sayf(say, "cannot mount %s: its options are too long or name an unsafe subvolume", t);
 			return e;
 		}
+		if (strcmp(status, "tmpfs")) {
+			e = degraded_opts(f, source, type, data, sizeof(data), say);
+			if (e == -EIO && (flags & MS_RDONLY))
+				e = 0; /* read-only, what is left of it can be read */
+			if (e < 0) {
+				sayf(say, "not mounted: %s", t);
+				return e;
+			}
+		}
 		if (strcmp(status, "tmpfs") && !(flags & MS_RDONLY))
 			make_writable(f, source, say);
 		e = mount_at(rootfd, target, !strcmp(status, "tmpfs") ? "tmpfs" : source, type, flags, data);
@@ -248,6 +307,14 @@ static int mount_entry(const struct found *f, int rootfd, const struct record *r
 			return e;
 		}
 		return 1;
+	}
+	/* An LV the scan did not activate: its data is (partly) on a missing PV. */
+	const struct record *lv = f ? found_lv(f, spec) : NULL;
+	if (lv && strcmp(record_str(lv, "state"), "complete") && strcmp(status, "swap-ignored")) {
+		char n[80], vg[80];
+		sayf(say, "not mounted: %s: LV %s is on a missing PV of volume group %s (not activated)", t,
+		     term_escape(spec, n, sizeof(n), 60), term_escape(record_str(lv, "vg"), vg, sizeof(vg), 60));
+		return 0;
 	}
 	if (strcmp(status, "swap-ignored") && strcmp(status, "nofail-missing"))
 		sayf(say, "not mounted: %s (%s)", t, status);
@@ -307,6 +374,12 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		return bad;
 	}
 	flags &= ~(unsigned long)MS_RDONLY; /* entering is for repairs: / is always writable */
+	if (strcmp(src, "tmpfs") && (bad = degraded_opts(f, src, type, data, sizeof(data), say)) < 0) {
+		char d[64];
+		sayf(say, "cannot enter: / (%s) is not whole; copy what is left off it read-only from the "
+			  "shell instead", term_escape(src, d, sizeof(d), 40));
+		return bad;
+	}
 	make_writable(f, src, say);
 	if (mount(src, dir, type && *type ? type : NULL, flags, *data ? data : NULL) < 0) {
 		int e = errno;
@@ -346,6 +419,10 @@ int mountplan_mount(const struct found *f, const struct found_sys *s, int number
 		char nd[256] = "";
 		const char *sv = record_get(s->rec, "nixsubvol");
 		int bad_nd = sv && *sv ? fstype_opts_add_subvol(nd, sizeof(nd), sv) : 0;
+		const struct record *nixdev = found_device(f, s->nix);
+		if (!bad_nd)
+			bad_nd = degraded_opts(f, s->nix, nixdev ? record_get(nixdev, "type") : NULL, nd,
+					       sizeof(nd), say);
 		int e = bad_nd ? bad_nd : mount_at(rootfd, "/nix", s->nix, NULL, 0, nd);
 		if (!bad_nd && (e == -EINVAL || e == -ENODEV)) {
 			const struct record *dev = found_device(f, s->nix);

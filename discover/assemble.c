@@ -135,29 +135,140 @@ static char *field(char **s)
 	return rstrip(f);
 }
 
-int lvm_vgs_put(FILE *out, const char *text)
+/* A device-mapper name as lvm makes it: VG-LV, each '-' inside VG and LV doubled. */
+static void dm_name(const char *vg, const char *lv, char *out, size_t size)
+{
+	size_t o = 0;
+	for (int part = 0; part < 2; part++) {
+		for (const char *p = part ? lv : vg; *p && o + 3 < size; p++) {
+			if (*p == '-')
+				out[o++] = '-';
+			out[o++] = *p;
+		}
+		if (!part && o + 2 < size)
+			out[o++] = '-';
+	}
+	out[o] = 0;
+}
+
+/* Append the PVs of one lvs "devices" field ("/dev/vda1(0),[unknown](32)") to list, each once,
+ * by its real name (lvm may say /dev/md/NAME for /dev/md127); counts missing and present. */
+static void lv_devices(const char *field, char *list, size_t size, int *missing, int *present)
+{
+	char *copy = xstrdup(field ? field : ""), *save = copy, *d;
+	while ((d = strsep(&save, ","))) {
+		char *paren = strchr(d, '(');
+		if (paren)
+			*paren = 0;
+		if (!*d)
+			continue;
+		if (d[0] != '/') {
+			(*missing)++;
+			continue;
+		}
+		(*present)++;
+		char real[PATH_MAX];
+		const char *name = realpath(d, real) ? real : d;
+		size_t l = strlen(list), nl = strlen(name);
+		int dup = 0;
+		for (const char *p = list; (p = strstr(p, name)); p += nl)
+			dup |= (p == list || p[-1] == ',') && (p[nl] == ',' || !p[nl]);
+		if (!dup)
+			snprintf(list + l, size - l, "%s%s", l ? "," : "", name);
+	}
+	free(copy);
+}
+
+struct lvrow {
+	char vg[128], lv[128], attr[16], devices[512];
+	int missing, present;
+};
+
+/* The LVs of the lvs report, segments merged. */
+static int lv_rows(const char *text, struct lvrow *rows, int max)
+{
+	char *copy = xstrdup(text ? text : ""), *save = copy, *line;
+	int n = 0;
+	while ((line = strsep(&save, "\n"))) {
+		char *vg = field(&line), *lv = field(&line), *attr = field(&line), *devs = field(&line);
+		if (!vg || !*vg || !lv || !*lv || !attr)
+			continue;
+		int k = 0;
+		while (k < n && (strcmp(rows[k].vg, vg) || strcmp(rows[k].lv, lv)))
+			k++;
+		if (k == n) {
+			if (n == max)
+				continue;
+			memset(&rows[n], 0, sizeof(rows[n]));
+			snprintf(rows[n].vg, sizeof(rows[n].vg), "%s", vg);
+			snprintf(rows[n].lv, sizeof(rows[n].lv), "%s", lv);
+			snprintf(rows[n].attr, sizeof(rows[n].attr), "%s", attr);
+			n++;
+		}
+		lv_devices(devs, rows[k].devices, sizeof(rows[k].devices), &rows[k].missing, &rows[k].present);
+	}
+	free(copy);
+	return n;
+}
+
+int lvm_vgs_put(FILE *out, const char *text, const char *lvs, const char *pvs)
 {
 	char *copy = xstrdup(text ? text : ""), *save = copy, *line;
 	int problems = 0;
+	struct lvrow *rows = xcalloc(256, sizeof(*rows));
+	int nrows = lv_rows(lvs, rows, 256);
 	while ((line = strsep(&save, "\n"))) {
-		char *vg = field(&line), *attr = field(&line), *lvs = field(&line), *pvs = field(&line);
+		char *vg = field(&line), *attr = field(&line), *nlvs = field(&line), *npvs = field(&line);
 		char *miss = field(&line);
 		if (!vg || !*vg || !miss)
 			continue;
 		int missing = atoi(miss);
 		/* vg_attr's fourth letter is p when the VG is partial (a PV missing). */
 		int partial = missing > 0 || (attr && strlen(attr) > 3 && attr[3] == 'p');
-		report_put(out, "vg", "name", vg, "state", partial ? "partial" : "complete", "lvs", lvs,
-			   "pvs", pvs, "missingpvs", miss, NULL);
+		report_put(out, "vg", "name", vg, "state", partial ? "partial" : "complete", "lvs", nlvs,
+			   "pvs", npvs, "missingpvs", miss, NULL);
+		char gone[300] = "", whole[300] = "";
+		for (int i = 0; i < nrows; i++) {
+			const struct lvrow *r = &rows[i];
+			if (strcmp(r->vg, vg))
+				continue;
+			/* lv_attr: the fifth letter a when active, the ninth p when partial. */
+			int lvpartial = r->missing || (strlen(r->attr) > 8 && r->attr[8] == 'p');
+			const char *st = !lvpartial ? "complete" : r->present ? "partial" : "missing";
+			char dm[300], path[320], link[300];
+			dm_name(vg, r->lv, dm, sizeof(dm));
+			snprintf(path, sizeof(path), "/dev/mapper/%s", dm);
+			snprintf(link, sizeof(link), "/dev/%.120s/%.120s", vg, r->lv);
+			report_put(out, "lv", "path", path, "link", link, "vg", vg, "name", r->lv, "state", st,
+				   "active", strlen(r->attr) > 4 && r->attr[4] == 'a' ? "1" : "0", "devices",
+				   r->devices, NULL);
+			char *to = lvpartial ? gone : whole;
+			size_t l = strlen(to);
+			snprintf(to + l, sizeof(gone) - l, "%s%.60s", l ? ", " : "", r->lv);
+		}
 		if (partial) {
-			char msg[300];
+			char uuids[300] = "";
+			char *pc = xstrdup(pvs ? pvs : ""), *ps = pc, *pl;
+			while ((pl = strsep(&ps, "\n"))) {
+				char *name = field(&pl), *uuid = field(&pl), *pvg = field(&pl), *pattr = field(&pl);
+				if (!name || !uuid || !pvg || strcmp(pvg, vg))
+					continue;
+				if (name[0] == '/' && !(pattr && strlen(pattr) > 2 && pattr[2] == 'm'))
+					continue;
+				size_t l = strlen(uuids);
+				snprintf(uuids + l, sizeof(uuids) - l, "%s%.40s", l ? ", " : "", uuid);
+			}
+			free(pc);
+			char msg[1200];
 			snprintf(msg, sizeof(msg), "LVM volume group %.100s has %s of %s physical volumes "
-				 "missing: activated partially (what lived on them reads as I/O errors)",
-				 vg, miss, pvs ? pvs : "?");
+				 "missing (PV UUID %s): not activated, their data is on it: %s; activated: %s. "
+				 "Its metadata is left unchanged", vg, miss, npvs ? npvs : "?",
+				 *uuids ? uuids : "?", *gone ? gone : "none", *whole ? whole : "none");
 			report_put(out, "problem", "path", NULL, "what", "degraded", "msg", msg, NULL);
 			problems++;
 		}
 	}
+	free(rows);
 	free(copy);
 	return problems;
 }
@@ -266,23 +377,44 @@ static int activate_lvm(FILE *out, int timeout_ms, int *problems)
 	load(dm_modules, ARRAY_SIZE(dm_modules));
 	mkdir_p("/run/lock/lvm", 0700);
 	/* --sysinit: no daemons, no monitoring, no polling; -K: also LVs flagged to skip
-	 * activation; partial: a VG with a missing PV still gives what it can. lvm.conf forbids
+	 * activation. Activation mode degraded (lvm's default, said here): in a VG with a PV
+	 * missing, every LV that is whole (or a RAID LV with a full copy left) is activated, an LV
+	 * with a part on the missing PV is not (partial mode would map that part to an I/O error
+	 * target: a filesystem on it mounts and then fails wherever it reads). lvm.conf forbids
 	 * every metadata write (metadata_read_only, no backup or archive). */
 	char *const argv[] = {LVM_BIN, "vgchange", "-ay", "--sysinit", "-K", "--activationmode",
-			      "partial", NULL};
+			      "degraded", NULL};
 	char *text, msg[400];
 	int ok = tool(argv, timeout_ms, &text, msg, sizeof(msg)) == 0;
-	if (!ok) {
-		put_problem(out, NULL, "activate", msg);
-		(*problems)++;
-	}
 	free(text);
 	char *const vgs[] = {LVM_BIN, "vgs", "--noheadings", "--separator", "|", "-o",
 			     "vg_name,vg_attr,lv_count,pv_count,vg_missing_pv_count", NULL};
-	if (tool(vgs, timeout_ms, &text, msg, sizeof(msg)) == 0)
-		*problems += lvm_vgs_put(out, text);
-	free(text);
-	return ok;
+	char *const lvs[] = {LVM_BIN, "lvs", "--noheadings", "--separator", "|", "-o",
+			     "vg_name,lv_name,lv_attr,devices", NULL};
+	char *const pvs[] = {LVM_BIN, "pvs", "--noheadings", "--separator", "|", "-o",
+			     "pv_name,pv_uuid,vg_name,pv_attr", NULL};
+	char *vt = NULL, *lt = NULL, *pt = NULL, m2[400];
+	/* lvs and pvs exit 5 on a partial VG after printing what they know: their text is used. */
+	int vr = tool(vgs, timeout_ms, &vt, m2, sizeof(m2));
+	tool(lvs, timeout_ms, &lt, m2, sizeof(m2));
+	tool(pvs, timeout_ms, &pt, m2, sizeof(m2));
+	int partial = 0;
+	if (vr == 0 || vt) {
+		int p = lvm_vgs_put(out, vt, lt, pt);
+		*problems += p;
+		partial = p > 0;
+	}
+	/* vgchange fails on a partial VG for the LVs it refused: the VG's problem says which. */
+	if (!ok && !partial) {
+		put_problem(out, NULL, "activate", msg);
+		(*problems)++;
+	} else if (!ok) {
+		log_info("lvm vgchange: %s", msg);
+	}
+	free(vt);
+	free(lt);
+	free(pt);
+	return ok || partial;
 }
 
 static int same_btrfs(const struct blockdev *a, const struct blockdev *b)

@@ -23,10 +23,13 @@ int assemble_run(const struct devtab *t, const char *sysroot, int timeout_ms, ch
  * an array record, and a problem what=degraded naming the missing slots. mddir: where the
  * /dev/md/<name> links are ("/dev/md"). Returns the number of problem records written. */
 int md_array_put(FILE *out, const char *sysroot, const char *mddir, const char *name);
-/* The records of `lvm vgs` output (fields vg_name|vg_attr|lv_count|pv_count|vg_missing_pv_count,
- * one VG a line): a vg record each, a problem what=degraded for a VG with missing PVs. Returns
- * the number of problem records written. */
-int lvm_vgs_put(FILE *out, const char *text);
+/* The records of lvm's reports, '|'-separated, one row a line: vgs (vg_name|vg_attr|lv_count|
+ * pv_count|vg_missing_pv_count), lvs (vg_name|lv_name|lv_attr|devices, a row per segment) and
+ * pvs (pv_name|pv_uuid|vg_name|pv_attr); lvs and pvs may be NULL. A vg record per VG, an lv
+ * record per LV (state complete, partial: a part on a missing PV, missing: all of it; active),
+ * and for a VG with missing PVs a problem what=degraded naming their UUIDs and the LVs that are
+ * not there. Returns the number of problem records written. */
+int lvm_vgs_put(FILE *out, const char *vgs, const char *lvs, const char *pvs);
 
 /* The btrfs step of assembly on a new listing (after assemble_run returned 1): every btrfs
  * device registered with the kernel, a btrfs record per multi-device filesystem, a problem

@@ -23,7 +23,7 @@ const struct fstype fstypes[] = {
 	 .modules = {CRC32C, "ext4"}, .check = {"e2fsck", "-f", "-n"}},
 	{.name = "btrfs", .flags = FSTYPE_NIXOS | FSTYPE_SUBVOLS, .noreplay = "rescue=nologreplay",
 	 .noreplay_old = "nologreplay", /* before 5.9 */
-	 .top = "subvolid=5",
+	 .top = "subvolid=5", .degraded = "degraded",
 	 .modules = {CRC32C, "xxhash_generic", "blake2b_generic", "btrfs"},
 	 .check = {"btrfs", "check", "--readonly"}},
 	{.name = "xfs", .flags = FSTYPE_NIXOS, .noreplay = "norecovery",
@@ -128,15 +128,15 @@ int fstype_mount_ro(const char *dev, const char *type, const char *subvol, const
 		return r;
 	/* A member missing: the kernel refuses the mount without `degraded`; read-only, it
 	 * writes nothing all the same. */
-	int degraded = !strcmp(t->name, "btrfs") && btrfs_complete(dev) == 0;
-	if (degraded && (r = fstype_opts_add(opts, sizeof(opts), "degraded")) < 0)
+	int degraded = t->degraded && btrfs_complete(dev) == 0;
+	if (degraded && (r = fstype_opts_add(opts, sizeof(opts), t->degraded)) < 0)
 		return r;
 	flags |= MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount(dev, dir, t->name, flags, opts) == 0)
 		return 0;
 	int e = errno;
 	if (e == EINVAL && fstype_ro_options(t, 1, subvol, opts, sizeof(opts)) == 0 &&
-	    (!degraded || fstype_opts_add(opts, sizeof(opts), "degraded") == 0) &&
+	    (!degraded || fstype_opts_add(opts, sizeof(opts), t->degraded) == 0) &&
 	    mount(dev, dir, t->name, flags, opts) == 0)
 		return 0;
 	return -e;

@@ -23,6 +23,7 @@ struct fstype {
 	const char *noreplay;     /* the option that keeps a read-only mount from replaying */
 	const char *noreplay_old; /* its spelling on older kernels (tried on EINVAL), or NULL */
 	const char *top;          /* what selects the whole filesystem when no subvolume is named */
+	const char *degraded;     /* mounts it with a member device missing (multi-device types) */
 	/* Modules a mount needs, in load order, NULL-terminated. The crypto and code-page helpers
 	 * come before the driver: lib/modules follows no softdeps, the scan has no kernel module
 	 * helper to rely on, and a dependency such as libcrc32c fails to load without crc32c. */

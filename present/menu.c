@@ -119,9 +119,16 @@ static void build_main(struct menu *m)
 			snprintf(gen, sizeof(gen), "gen %d", s->current);
 		else
 			snprintf(gen, sizeof(gen), "no gen");
+		/* A system on a layer missing a part says so in its line (report/found.c decides);
+		 * the device column then gives the device's last name to make room. */
+		const char *where = *s->root ? s->root : s->nix, *slash = strrchr(where, '/');
+		char place[48];
+		if (found_sys_degraded(f, s))
+			snprintf(place, sizeof(place), "%.11s degraded", strlen(where) > 11 && slash ? slash + 1 : where);
+		else
+			snprintf(place, sizeof(place), "%s", where);
 		struct menu_item *it = add(m, key, ACT_SYSTEM, "%s %s %-9s %s", col(s->host, 18, host, sizeof(host)),
-					   col(s->version, 22, ver, sizeof(ver)), gen,
-					   col(*s->root ? s->root : s->nix, 20, dev, sizeof(dev)));
+					   col(s->version, 22, ver, sizeof(ver)), gen, col(place, 20, dev, sizeof(dev)));
 		it->sys = i;
 		rstrip(it->text);
 	}

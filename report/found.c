@@ -1,6 +1,8 @@
 #include "report/found.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,4 +209,98 @@ int found_mounts(const struct found *f, int id, int number, const struct record 
 		n++;
 	}
 	return n;
+}
+
+/* Is dev one of the comma-separated paths in list? */
+static int in_list(const char *list, const char *dev)
+{
+	size_t l = strlen(dev);
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == l && !strncmp(p, dev, l))
+			return 1;
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+static void why_set(char *why, size_t size, const char *fmt, ...) LB_PRINTF(3, 4);
+static void why_set(char *why, size_t size, const char *fmt, ...)
+{
+	if (!why || !size || *why)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+}
+
+static int degraded_at(const struct found *f, const char *dev, int depth, char *why, size_t size)
+{
+	const struct report *rep = &f->rep;
+	int bits = 0;
+	if (!dev || !*dev || depth > 6)
+		return 0;
+	for (int i = 0; i < rep->n; i++) {
+		const struct record *r = &rep->r[i];
+		const char *st = record_str(r, "state");
+		if (!strcmp(r->kind, "btrfs") && !strcmp(st, "degraded") && in_list(record_str(r, "members"), dev)) {
+			bits |= FOUND_DEG_BTRFS;
+			why_set(why, size, "btrfs %s is missing a member device (present: %s)", record_str(r, "uuid"),
+				record_str(r, "members"));
+		} else if (!strcmp(r->kind, "array") && strcmp(st, "clean") &&
+			   (!strcmp(record_str(r, "path"), dev) || !strcmp(record_str(r, "link"), dev))) {
+			bits |= FOUND_DEG_MD;
+			why_set(why, size, "md array %s runs without member(s) %s", record_str(r, "path"),
+				record_str(r, "missing"));
+		} else if (!strcmp(r->kind, "lv") && (!strcmp(record_str(r, "path"), dev) ||
+						      !strcmp(record_str(r, "link"), dev))) {
+			if (strcmp(st, "complete")) {
+				bits |= FOUND_DEG_LV;
+				why_set(why, size, "LV %s has parts on a missing PV (%s)", record_str(r, "path"), st);
+			}
+			for (int j = report_next(rep, "vg", -1); j >= 0; j = report_next(rep, "vg", j))
+				if (!strcmp(record_str(&rep->r[j], "name"), record_str(r, "vg")) &&
+				    strcmp(record_str(&rep->r[j], "state"), "complete")) {
+					bits |= FOUND_DEG_VG;
+					why_set(why, size, "volume group %s has a PV missing", record_str(r, "vg"));
+				}
+			/* The PVs it is on: one may be a degraded array. */
+			char *copy = xstrdup(record_str(r, "devices")), *save = copy, *pv;
+			while ((pv = strsep(&save, ",")))
+				if (*pv)
+					bits |= degraded_at(f, pv, depth + 1, why, size);
+			free(copy);
+		} else if (!strcmp(r->kind, "luks") && !strcmp(record_str(r, "mapper"), dev)) {
+			bits |= degraded_at(f, record_str(r, "path"), depth + 1, why, size);
+		}
+	}
+	return bits;
+}
+
+const struct record *found_lv(const struct found *f, const char *dev)
+{
+	for (int i = report_next(&f->rep, "lv", -1); dev && i >= 0; i = report_next(&f->rep, "lv", i))
+		if (!strcmp(record_str(&f->rep.r[i], "path"), dev) || !strcmp(record_str(&f->rep.r[i], "link"), dev))
+			return &f->rep.r[i];
+	return NULL;
+}
+
+int found_degraded(const struct found *f, const char *dev, char *why, size_t size)
+{
+	if (why && size)
+		*why = 0;
+	return degraded_at(f, dev, 0, why, size);
+}
+
+int found_sys_degraded(const struct found *f, const struct found_sys *s)
+{
+	int bits = found_degraded(f, s->root, NULL, 0) | found_degraded(f, s->nix, NULL, 0);
+	for (int i = report_next(&f->rep, "mount", -1); i >= 0; i = report_next(&f->rep, "mount", i)) {
+		const struct record *r = &f->rep.r[i];
+		if (record_int(r, "system", -1) == s->id && record_int(r, "number", -1) == s->current)
+			bits |= found_degraded(f, record_get(r, "source"), NULL, 0);
+	}
+	return bits;
 }

@@ -53,5 +53,22 @@ const struct record *found_problem(const struct found *f, int n);
 /* The mount records of system id for generation number, in report order (count returned; at
  * most max filled). */
 int found_mounts(const struct found *f, int id, int number, const struct record **out, int max);
+/* What under device dev runs without all its parts, from the assembly records (array, btrfs,
+ * vg, lv, luks: docs/assemble.md), following LVs to their PVs and LUKS mappings to what they
+ * are on: 0 when nothing, else FOUND_DEG_* bits; why (may be NULL) gets one line naming the
+ * first such layer. The one place that decides what "degraded" means for menu and enter. */
+enum {
+	FOUND_DEG_BTRFS = 1 << 0, /* a multi-device btrfs with a member missing: mounts `degraded` */
+	FOUND_DEG_MD = 1 << 1,    /* an md array running with a member missing (or not started) */
+	FOUND_DEG_VG = 1 << 2,    /* an LV of a volume group with a PV missing; the LV itself whole */
+	FOUND_DEG_LV = 1 << 3,    /* an LV with a part on a missing PV: data is missing */
+};
+int found_degraded(const struct found *f, const char *dev, char *why, size_t size);
+/* The lv record (discover/assemble.c) of an LV named dev (/dev/mapper/VG-LV or /dev/VG/LV), or
+ * NULL. */
+const struct record *found_lv(const struct found *f, const char *dev);
+/* found_degraded over everything system s mounts (its root, /nix, the current generation's
+ * mount records): the bits of all of them. */
+int found_sys_degraded(const struct found *f, const struct found_sys *s);
 
 #endif

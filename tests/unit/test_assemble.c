@@ -5,6 +5,8 @@
 #include "check.h"
 #include "tree.h"
 #include "discover/assemble.h"
+#include "present/menu.h"
+#include "report/found.h"
 
 static char *records(int (*fn)(FILE *, void *), void *arg, int *problems)
 {
@@ -21,7 +23,9 @@ static int md_put(FILE *f, void *arg)
 {
 	return md_array_put(f, tree_path("sys"), tree_path("dev/md"), md_name);
 }
-static int vgs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg); }
+static int vgs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg, NULL, NULL); }
+static const char *lvs_text, *pvs_text;
+static int vgs_lvs_put(FILE *f, void *arg) { return lvm_vgs_put(f, arg, lvs_text, pvs_text); }
 
 static void md_array(const char *name, const char *state, const char *degraded, int with_rd1)
 {
@@ -84,12 +88,61 @@ int main(void)
 	CHECK(strstr(r, "vg name=vg0 state=complete lvs=2 pvs=1 missingpvs=0\n") != NULL);
 	CHECK(strstr(r, "vg name=vg1 state=partial lvs=1 pvs=2 missingpvs=1\n") != NULL);
 	CHECK(strstr(r, "problem path=- what=degraded msg=LVM%20volume%20group%20vg1%20has%201%20of%202") != NULL);
-	CHECK(!strstr(r, "not"));
+	CHECK(!strstr(r, "vgs%20line") && !strstr(r, "vgs line"));
+	free(r);
+	/* A VG over two PVs, the second missing: root is whole, home (on it) and data (half on it,
+	 * two segments) are not; the missing PV named by its UUID. */
+	lvs_text = "  duo|root|-wi-a-----|/dev/vda1(0)\n  duo|home|-wi-----p-|[unknown](0)\n"
+		   "  duo|da-ta|-wi-----p-|/dev/vda1(31)\n  duo|da-ta|-wi-----p-|[unknown](8)\n"
+		   "  WARNING: Couldn't find device with uuid abc.\n  other|x|-wi-a-----|/dev/vdc(0)\n";
+	pvs_text = "  /dev/vda1|AAAA-1|duo|a--\n  [unknown]|BBBB-2|duo|a-m\n  /dev/vdc|CCCC-3|other|a--\n";
+	r = records(vgs_lvs_put, "  duo|wz-pn-|3|2|1\n", &np);
+	CHECK_INT(np, 1);
+	CHECK(strstr(r, "lv path=/dev/mapper/duo-root link=/dev/duo/root vg=duo name=root state=complete active=1 devices=/dev/vda1\n") != NULL);
+	CHECK(strstr(r, "lv path=/dev/mapper/duo-home link=/dev/duo/home vg=duo name=home state=missing active=0 devices=-\n") != NULL);
+	CHECK(strstr(r, "lv path=/dev/mapper/duo-da--ta link=/dev/duo/da-ta vg=duo name=da-ta state=partial active=0 devices=/dev/vda1\n") != NULL);
+	CHECK(!strstr(r, "name=x"));
+	CHECK(strstr(r, "%28PV%20UUID%20BBBB-2%29") != NULL && !strstr(r, "AAAA") && !strstr(r, "CCCC"));
+	CHECK(strstr(r, "on%20it:%20home,%20da-ta%3B%20activated:%20root") != NULL);
 	free(r);
 	r = records(vgs_put, NULL, &np);
 	CHECK_INT(np, 0);
 	CHECK_STR(r, "");
 	free(r);
+
+	/* What "degraded" means for menu and enter (report/found.c): a btrfs member, an array, an
+	 * LV followed to its PV on a degraded array, a LUKS mapping to what it is on. */
+	struct found f;
+	CHECK_INT(found_load(&f,
+		"system id=1 host=b layout=btrfs root=/dev/vdc nix=/dev/vdc current=2\n"
+		"system id=2 host=m layout=inroot root=/dev/mapper/vg-root nix=/dev/mapper/vg-root current=1\n"
+		"system id=3 host=ok layout=inroot root=/dev/vde nix=/dev/vde current=1\n"
+		"system id=4 host=c layout=inroot root=/dev/mapper/c nix=/dev/mapper/c current=1\n"
+		"btrfs uuid=u1 members=/dev/vdb,/dev/vdc state=degraded\n"
+		"array path=/dev/md127 link=/dev/md/pv state=degraded missing=2\n"
+		"array path=/dev/md126 link=/dev/md/ok state=clean missing=-\n"
+		"vg name=vg state=complete\n"
+		"lv path=/dev/mapper/vg-root vg=vg state=complete devices=/dev/md127\n"
+		"luks path=/dev/md126 mapper=/dev/mapper/c state=open\n"), 4);
+	char why[200];
+	CHECK_INT(found_degraded(&f, "/dev/vdc", why, sizeof(why)), FOUND_DEG_BTRFS);
+	CHECK(strstr(why, "btrfs u1 is missing a member") != NULL);
+	CHECK_INT(found_degraded(&f, "/dev/vdbx", why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_INT(found_degraded(&f, "/dev/mapper/vg-root", why, sizeof(why)), FOUND_DEG_MD);
+	CHECK(strstr(why, "md array /dev/md127 runs without member(s) 2") != NULL);
+	CHECK_INT(found_degraded(&f, "/dev/md/pv", NULL, 0), FOUND_DEG_MD);
+	CHECK_INT(found_degraded(&f, "/dev/mapper/c", NULL, 0), 0);
+	CHECK_INT(found_sys_degraded(&f, &f.sys[0]), FOUND_DEG_BTRFS);
+	CHECK_INT(found_sys_degraded(&f, &f.sys[2]), 0);
+	struct menu m;
+	menu_init(&m, &f, "test");
+	char buf[8192];
+	menu_render(&m, buf, sizeof(buf));
+	CHECK(strstr(buf, "/dev/vdc degraded") != NULL);
+	CHECK(strstr(buf, "vg-root degraded") != NULL);
+	CHECK(strstr(buf, "/dev/vde\n") != NULL && !strstr(buf, "/dev/vde degraded"));
+	found_free(&f);
 
 	tree_free();
 	return check_done("test_assemble");

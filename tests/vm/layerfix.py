@@ -632,7 +632,8 @@ def layer_fixture(name):
     lay = LAYOUTS[name]
 
     def build(outdir):
-        info = _build_btrfs(name, outdir) if name == "btrfs-raid1" else _build_vm_layout(name, outdir)
+        info = (lay["build"](name, outdir) if lay.get("build") else _build_btrfs(name, outdir)
+                if name == "btrfs-raid1" else _build_vm_layout(name, outdir))
         info.update(fixture=name, members=[m[0] for m in lay["members"]],
                     array=lay.get("array"), vg=lay.get("vg"), luks=lay.get("luks"),
                     esp=lay.get("esp"))
@@ -678,6 +679,49 @@ def main():
     for n in args.names or list(LAYOUTS):
         print(" ".join(layer_fixture(n)))
 
+
+
+# A volume group over two disks (issue 13: a VG with a missing PV): the NixOS root LV on the
+# first PV only, /home on an LV of the second only, so that with the second disk absent the
+# root is whole and /home is not there. vda, vdb: the PVs; vdc: the root ext4; vdd: /home's.
+def _build_lvm_2pv(name, outdir):
+    lay = LAYOUTS[name]
+    work = tempfile.mkdtemp(prefix="lb-layerfix-")
+    global _builder
+    try:
+        root = os.path.join(work, "root.ext4")
+        info = nixos_ext4(root, name, lay["host"], lay["fstab"], size_mib=120, work=work)
+        tree = os.path.join(work, "home-tree")
+        os.makedirs(os.path.join(tree, "alice"))
+        with open(os.path.join(tree, "alice", "notes.txt"), "w") as f:
+            f.write("on the second PV\n")
+        home = os.path.join(work, "home.ext4")
+        mf.fs_ext4(home, 24 * MiB, tree, "home", mf.uid("home", name))
+        build_in_vm(outdir, lay["members"], lay["job"], sources=[root, home])
+    finally:
+        _builder = None
+        shutil.rmtree(work, ignore_errors=True)
+    return info
+
+
+LAYOUTS["lvm-2pv"] = dict(
+    host="rho", build=_build_lvm_2pv,
+    members=[("pv1.img", 176, [(None, GPT_LVM, "lvm-a")]), ("pv2.img", 48, [(None, GPT_LVM, "lvm-b")])],
+    fstab=[_plan("/dev/duovg/root", "/", "ext4", passno=1),
+           _plan("/dev/duovg/home", "/home", "ext4", passno=2)],
+    vg=dict(name="duovg", lvs=["root", "home"],
+            pv_uuids=["1feb0a-7000-0000-0000-0000-0000-000005", "1feb0a-7000-0000-0000-0000-0000-000006"]),
+    job="""
+run lvm pvcreate $LVMW --norestorefile --uuid 1feb0a-7000-0000-0000-0000-0000-000005 /dev/vda1
+run lvm pvcreate $LVMW --norestorefile --uuid 1feb0a-7000-0000-0000-0000-0000-000006 /dev/vdb1
+run lvm vgcreate $LVMW -s 4M duovg /dev/vda1 /dev/vdb1
+run lvm lvcreate $LVMW -y -L 124M -n root duovg /dev/vda1
+run lvm lvcreate $LVMW -y -L 24M -n home duovg /dev/vdb1
+run dd if=/dev/vdc of=/dev/duovg/root bs=1M
+run dd if=/dev/vdd of=/dev/duovg/home bs=1M
+run lvm lvs $LVMW -o +devices
+run lvm vgchange $LVMW -an duovg
+""")
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ byte of any member changes (sha256 of every member image around a boot that asse
 shows the menu and powers off). The fixtures come from tests/vm/layerfix.py (made in a VM,
 cached)."""
 import json
+import re
 import os
 import subprocess
 
@@ -212,3 +213,191 @@ def test_enter_md_and_lvm_systems_then_metadata_clean(tmp_path):
     for h in hosts:
         assert f"entered-{h}\n" in files, files
     assert fsck.split() == ["fsck=0"] * 3, fsck
+
+
+def copies(tmp, names, pick=None):
+    """Writable sparse copies of the members of fixtures names (pick: {name: [indexes]} to
+    attach only some), in attach order."""
+    out = []
+    for n in names:
+        srcs = layer_fixture(n)
+        for i in (pick or {}).get(n, range(len(srcs))):
+            dst = os.path.join(tmp, f"{n}-{os.path.basename(srcs[i])}")
+            subprocess.run(["cp", "--sparse=always", srcs[i], dst], check=True)
+            out.append(dst)
+    return out
+
+
+def test_enter_degraded_btrfs_then_found_again(tmp_path):
+    """A btrfs raid1 with its first member absent: the menu line says degraded, enter mounts it
+    with `degraded` and says what that means, a file written inside is there on the next boot
+    (still degraded), the power-off between is clean."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    disks = copies(str(tmp_path), ["btrfs-raid1"], pick={"btrfs-raid1": [1]})
+    host = layer_expect("btrfs-raid1")["host"]
+    token = "entered-" + os.urandom(4).hex()
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        line = [l for l in menu.splitlines() if f" {host} " in l]
+        assert line and "/dev/vda degraded" in line[0], menu[-2000:]
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        o = run(vm, f"lifeboat enter --host {host} -c 'echo {token} > /root/entered; sync; "
+                    f"echo inside-$(cat /etc/hostname); grep \" / \" /proc/mounts'", timeout=180)
+        assert f"inside-{host}\n" in o and "could not enter" not in o, o
+        assert "/dev/vda runs degraded: btrfs" in o and "mounted with `degraded`" in o, o
+        assert "btrfs replace start" in o and "btrfs balance start" in o, o
+        # Once per filesystem, though / and /nix are both on it.
+        assert o.count("runs degraded") == 1, o
+        assert re.search(r" / btrfs rw,\S*degraded", o), o
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+        down = vm.text()
+        assert "failed" not in down[down.rfind("Choose"):], down[-3000:]
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        got = run(vm, "mount -o ro,degraded,subvol=@ /dev/vda /mnt && cat /mnt/root/entered; umount /mnt")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+    assert f" {host} " in menu and "Problems: 1" in menu, menu[-2000:]
+    assert f"{token}\n" in got, got
+
+
+def region(path, start, size):
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read(size)
+
+
+def test_vg_with_missing_pv_found_entered_metadata_untouched(tmp_path):
+    """A VG over two disks with the second absent: activated where whole (root), the problem
+    names the missing PV's UUID and the LV not activated (home), the menu says degraded, nothing
+    is written by the scan; entering mounts the root read-write without /home and writes no
+    LVM metadata, so that with the disk back the VG is complete and /home is there."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    disks = copies(str(tmp_path), ["lvm-2pv"])
+    exp = layer_expect("lvm-2pv")
+    host, missing_uuid = exp["host"], exp["vg"]["pv_uuids"][1]
+    before = {p: sha256(p) for p in disks}
+    scratch = str(tmp_path / "scratch.img")
+    subprocess.run(["truncate", "-s", "1M", scratch], check=True)
+    recs, doc, menu = boot_scan([disks[0], scratch], [host])
+    assert {p: sha256(p) for p in disks} == before, "a member changed by boot and scan"
+    line = [l for l in menu.splitlines() if f" {host} " in l]
+    assert line and "duovg-root degraded" in line[0], menu[-2000:]
+    assert "NixOS systems: 1   Problems: 1" in menu, menu[-2000:]
+    s = system_of(recs, host)
+    assert s["root"] == "/dev/mapper/duovg-root" and s["current"] == str(exp["current"]), s
+    mounts = {m["target"]: m for m in kind(recs, "mount", system=s["id"], number=s["current"])}
+    assert mounts["/"]["status"] == "ok" and mounts["/"]["source"] == s["root"], mounts
+    assert mounts["/home"]["status"] == "missing", mounts
+    vg = kind(recs, "vg", name="duovg")
+    assert len(vg) == 1 and vg[0]["state"] == "partial" and vg[0]["missingpvs"] == "1", vg
+    lvs = {lv["name"]: lv for lv in kind(recs, "lv", vg="duovg")}
+    assert lvs["root"]["state"] == "complete" and lvs["root"]["active"] == "1", lvs
+    assert lvs["home"]["state"] == "missing" and lvs["home"]["active"] == "0", lvs
+    probs = kind(recs, "problem")
+    assert len(probs) == 1 and probs[0]["what"] == "degraded", probs
+    assert f"(PV UUID {missing_uuid})" in probs[0]["msg"], probs
+    assert "not activated, their data is on it: home; activated: root" in probs[0]["msg"], probs
+    assert exp["vg"]["pv_uuids"][0] not in probs[0]["msg"], probs
+    # The metadata area of the present PV (its partition's first MiB, after the GPT's MiB).
+    meta = region(disks[0], 1 << 20, 1 << 20)
+    token = "entered-" + os.urandom(4).hex()
+    with VM(disks=[Disk(disks[0])], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        o = run(vm, f"lifeboat enter --host {host} -c 'echo {token} > /root/entered; sync; "
+                    f"echo inside-$(cat /etc/hostname); cat /proc/mounts'", timeout=180)
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        vm.expect(r"deactivate LVM volume groups", timeout=120)
+        assert vm.wait_exit(timeout=120) == 0
+        down = vm.text()
+        assert "failed" not in down[down.find("deactivate LVM volume groups") - 200:], down[-3000:]
+    assert f"inside-{host}\n" in o and "could not enter" not in o, o
+    assert "runs degraded: volume group duovg has a PV missing" in o and "no vgreduce" in o, o
+    assert "not mounted: /home: LV /dev/duovg/home is on a missing PV of volume group duovg" in o, o
+    assert re.search(r"(?m)^/dev/mapper/duovg-root / ext4 rw", o) and " /home " not in o, o
+    assert region(disks[0], 1 << 20, 1 << 20) == meta, "the PV's metadata area changed"
+    # The disk is back: the VG is whole again (no metadata was changed while it was gone).
+    with VM(disks=[Disk(p) for p in disks], mem=768) as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        menu = vm.text()
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        got = run(vm, "mount -o ro /dev/duovg/root /mnt && cat /mnt/root/entered; umount /mnt; "
+                      "mount -o ro /dev/duovg/home /mnt && cat /mnt/alice/notes.txt; umount /mnt")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=120) == 0
+    assert "NixOS systems: 1   Problems: 0" in menu and "degraded" not in menu, menu[-2000:]
+    assert f"{token}\n" in got and "on the second PV\n" in got, got
+
+
+def kexec_generation(vm, host, number):
+    """Boot generation number of host by kexec from the rescue shell: the payload (the
+    generation's initrd) must name it and get the command line the dry run showed. Returns the
+    console text from the command to the payload."""
+    o = run(vm, f"lifeboat boot --system {host} --generation {number} --dry-run; echo rc=$?", timeout=120)
+    m = re.search(r"\n  cmdline (.*)\n", o)
+    assert m and "rc=0" in o, o
+    start = len(vm.text())
+    vm.sendline(f"lifeboat boot --system {host} --generation {number}")
+    vm.expect("lifeboat: kexec: stopping processes", timeout=120)
+    vm.expect(rf"lifeboat-payload: {host} generation {number} reached", timeout=180)
+    m2 = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
+    assert m2.group(1).strip() == m.group(1).strip()
+    assert vm.wait_exit(timeout=60) == 0
+    return vm.text()[start:].split("lifeboat-payload:")[0]
+
+
+def test_repair_bootloader_and_kexec_on_md_and_lvm(tmp_path):
+    """"Repair boot loader" (enter --install-bootloader) on the md RAID1 and the LVM system,
+    then a generation of each booted by kexec: before the jump the LVs are deactivated and the
+    arrays stopped, none failed."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures need root")
+    disks = copies(str(tmp_path), ["md-raid1", "lvm"])
+    md, lv = layer_expect("md-raid1")["host"], layer_expect("lvm")["host"]
+    with VM(disks=[Disk(p) for p in disks], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        for h in (md, lv):
+            o = run(vm, f"lifeboat enter --host {h} --install-bootloader; echo rc=$?", timeout=180)
+            assert re.search(rf"switch-to-configuration boot for /nix/store/[a-z0-9]{{32}}-nixos-system-{h}-", o), o
+            assert "switch-to-configuration got: boot; NIXOS_INSTALL_BOOTLOADER=1; /boot writable\n" in o, o
+            assert "rc=0" in o and "could not enter" not in o, o
+        before = kexec_generation(vm, md, 2)
+    for step in ("deactivate LVM volume groups", "stop md arrays"):
+        lines = [l for l in before.splitlines() if step in l]
+        assert lines and not [l for l in lines if "failed" in l], (step, before[-3000:])
+    assert "failed" not in before.split("stopping processes")[-1], before[-3000:]
+    with VM(disks=[Disk(disks[2])], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(r"Choose \(key then Enter", timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        run(vm, "dmesg -n 1")
+        before = kexec_generation(vm, lv, 1)
+    lines = [l for l in before.splitlines() if "deactivate LVM volume groups" in l]
+    assert lines and not [l for l in lines if "failed" in l], before[-3000:]
+    assert "stop md arrays" not in before and "failed" not in before.split("stopping processes")[-1], before[-3000:]

@@ -16,6 +16,7 @@
 #include "discover/dedup.h"
 #include "lib/job.h"
 #include "discover/inspect.h"
+#include "discover/cryptnames.h"
 #include "discover/luks.h"
 #include "discover/probe.h"
 #include "report/record.h"
@@ -212,10 +213,13 @@ static int set_ro(const char *path, int ro)
 
 /* A LUKS device: described by cryptsetup (read-only for the kernel meanwhile, as for an
  * inspection), and named a problem while it is locked. */
-static void luks_found(FILE *out, struct counts *c, const struct blockdev *d, const struct scan_opts *o)
+static void luks_found(FILE *out, struct counts *c, const struct blockdev *d, const struct scan_opts *o,
+		       const struct cryptnames *cn)
 {
 	int was_ro = o->blkro ? set_ro(d->path, 1) : -1;
-	int locked = luks_describe(out, d, o->sysroot, o->timeout_ms);
+	struct cryptchoice ch;
+	int named = cryptnames_choose(cn, d->uuid, &ch);
+	int locked = luks_describe(out, d, o->sysroot, o->timeout_ms, named ? &ch : NULL);
 	if (was_ro == 0)
 		set_ro(d->path, 0);
 	if (locked) {
@@ -490,6 +494,14 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		probe_disks(&t, o->timeout_ms, parallel);
 		assemble_btrfs(&t, &assembled, &assembled_problems);
 	}
+	/* The names the systems' own initrds give their LUKS mappings, read from the boot
+	 * filesystems (readable while the roots are locked): only where there is LUKS. */
+	struct cryptnames cn = {0};
+	int any_luks = 0;
+	for (int i = 0; o->luks && i < t.n; i++)
+		any_luks |= !t.d[i].ambiguous && !strcmp(t.d[i].type, "crypto_LUKS");
+	if (any_luks)
+		cryptnames_learn(&cn, &t, o->timeout_ms);
 	long long probed_only = now_ms();
 	for (int i = 0; i < t.n; i++) {
 		struct blockdev *d = &t.d[i];
@@ -506,7 +518,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			scan_problem(out, &c, d->path, "ambiguous",
 				"more than one filesystem signature: not inspected, never chosen", NULL);
 		else if (!strcmp(d->type, "crypto_LUKS") && o->luks)
-			luks_found(out, &c, d, o);
+			luks_found(out, &c, d, o, &cn);
 		else if (ft && ft->problem_what)
 			scan_problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
 		else if (d->silent_ms)
@@ -517,6 +529,11 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			scan_problem(out, &c, d->path, "probe", msg, NULL);
 		}
 	}
+	if (cn.problems) {
+		fputs(cn.problems, out);
+		c.problems += cn.n_problems;
+	}
+	cryptnames_free(&cn);
 	if (assembled) {
 		fputs(assembled, out);
 		c.problems += assembled_problems;

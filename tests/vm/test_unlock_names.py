@@ -74,6 +74,9 @@ def test_names_from_initrds_before_unlocking(tmp_path):
         lvm = luks[u["luks-lvm"]]
         assert lvm["name"] == "crypthome", lvm
         assert "disagree" in lvm["namenote"] and f"lvmcrypt in /dev/vde:/EFI/nixos/{GZIP}" in lvm["namenote"], lvm
+        human = run(vm, "lifeboat scan --human 2>/dev/null", timeout=240)
+        assert f"its initrd names it cryptroot (/dev/vdd:/EFI/nixos/{SCRIPTED})" in human, human
+        assert "initrds disagree: lvmcrypt in /dev/vde" in human, human
         # The hostile initrds: each named, why, and the scan went on.
         probs = [p for p in doc["problems"] if p["what"] == "initrd"]
         msgs = "\n".join(p["msg"] for p in probs)

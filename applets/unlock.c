@@ -295,6 +295,54 @@ static int unlock_one(struct target *t, const char *key_file, const char *header
 	return -1;
 }
 
+static int rename_mapping(struct target *t, const char *to, const char *why)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "/dev/mapper/%s", to);
+	if (!cryptname_valid(to) || !strcmp(t->name, to) || access(path, F_OK) == 0)
+		return 0;
+	char *text = NULL, msg[300], e[140], p2[180], w[240];
+	char *const argv[] = {DMSETUP_BIN, "rename", t->name, (char *)to, NULL};
+	int ok = job_tool(argv, 30000, &text, msg, sizeof(msg)) == 0;
+	free(text);
+	if (ok) {
+		fprintf(stderr, "lifeboat unlock: /dev/mapper/%s renamed %s, as %s\n", esc(t->name, e, sizeof(e)),
+			esc(path, p2, sizeof(p2)), esc(why, w, sizeof(w)));
+		snprintf(t->name, sizeof(t->name), "%s", to);
+	} else {
+		fprintf(stderr, "lifeboat unlock: could not rename /dev/mapper/%s: %s\n", esc(t->name, e, sizeof(e)),
+			esc(msg, w, sizeof(w)));
+	}
+	return ok;
+}
+
+/* Mappings opened as luks-<UUID> that a system found inside just now names in its own
+ * initrd (the scan's cryptname records: a second LUKS device named only in the encrypted
+ * store's initrd) get that name. After the fstab's root names: those win. */
+static int name_from_initrds(struct target *ts, int n, const char *text)
+{
+	struct report rep;
+	report_parse(&rep, text);
+	int renamed = 0;
+	for (int k = 0; k < n; k++) {
+		char def[128];
+		unlock_default_name(ts[k].li.uuid, def, sizeof(def));
+		if (!ts[k].opened_now || strcmp(ts[k].name, def))
+			continue;
+		for (int i = report_next(&rep, "cryptname", -1); i >= 0; i = report_next(&rep, "cryptname", i)) {
+			const char *uuid = record_get(&rep.r[i], "uuid"), *name = record_get(&rep.r[i], "name");
+			if (!uuid || !name || strcasecmp(uuid, ts[k].li.uuid))
+				continue;
+			char why[260];
+			snprintf(why, sizeof(why), "the initrd %s names it", record_str(&rep.r[i], "from"));
+			renamed += rename_mapping(&ts[k], name, why);
+			break;
+		}
+	}
+	report_free(&rep);
+	return renamed;
+}
+
 /* The systems found on what was just opened: a root whose fstab says /dev/mapper/NAME (not
  * there: "locked") gets its mapping renamed to NAME, as the system's own initrd names it.
  * Returns how many were renamed. */
@@ -346,7 +394,7 @@ static int name_as_expected(struct target *ts, int n, const char *text)
 		}
 	}
 	found_free(&f);
-	return renamed;
+	return renamed + name_from_initrds(ts, n, text);
 }
 
 int unlock_main(int argc, char **argv)

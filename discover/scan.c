@@ -346,6 +346,16 @@ static void inspection_prepare(struct inspection *in, struct child_job *job, str
 				  .done = inspection_done, .done_arg = in};
 }
 
+/* A name a found system's own initrd gives a LUKS device: kept as `cryptname uuid= name= from=`
+ * when its device is a LUKS device here (what `lifeboat unlock` renames a mapping by). */
+static void initrd_ref(FILE *out, const struct record *r, const struct devtab *t)
+{
+	struct cryptnames cn = {0};
+	if (cryptnames_add(&cn, t, record_get(r, "ref"), record_get(r, "name"), record_get(r, "from")))
+		report_put(out, "cryptname", "uuid", cn.e[0].uuid, "name", cn.e[0].name, "from", cn.e[0].from, NULL);
+	cryptnames_free(&cn);
+}
+
 static void inspection_finish(FILE *out, struct inspection *in, struct child_job *job,
 			      const struct devtab *t, struct counts *c)
 {
@@ -383,6 +393,13 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 			c->problems++;
 		} else if (!strcmp(rep.r[i].kind, "fsstate")) {
 			record_put(out, &rep.r[i], NULL);
+		} else if (!strcmp(rep.r[i].kind, "cryptref")) {
+			initrd_ref(out, &rep.r[i], t);
+		} else if (!strcmp(rep.r[i].kind, "cryptnote")) {
+			/* A system's own initrd that says nothing of LUKS is not a problem of the disk. */
+			char f[200], m[200];
+			log_debug("scan: initrd %s: %s", term_escape(record_str(&rep.r[i], "from"), f, sizeof(f), 160),
+				  term_escape(record_str(&rep.r[i], "msg"), m, sizeof(m), 160));
 		}
 	emit_systems(out, &rep, t, c);
 	report_free(&rep);

@@ -126,3 +126,55 @@ def test_no_boot_entries_keeps_luks_uuid(tmp_path):
         o = run(vm, "printf 'correct horse' > /tmp/k; lifeboat unlock --key-file /tmp/k --no-rescan; echo rc=$?",
                 timeout=400)
         assert "rc=0" in o and f"open as /dev/mapper/luks-{uuid} " in o, o
+
+
+def test_name_from_the_unlocked_systems_own_initrd(tmp_path):
+    """A second LUKS device named only in the initrd inside the encrypted store (no ESP copy):
+    known once the root is open, and its mapping renamed then. The first boot writes that
+    initrd into luks2's store (a gzip cpio whose init opens luks-lvm as `crypthome`); the
+    second unlocks both: luks-lvm opens as luks-<UUID>, then is renamed."""
+    if os.geteuid() != 0:
+        pytest.skip("the layer fixtures are made with root")
+    paths = []
+    for n in ("luks2", "luks-lvm"):
+        src = layer_fixture(n)[0]
+        dst = os.path.join(str(tmp_path), f"{n}.img")
+        subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+        paths.append(dst)
+    u2, ul = layer_expect("luks2")["luks"][0]["uuid"], layer_expect("luks-lvm")["luks"][0]["uuid"]
+    with VM(disks=[Disk(p) for p in paths], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(MENU, timeout=300)
+        vm.sendline("s")
+        vm.expect(PROMPT, timeout=30)
+        run(vm, "dmesg -n 1")
+        o = run(vm, "printf 'correct horse' > /tmp/k; lifeboat unlock --key-file /tmp/k; echo rc=$?", timeout=600)
+        assert "rc=0" in o and f"/dev/vdb1 is open as /dev/mapper/luks-{ul} " in o, o
+        # Writable through entering, then the generation's initrd replaced from outside.
+        o = run(vm, f"lifeboat enter --host {layer_expect('luks2')['host']} -c true; echo rc=$?", timeout=240)
+        assert "rc=0" in o, o
+        script = (f"mkdir -p /mnt && mount /dev/mapper/luks-{u2} /mnt && cp /bin/busybox /mnt/busybox && "
+                  "mkdir -p /mnt/ir && printf '#!/bin/ash\\n"
+                  f"echo -n \"$p\" | cryptsetup luksOpen /dev/disk/by-uuid/{ul} crypthome --key-file=-\\n' > /mnt/ir/init && "
+                  "i=$(chroot /mnt /busybox readlink -f /nix/var/nix/profiles/system/initrd) && echo initrd=$i && "
+                  "chroot /mnt /busybox sh -c \"cd /ir && echo init | /busybox cpio -o -H newc | /busybox gzip > $i\" && "
+                  "rm -rf /mnt/busybox /mnt/ir && umount /mnt && echo wrote=$?")
+        o = run(vm, script, timeout=120)
+        assert "initrd=/nix/store/" in o and "wrote=0" in o, o
+        vm.sendline("exit")
+        vm.expect(MENU, timeout=60)
+        vm.sendline("p")
+        vm.expect("close encrypted volumes", timeout=120)
+        assert vm.wait_exit(timeout=120) == 0
+    with VM(disks=[Disk(p) for p in paths], mem=768, append="lifeboat.timeout=-1") as vm:
+        vm.expect(MENU, timeout=300)
+        vm.sendline("s")
+        vm.expect(PROMPT, timeout=30)
+        run(vm, "dmesg -n 1")
+        o = run(vm, "printf 'correct horse' > /tmp/k; lifeboat unlock --key-file /tmp/k; echo rc=$?", timeout=600)
+        assert "rc=0" in o and f"/dev/vdb1 is open as /dev/mapper/luks-{ul} " in o, o
+        assert re.search(rf"/dev/mapper/luks-{ul} renamed /dev/mapper/crypthome, as the initrd "
+                         r"\S+:/nix/var/nix/profiles/system/initrd names it", o), o
+        doc = json.loads(run(vm, "lifeboat scan --json 2>/dev/null", timeout=240))
+        states = {l["uuid"]: l["mapper"] for l in doc["luks"]}
+        assert states[ul] == "/dev/mapper/crypthome" and states[u2] == f"/dev/mapper/luks-{u2}", states
+        assert len(doc["systems"]) == 2, doc["systems"]

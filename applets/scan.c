@@ -90,6 +90,12 @@ static void human(FILE *o, const struct report *rep)
 			esc(l, "label", d, sizeof(d), 16), esc(l, "state", e, sizeof(e), 7),
 			esc(l, "mapper", f, sizeof(f), 40), tok && *tok ? " tokens: " : "",
 			tok && *tok ? esc(l, "tokens", a, sizeof(a), 60) : "");
+		const char *nm = record_get(l, "name"), *nn = record_get(l, "namenote");
+		if (nm && *nm)
+			fprintf(o, "    its initrd names it %s (%s)\n", esc(l, "name", a, sizeof(a), 60),
+				esc(l, "namefrom", b, sizeof(b), 100));
+		if (nn && *nn)
+			fprintf(o, "    %s\n", esc(l, "namenote", c, sizeof(c), 200));
 	}
 	int np = 0;
 	for (int i = report_next(rep, "problem", -1); i >= 0; i = report_next(rep, "problem", i)) {

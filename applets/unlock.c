@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "act/unlock.h"
 #include "applets/applets.h"
+#include "discover/cryptnames.h"
 #include "discover/luks.h"
 #include "lib/escape.h"
 #include "lib/job.h"
@@ -31,6 +33,8 @@ struct target {
 	char name[128];   /* the mapping opened, "" when not */
 	char dm[32];      /* its dm-N */
 	int opened_now;
+	char learned[128]; /* the name the system's initrds give it (the scan's luks name=), or "" */
+	char learned_from[200];
 };
 
 static void usage(FILE *o)
@@ -70,6 +74,25 @@ static int describe(struct target *t, const char *header)
 		return -1;
 	}
 	return 0;
+}
+
+/* What the last scan learned from the systems' initrds for the LUKS device with this UUID. */
+static void learned_name(struct target *t)
+{
+	char *text = NULL;
+	report_saved(&text);
+	struct report rep;
+	report_parse(&rep, text ? text : "");
+	free(text);
+	for (int i = report_next(&rep, "luks", -1); i >= 0; i = report_next(&rep, "luks", i)) {
+		const char *uuid = record_get(&rep.r[i], "uuid"), *name = record_get(&rep.r[i], "name");
+		if (uuid && name && *name && !strcasecmp(uuid, t->li.uuid) && cryptname_valid(name)) {
+			snprintf(t->learned, sizeof(t->learned), "%s", name);
+			snprintf(t->learned_from, sizeof(t->learned_from), "%s", record_str(&rep.r[i], "namefrom"));
+			break;
+		}
+	}
+	report_free(&rep);
 }
 
 /* The locked devices of the last scan. */
@@ -206,10 +229,25 @@ static int unlock_one(struct target *t, const char *key_file, const char *header
 			fprintf(stderr, "  %d of %d keyslots need more memory than the %lld MiB available: trying "
 					"only the others\n", t->li.n_slots - n_fit, t->li.n_slots, avail >> 10);
 	}
-	if (name)
+	/* The name: --name; else what the system's own initrd calls it (the fstab's name for the
+	 * root, known only once it is open, renames it after the rescan); else luks-<UUID>. */
+	char path[160];
+	snprintf(path, sizeof(path), "/dev/mapper/%s", t->learned);
+	if (name) {
 		snprintf(t->name, sizeof(t->name), "%s", name);
-	else
+	} else if (t->learned[0] && access(path, F_OK) < 0) {
+		char n[140], f[220];
+		snprintf(t->name, sizeof(t->name), "%s", t->learned);
+		fprintf(stderr, "  named %s, as the initrd %s names it\n", esc(t->name, n, sizeof(n)),
+			esc(t->learned_from, f, sizeof(f)));
+	} else {
 		unlock_default_name(t->li.uuid, t->name, sizeof(t->name));
+		if (t->learned[0]) {
+			char n[140];
+			fprintf(stderr, "  /dev/mapper/%s (the initrd's name for it) is taken: named %s\n",
+				esc(t->learned, n, sizeof(n)), t->name);
+		}
+	}
 	char msg[300], m[320];
 	int r;
 	if (key_file) {
@@ -257,16 +295,52 @@ static int unlock_one(struct target *t, const char *key_file, const char *header
 	return -1;
 }
 
-/* A dm name a NixOS fstab may give: no path, nothing a shell or dm would mind. */
-static int good_name(const char *s)
+static int rename_mapping(struct target *t, const char *to, const char *why)
 {
-	if (!*s || strlen(s) > 120)
+	char path[160];
+	snprintf(path, sizeof(path), "/dev/mapper/%s", to);
+	if (!cryptname_valid(to) || !strcmp(t->name, to) || access(path, F_OK) == 0)
 		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.' || *s == '+' || *s == ':'))
-			return 0;
-	return 1;
+	char *text = NULL, msg[300], e[140], p2[180], w[240];
+	char *const argv[] = {DMSETUP_BIN, "rename", t->name, (char *)to, NULL};
+	int ok = job_tool(argv, 30000, &text, msg, sizeof(msg)) == 0;
+	free(text);
+	if (ok) {
+		fprintf(stderr, "lifeboat unlock: /dev/mapper/%s renamed %s, as %s\n", esc(t->name, e, sizeof(e)),
+			esc(path, p2, sizeof(p2)), esc(why, w, sizeof(w)));
+		snprintf(t->name, sizeof(t->name), "%s", to);
+	} else {
+		fprintf(stderr, "lifeboat unlock: could not rename /dev/mapper/%s: %s\n", esc(t->name, e, sizeof(e)),
+			esc(msg, w, sizeof(w)));
+	}
+	return ok;
+}
+
+/* Mappings opened as luks-<UUID> that a system found inside just now names in its own
+ * initrd (the scan's cryptname records: a second LUKS device named only in the encrypted
+ * store's initrd) get that name. After the fstab's root names: those win. */
+static int name_from_initrds(struct target *ts, int n, const char *text)
+{
+	struct report rep;
+	report_parse(&rep, text);
+	int renamed = 0;
+	for (int k = 0; k < n; k++) {
+		char def[128];
+		unlock_default_name(ts[k].li.uuid, def, sizeof(def));
+		if (!ts[k].opened_now || strcmp(ts[k].name, def))
+			continue;
+		for (int i = report_next(&rep, "cryptname", -1); i >= 0; i = report_next(&rep, "cryptname", i)) {
+			const char *uuid = record_get(&rep.r[i], "uuid"), *name = record_get(&rep.r[i], "name");
+			if (!uuid || !name || strcasecmp(uuid, ts[k].li.uuid))
+				continue;
+			char why[260];
+			snprintf(why, sizeof(why), "the initrd %s names it", record_str(&rep.r[i], "from"));
+			renamed += rename_mapping(&ts[k], name, why);
+			break;
+		}
+	}
+	report_free(&rep);
+	return renamed;
 }
 
 /* The systems found on what was just opened: a root whose fstab says /dev/mapper/NAME (not
@@ -298,7 +372,7 @@ static int name_as_expected(struct target *ts, int n, const char *text)
 			const char *target = record_get(ms[k], "target"), *status = record_get(ms[k], "status");
 			const char *spec = record_get(ms[k], "spec");
 			if (!target || strcmp(target, "/") || !status || strcmp(status, "locked") || !spec ||
-			    !startswith(spec, "/dev/mapper/") || !good_name(spec + 12) || !strcmp(spec + 12, t->name))
+			    !startswith(spec, "/dev/mapper/") || !cryptname_valid(spec + 12) || !strcmp(spec + 12, t->name))
 				continue;
 			char path[160];
 			snprintf(path, sizeof(path), "/dev/mapper/%s", spec + 12);
@@ -320,7 +394,7 @@ static int name_as_expected(struct target *ts, int n, const char *text)
 		}
 	}
 	found_free(&f);
-	return renamed;
+	return renamed + name_from_initrds(ts, n, text);
 }
 
 int unlock_main(int argc, char **argv)
@@ -346,10 +420,10 @@ int unlock_main(int argc, char **argv)
 		}
 	}
 	int ndev = argc - optind;
-	if (tries < 1 || tries > 100 || ((header || name) && ndev != 1) || (name && !good_name(name))) {
+	if (tries < 1 || tries > 100 || ((header || name) && ndev != 1) || (name && !cryptname_valid(name))) {
 		fprintf(stderr, "lifeboat unlock: %s\n",
 			tries < 1 || tries > 100 ? "--tries takes 1 to 100"
-			: name && !good_name(name) ? "--name takes letters, digits and - _ . + : only"
+			: name && !cryptname_valid(name) ? "--name takes letters, digits and - _ . + : only"
 						   : "--header and --name need exactly one DEVICE");
 		return 2;
 	}
@@ -381,6 +455,7 @@ int unlock_main(int argc, char **argv)
 			failed++;
 			continue;
 		}
+		learned_name(&ts[i]);
 		if (unlock_one(&ts[i], key_file, header, name, tries, reuse, sizeof(reuse)) < 0)
 			failed++;
 		else

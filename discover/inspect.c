@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "discover/cryptnames.h"
 #include "discover/nixos.h"
 #include "discover/plan.h"
 #include "report/record.h"
@@ -78,6 +79,28 @@ static void profiles_identity(int rootfd, char *buf, size_t size)
 		close(fd);
 }
 
+/* Where there is LUKS, the names the system's current generation's initrd gives its mappings
+ * (discover/cryptnames.c): read here, in-root, once its root is unlocked; a second encrypted
+ * device named only there (its /home) gets its name then. The scan resolves the devices. */
+#define INROOT_INITRD_MS 5000
+static void initrd_names(FILE *out, int rootfd, const struct blockdev *dev, const struct devtab *devs)
+{
+	int luks = 0;
+	for (int i = 0; devs && i < devs->n; i++)
+		luks |= !strcmp(devs->d[i].type, "crypto_LUKS");
+	if (!luks)
+		return;
+	int fd = inroot_open(rootfd, PROFILES_DIR "/system/initrd", O_RDONLY | O_NOCTTY);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		char from[160];
+		snprintf(from, sizeof(from), "%s:" PROFILES_DIR "/system/initrd", dev->path);
+		cryptnames_from_initrd(out, fd, from, INROOT_INITRD_MS);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* One candidate system: its generations and mount plan, then its "found" record. */
 static void candidate_put(FILE *out, int rootfd, const char *layout, const char *subvol,
 			  const char *prefix, const struct blockdev *dev, const struct devtab *devs,
@@ -91,6 +114,7 @@ static void candidate_put(FILE *out, int rootfd, const char *layout, const char 
 		inspect_problem(out, dev->path, "profile", "cannot read the profiles: %s", strerror(-r));
 		return;
 	}
+	initrd_names(out, rootfd, dev, devs);
 	struct plan_summary s = {0};
 	if (f.have_fstab)
 		plan_emit(out, id, f.plan_number, &f.fstab, devs, dev->disk, &s);

@@ -164,7 +164,8 @@ int luks_mapping(const char *sysroot, const char *uuid, char *name, size_t nsize
 	return sysblock_each(sysroot, "dm-", find_one, &f);
 }
 
-int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms)
+int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms,
+		  const struct cryptchoice *ch)
 {
 	struct luks_info li;
 	memset(&li, 0, sizeof(li));
@@ -197,8 +198,8 @@ int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int 
 	report_put(out, "luks", "path", d->path, "version", ver, "uuid", li.uuid, "label", li.label,
 		   "size", size, "tokens", li.tokens, "note", luks_token_note(&li, note, sizeof(note)),
 		   "pbkdf", li.pbkdf, "memory", kib, "state",
-		   open ? "open" : "locked", "mapper", mapper, "dm", dmpath,
-		   "error", li.version ? NULL : msg[0] ? msg : "cryptsetup luksDump said nothing", NULL);
+		   open ? "open" : "locked", "mapper", mapper, "dm", dmpath, "name", ch ? ch->name : NULL,
+		   "namefrom", ch ? ch->from : NULL, "namenote", ch ? ch->note : NULL, "error", li.version ? NULL : msg[0] ? msg : "cryptsetup luksDump said nothing", NULL);
 	return !open;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "discover/blockdev.h"
+#include "discover/cryptnames.h"
 
 #define CRYPTSETUP_BIN "/sbin/cryptsetup"
 #define DMSETUP_BIN "/sbin/dmsetup"
@@ -45,8 +46,10 @@ int luks_is_crypt(const char *sysroot, const char *dm);
 
 /* The scan's record of one crypto_LUKS device (luksDump in a child with a deadline): a luks
  * record with version, uuid, label, tokens, pbkdf, memory (KiB), state locked|open and the
- * mapping. Returns 1 when it is locked (the caller reports it), 0 when open. */
-int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms);
+ * mapping; name, namefrom and namenote: what the system's initrds call its mapping (ch, NULL
+ * when none do). Returns 1 when it is locked (the caller reports it), 0 when open. */
+int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms,
+		  const struct cryptchoice *ch);
 
 /* Entering a system on a mapping the scan saw read-only: its table loaded again read-write
  * (dmsetup table --showkeys, reload, resume; the key passes through a pipe, never argv) and

@@ -16,6 +16,7 @@
 #include "discover/dedup.h"
 #include "lib/job.h"
 #include "discover/inspect.h"
+#include "discover/cryptnames.h"
 #include "discover/luks.h"
 #include "discover/probe.h"
 #include "report/record.h"
@@ -212,10 +213,13 @@ static int set_ro(const char *path, int ro)
 
 /* A LUKS device: described by cryptsetup (read-only for the kernel meanwhile, as for an
  * inspection), and named a problem while it is locked. */
-static void luks_found(FILE *out, struct counts *c, const struct blockdev *d, const struct scan_opts *o)
+static void luks_found(FILE *out, struct counts *c, const struct blockdev *d, const struct scan_opts *o,
+		       const struct cryptnames *cn)
 {
 	int was_ro = o->blkro ? set_ro(d->path, 1) : -1;
-	int locked = luks_describe(out, d, o->sysroot, o->timeout_ms);
+	struct cryptchoice ch;
+	int named = cryptnames_choose(cn, d->uuid, &ch);
+	int locked = luks_describe(out, d, o->sysroot, o->timeout_ms, named ? &ch : NULL);
 	if (was_ro == 0)
 		set_ro(d->path, 0);
 	if (locked) {
@@ -342,6 +346,16 @@ static void inspection_prepare(struct inspection *in, struct child_job *job, str
 				  .done = inspection_done, .done_arg = in};
 }
 
+/* A name a found system's own initrd gives a LUKS device: kept as `cryptname uuid= name= from=`
+ * when its device is a LUKS device here (what `lifeboat unlock` renames a mapping by). */
+static void initrd_ref(FILE *out, const struct record *r, const struct devtab *t)
+{
+	struct cryptnames cn = {0};
+	if (cryptnames_add(&cn, t, record_get(r, "ref"), record_get(r, "name"), record_get(r, "from")))
+		report_put(out, "cryptname", "uuid", cn.e[0].uuid, "name", cn.e[0].name, "from", cn.e[0].from, NULL);
+	cryptnames_free(&cn);
+}
+
 static void inspection_finish(FILE *out, struct inspection *in, struct child_job *job,
 			      const struct devtab *t, struct counts *c)
 {
@@ -379,6 +393,13 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 			c->problems++;
 		} else if (!strcmp(rep.r[i].kind, "fsstate")) {
 			record_put(out, &rep.r[i], NULL);
+		} else if (!strcmp(rep.r[i].kind, "cryptref")) {
+			initrd_ref(out, &rep.r[i], t);
+		} else if (!strcmp(rep.r[i].kind, "cryptnote")) {
+			/* A system's own initrd that says nothing of LUKS is not a problem of the disk. */
+			char f[200], m[200];
+			log_debug("scan: initrd %s: %s", term_escape(record_str(&rep.r[i], "from"), f, sizeof(f), 160),
+				  term_escape(record_str(&rep.r[i], "msg"), m, sizeof(m), 160));
 		}
 	emit_systems(out, &rep, t, c);
 	report_free(&rep);
@@ -490,6 +511,14 @@ int scan_run(FILE *out, const struct scan_opts *o)
 		probe_disks(&t, o->timeout_ms, parallel);
 		assemble_btrfs(&t, &assembled, &assembled_problems);
 	}
+	/* The names the systems' own initrds give their LUKS mappings, read from the boot
+	 * filesystems (readable while the roots are locked): only where there is LUKS. */
+	struct cryptnames cn = {0};
+	int any_luks = 0;
+	for (int i = 0; o->luks && i < t.n; i++)
+		any_luks |= !t.d[i].ambiguous && !strcmp(t.d[i].type, "crypto_LUKS");
+	if (any_luks)
+		cryptnames_learn(&cn, &t, o->timeout_ms);
 	long long probed_only = now_ms();
 	for (int i = 0; i < t.n; i++) {
 		struct blockdev *d = &t.d[i];
@@ -506,7 +535,7 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			scan_problem(out, &c, d->path, "ambiguous",
 				"more than one filesystem signature: not inspected, never chosen", NULL);
 		else if (!strcmp(d->type, "crypto_LUKS") && o->luks)
-			luks_found(out, &c, d, o);
+			luks_found(out, &c, d, o, &cn);
 		else if (ft && ft->problem_what)
 			scan_problem(out, &c, d->path, ft->problem_what, ft->problem_msg, NULL);
 		else if (d->silent_ms)
@@ -517,6 +546,11 @@ int scan_run(FILE *out, const struct scan_opts *o)
 			scan_problem(out, &c, d->path, "probe", msg, NULL);
 		}
 	}
+	if (cn.problems) {
+		fputs(cn.problems, out);
+		c.problems += cn.n_problems;
+	}
+	cryptnames_free(&cn);
 	if (assembled) {
 		fputs(assembled, out);
 		c.problems += assembled_problems;

@@ -9,7 +9,7 @@ echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
 # The image's parts, and the repair toolbox's (mk/repair.mk) when built.
-for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear sftp-server lvm2 mdadm cryptsetup; do
+for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear sftp-server lvm2 mdadm cryptsetup zstd-decompress; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
@@ -65,7 +65,7 @@ fi
 
 # What each assembly tool (mk/assemble.mk) adds to the image.
 first=1
-for n in lvm2 mdadm cryptsetup; do
+for n in lvm2 mdadm cryptsetup zstd-decompress; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	[ -z "$first" ] || { echo; echo "# assembly and unlock tools (image growth per part: unpacked, and alone with zstd -19)"; first=; }
 	d=$(cat "$build/tp/$n.dir")

@@ -222,7 +222,7 @@ def test_many_disks(images, tmp_path, count):
     devices = 3 + sum(k for _, k in fillers) + 2
     before = {p: sha256(p) for p in paths}
     disks = [Disk(p, "virtio" if i < 24 else "scsi") for i, p in enumerate(paths)]
-    with VM(disks=disks) as vm:
+    with VM(disks=disks, append=os.environ.get("LB_TEST_MANY_APPEND", "")) as vm:
         menu = menu_after(vm, timeout=600)
         # On a loaded host the disks may take longer than lifeboat.settle: the first menu then
         # comes early, and PID 1 asks it to scan again once they settled (found in this test).

@@ -64,6 +64,7 @@ static struct {
 	long long settle_deadline;
 	const char *emergency_why;
 	long long menu_oom;      /* the OOM killer's count when the menu started (-1: unknown) */
+	int settle_late;         /* the menu came before the devices settled: tell it when they do */
 } st = {
 	.child = {
 		[CHILD_DEVICES] = {"device worker", RESTART_PACED, 0, 0, -1},
@@ -637,6 +638,13 @@ static void device_notice(void)
 	if (st.state == STATE_SETTLING) {
 		log_info("devices settled");
 		enter(STATE_MENU);
+	} else if (n > 0 && st.settle_late) {
+		/* The first menu scanned before the disks were all there (a loaded machine, many
+		 * disks): its list is short. SIGUSR1 asks it to scan again. */
+		st.settle_late = 0;
+		log_warn("devices settled after the menu started; asking it to scan again");
+		if (st.child[CHILD_MENU].pid > 0)
+			kill(st.child[CHILD_MENU].pid, SIGUSR1);
 	}
 }
 
@@ -685,6 +693,7 @@ static void loop_once(void)
 	long long now = now_ms();
 	if (st.state == STATE_SETTLING && now >= st.settle_deadline) {
 		log_warn("devices did not settle within %d s; showing the menu anyway", st.opt.settle_ms / 1000);
+		st.settle_late = 1;
 		enter(STATE_MENU);
 	}
 	for (int c = 0; c < N_CHILDREN; c++)

@@ -31,6 +31,14 @@
 /* Once the default action ran, a restarted menu must not run it again. */
 
 static struct terms T;
+/* PID 1 sends SIGUSR1 when the devices settled only after this menu started: scan again. */
+static volatile sig_atomic_t rescan_asked;
+
+static void on_rescan(int sig)
+{
+	(void)sig;
+	rescan_asked = 1;
+}
 static struct found F;
 static int have_found;
 static struct menu M;
@@ -429,6 +437,9 @@ int menu_main(int argc, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGTTOU, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_rescan, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 	if (terms_open(&T) < 0) {
 		log_err("menu: no console to show the menu on");
 		return 1;
@@ -446,6 +457,13 @@ int menu_main(int argc, char **argv)
 		int k = get_key(NET_RECHECK_MS);
 		if (k == KEY_EOF)
 			return 1;
+		if (k == KEY_NONE && rescan_asked && !M.len) {
+			rescan_asked = 0;
+			terms_printf(&T, "\nMore devices appeared after this scan began; scanning again.\n");
+			scan(0);
+			draw();
+			continue;
+		}
 		if (k == KEY_NONE) {
 			char net[320];
 			remote_status(net, sizeof(net));

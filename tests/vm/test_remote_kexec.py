@@ -87,7 +87,8 @@ def test_kexec_boot_static_host_same_address_same_host_key(tmp_path):
         # authorized key: a new kernel, the same address and gateway, no DHCP, only port 22.
         r = ssh(port, key, "echo boot-$(cat /proc/sys/kernel/random/boot_id); ip -4 addr; ip -4 route; "
                            "pidof udhcpc || echo no-dhcp; cat /etc/resolv.conf; "
-                           "cat /proc/net/tcp /proc/net/tcp6", str(kh))
+                           "cat /proc/net/tcp /proc/net/tcp6; "
+                           "grep 'net: ip .* failed' /run/lifeboat/log || echo no-failed-ip", str(kh))
         assert r.returncode == 0, r.stderr
         assert re.search(r"boot-(\S+)", r.stdout).group(1) != first_boot, r.stdout
         assert re.search(rf"inet {re.escape(STATIC)}/24 .*eth0", r.stdout), r.stdout
@@ -96,6 +97,9 @@ def test_kexec_boot_static_host_same_address_same_host_key(tmp_path):
         assert "no-dhcp" in r.stdout, r.stdout
         assert "nameserver 10.0.2.3" in r.stdout, r.stdout
         assert listening_ports(r.stdout) == {22}, r.stdout
+        # Every route carried was one to add: none the kernel makes itself (the address's
+        # prefix route; busybox ip on the host prints no "proto kernel") or learns again.
+        assert "no-failed-ip" in r.stdout, r.stdout
         # The scan over SSH finds the sample disk's NixOS.
         r = ssh(port, key, "lifeboat scan --json", str(kh))
         assert r.returncode == 0, r.stderr

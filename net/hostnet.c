@@ -1,7 +1,10 @@
 #include "net/hostnet.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,12 +44,69 @@ static void lines(const char *text, void (*fn)(const char *, size_t, void *), vo
 	}
 }
 
+/* An address or prefix, parsed: "10.0.2.77/24", "2001:db8::/64", "10.0.2.2" (a whole /32). */
+struct net {
+	int v6, len;
+	unsigned char a[16];
+};
+
+static int net_parse(const char *s, struct net *n)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = 0;
+	n->v6 = strchr(buf, ':') != NULL;
+	int max = n->v6 ? 128 : 32;
+	if (inet_pton(n->v6 ? AF_INET6 : AF_INET, buf, n->a) != 1)
+		return -EINVAL;
+	n->len = max;
+	if (slash) {
+		char *end;
+		long l = strtol(slash, &end, 10);
+		if (end == slash || *end || l < 0 || l > max)
+			return -EINVAL;
+		n->len = (int)l;
+	}
+	return 0;
+}
+
+/* Whether a and b agree on their first len bits. */
+static int same_prefix(const unsigned char *a, const unsigned char *b, int len)
+{
+	int whole = len / 8, rest = len % 8;
+	if (memcmp(a, b, (size_t)whole))
+		return 0;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return !rest || !((a[whole] ^ b[whole]) & mask);
+}
+
 struct ctx {
 	const char *mac, *dev;
 	struct hostnet *p;
 	int found;
 	int pass; /* routes: 0 those without a gateway, 1 the others */
+	int n_own;
+	struct net own[HOSTNET_MAX]; /* every address of the host's interface, any origin */
 };
+
+/* A route the kernel makes by itself for one of the interface's addresses (its prefix, on
+ * link). iproute2 marks it "proto kernel"; busybox ip prints no proto at all, so it is known
+ * by its destination. */
+static int prefix_route(const struct ctx *c, const char *dst)
+{
+	struct net d;
+	if (net_parse(dst, &d) < 0)
+		return 0;
+	for (int i = 0; i < c->n_own; i++) {
+		const struct net *o = &c->own[i];
+		if (o->v6 == d.v6 && o->len == d.len && o->len < (o->v6 ? 128 : 32) &&
+		    same_prefix(o->a, d.a, d.len))
+			return 1;
+	}
+	return 0;
+}
 
 /* "2: eth0: <...> mtu 1500 ... link/ether 52:54:00:12:34:56 brd ..." (an "eth0@if3" name too). */
 static void link_line(const char *l, size_t len, void *vc)
@@ -78,6 +138,8 @@ static void addr_line(const char *l, size_t len, void *vc)
 	name[strcspn(name, ":@")] = 0;
 	if (strcmp(name, c->p->host_dev) || (strcmp(w[2], "inet") && strcmp(w[2], "inet6")))
 		return;
+	if (c->n_own < HOSTNET_MAX && net_parse(w[3], &c->own[c->n_own]) == 0)
+		c->n_own++;
 	int dynamic = 0, global = 0;
 	for (int i = 4; i < n; i++) {
 		dynamic |= !strcmp(w[i], "dynamic");
@@ -112,7 +174,11 @@ static void route_line(const char *l, size_t len, void *vc)
 	    !strcmp(w[0], "prohibit") || !strcmp(w[0], "throw"))
 		return;
 	int on_dev = 0, via = 0, skip = 0;
-	for (int i = 1; i + 1 < n; i++) {
+	for (int i = 1; i < n; i++) {
+		/* A route with a lifetime was learned (a router advertisement): it is learned again. */
+		skip |= !strcmp(w[i], "expires");
+		if (i + 1 >= n)
+			break;
 		on_dev |= !strcmp(w[i], "dev") && !strcmp(w[i + 1], p->host_dev);
 		via |= !strcmp(w[i], "via");
 		/* The kernel adds the prefix routes of addresses by itself; DHCP adds its own. */
@@ -128,6 +194,8 @@ static void route_line(const char *l, size_t len, void *vc)
 	if (p->dhcp && !v6 && !strcmp(w[0], "default"))
 		skip = 1;
 	if (!on_dev || skip || via != c->pass || (v6 && !strncmp(w[0], "fe80:", 5)))
+		return;
+	if (!via && prefix_route(c, w[0]))
 		return;
 	int k = 0;
 	char (*out)[64] = p->route[p->n_route];
@@ -157,7 +225,7 @@ int hostnet_plan(const char *links, const char *addrs, const char *routes, const
 		 const char *dev, struct hostnet *plan)
 {
 	memset(plan, 0, sizeof(*plan));
-	struct ctx c = {mac, dev, plan, 0, 0};
+	struct ctx c = {.mac = mac, .dev = dev, .p = plan};
 	lines(links, link_line, &c);
 	if (!c.found)
 		return 0;

@@ -172,6 +172,12 @@ if [ "$HOSTDATA" = 1 ]; then
 			host_data "$WORK/host"
 		} > "$LOAD_INITRD" || die "cannot write $LOAD_INITRD"
 		say "host data for lifeboat: $(cd "$WORK/host" && echo *)"
+		if [ ! -s "$WORK/host/authorized_keys" ]; then
+			case " $PARAMS " in
+			*" lifeboat.authorized_key="*) ;;
+			*) say "WARNING: root has no authorized SSH key here (/root/.ssh/authorized_keys, authorized_keys2, /etc/ssh/authorized_keys.d/root), so lifeboat starts no SSH server: nobody can log in over the network. Press Ctrl-C and add yours, or give lifeboat.authorized_key=TYPE:BASE64" ;;
+			esac
+		fi
 	fi
 fi
 

@@ -138,6 +138,45 @@ static void test_hostnet(void)
 	free(p);
 }
 
+/* The same from busybox ip (a host whose ip is busybox's, as lifeboat's own is): no "proto" on
+ * any route, so the kernel's prefix route is known by its destination, and the routes a router
+ * advertisement gave (IPv6 here, QEMU's) by their "expires". */
+static const char BB_LINKS[] =
+	"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
+	"2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast qlen 1000\\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff\n";
+static const char BB_ADDRS[] =
+	"1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+	"2: eth0    inet 10.0.2.77/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
+	"2: eth0    inet6 fec0::5054:ff:fe12:3456/64 scope site dynamic \\       valid_lft 86384sec preferred_lft 14384sec\n"
+	"2: eth0    inet6 fe80::5054:ff:fe12:3456/64 scope link \\       valid_lft forever preferred_lft forever\n";
+static const char BB_ROUTES[] =
+	"default via 10.0.2.2 dev eth0 \n"
+	"10.0.2.0/24 dev eth0 scope link  src 10.0.2.77 \n"
+	"10.0.9.0/24 dev eth0 scope link \n"
+	"10.0.2.77 dev eth0 scope link \n"
+	"fec0::/64 dev eth0  metric 256  expires 86384sec\n"
+	"fe80::/64 dev eth0  metric 256 \n"
+	"default via fe80::2 dev eth0  metric 1024  expires 1784sec\n";
+
+static void test_hostnet_busybox(void)
+{
+	struct hostnet *p = calloc(1, sizeof(*p));
+	CHECK_INT(hostnet_plan(BB_LINKS, BB_ADDRS, BB_ROUTES, "52:54:00:12:34:56", "eth0", p), 1);
+	CHECK_STR(p->host_dev, "eth0");
+	CHECK_INT(p->dhcp, 0);
+	CHECK_INT(p->n_addr, 1);
+	CHECK_STR(p->addr[0], "10.0.2.77/24");
+	/* Kept: an on-link route that is no address's prefix (the twin: same form, other network),
+	 * a host route, the static default. Left out: the prefix route, both learned routes. */
+	CHECK_INT(p->n_route, 3);
+	CHECK_STR(p->route[0][0], "10.0.9.0/24");
+	CHECK_STR(p->route[1][0], "10.0.2.77");
+	CHECK_STR(p->route[2][0], "default");
+	CHECK_STR(p->route[2][2], "10.0.2.2");
+	CHECK_INT(p->route_v6[2], 0);
+	free(p);
+}
+
 static void test_keys(void)
 {
 	char *out = NULL;
@@ -165,6 +204,7 @@ int main(void)
 {
 	test_ipcfg();
 	test_hostnet();
+	test_hostnet_busybox();
 	test_keys();
 	return check_done("test_ipcfg");
 }

@@ -87,7 +87,8 @@ def test_kexec_boot_static_host_same_address_same_host_key(tmp_path):
         # authorized key: a new kernel, the same address and gateway, no DHCP, only port 22.
         r = ssh(port, key, "echo boot-$(cat /proc/sys/kernel/random/boot_id); ip -4 addr; ip -4 route; "
                            "pidof udhcpc || echo no-dhcp; cat /etc/resolv.conf; "
-                           "cat /proc/net/tcp /proc/net/tcp6", str(kh))
+                           "cat /proc/net/tcp /proc/net/tcp6; "
+                           "grep 'net: ip .* failed' /run/lifeboat/log || echo no-failed-ip", str(kh))
         assert r.returncode == 0, r.stderr
         assert re.search(r"boot-(\S+)", r.stdout).group(1) != first_boot, r.stdout
         assert re.search(rf"inet {re.escape(STATIC)}/24 .*eth0", r.stdout), r.stdout
@@ -96,6 +97,9 @@ def test_kexec_boot_static_host_same_address_same_host_key(tmp_path):
         assert "no-dhcp" in r.stdout, r.stdout
         assert "nameserver 10.0.2.3" in r.stdout, r.stdout
         assert listening_ports(r.stdout) == {22}, r.stdout
+        # Every route carried was one to add: none the kernel makes itself (the address's
+        # prefix route; busybox ip on the host prints no "proto kernel") or learns again.
+        assert "no-failed-ip" in r.stdout, r.stdout
         # The scan over SSH finds the sample disk's NixOS.
         r = ssh(port, key, "lifeboat scan --json", str(kh))
         assert r.returncode == 0, r.stderr
@@ -105,3 +109,41 @@ def test_kexec_boot_static_host_same_address_same_host_key(tmp_path):
         r = ssh(port, other, "echo should-not-run", str(kh))
         assert r.returncode != 0 and "should-not-run" not in r.stdout
         assert "Permission denied" in r.stderr, r.stderr
+
+
+def test_kexec_boot_dhcp_and_static_interfaces(tmp_path):
+    """A host with two NICs: eth0 by DHCP (busybox udhcpc run by hand, its lease "dynamic"),
+    eth1 static 10.0.3.77/24 on a second QEMU network. After the jump lifeboat runs DHCP on the
+    NIC with eth0's MAC only, puts 10.0.3.77 back on the other, and answers on both forwards."""
+    key, pub = keypair("lb-kexec-admin")
+    carry, hk = carry_disk(tmp_path, pub)
+    dport, sport = free_port(), free_port()
+    kh = tmp_path / "known_hosts"
+    line = " ".join(open(str(hk) + ".pub").read().split()[:2])
+    kh.write_text("[127.0.0.1]:%d %s\n[127.0.0.1]:%d %s\n" % (dport, line, sport, line))
+    extra = ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-10.0.2.15:22" % dport,
+             "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56",
+             "-netdev", "user,id=n1,net=10.0.3.0/24,hostfwd=tcp:127.0.0.1:%d-10.0.3.77:22" % sport,
+             "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:12:34:57"]
+    with VM(disks=[Disk(carry, snapshot=True)], mem=768, append="lifeboat.net=off", extra=extra) as vm:
+        shell(vm)
+        rc, out = run(vm, "mount -t ext4 -o ro /dev/vda /mnt && mkdir -p /etc/ssh /root/.ssh && "
+                          "cp /mnt/etc-ssh/ssh_host_ed25519_key /etc/ssh/ && cp /mnt/authorized_keys /root/.ssh/ && "
+                          "udhcpc -q -n -t 20 -i eth0 -s /etc/lifeboat/udhcpc.script >/dev/null 2>&1; "
+                          "ip link set eth1 up && ip addr add 10.0.3.77/24 dev eth1 && ip -4 -o addr",
+                      timeout=120)
+        assert rc == 0, out
+        assert re.search(r"inet 10\.0\.2\.15/24 .*dynamic", out), out   # a lease, as DHCP clients add it
+        assert re.search(r"inet 10\.0\.3\.77/24 scope global eth1", out), out
+        vm.sendline("/mnt/kexec-boot --delay 1 -- panic=1 oops=panic")
+        vm.expect(r"lifeboat \S+ starting", timeout=120)
+        vm.expect(r"remote: eth0 has the MAC of the host's eth0: its 0 address\(es\), \d+ route\(s\), DHCP",
+                  timeout=240)
+        vm.expect(r"remote: eth1 has the MAC of the host's eth1: its 1 address\(es\)", timeout=240)
+        vm.expect(r"Network: .*eth0 10\.0\.2\.15/24", timeout=240)
+        for port in (sport, dport):
+            r = ssh(port, key, "ip -4 -o addr; ps | grep '[u]dhcpc'", str(kh))
+            assert r.returncode == 0, r.stderr
+            assert re.search(r"inet 10\.0\.3\.77/24 .*eth1", r.stdout), r.stdout
+            assert re.search(r"inet 10\.0\.2\.15/24 .*eth0", r.stdout), r.stdout
+            assert "-i eth0" in r.stdout and "-i eth1" not in r.stdout, r.stdout

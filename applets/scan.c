@@ -220,6 +220,8 @@ static void json(FILE *o, const struct report *rep)
 	json_list(o, rep, "array", NULL, "");
 	fputs(",\n\"vgs\": ", o);
 	json_list(o, rep, "vg", NULL, "");
+	fputs(",\n\"lvs\": ", o);
+	json_list(o, rep, "lv", NULL, "");
 	fputs(",\n\"btrfs\": ", o);
 	json_list(o, rep, "btrfs", NULL, "");
 	/* LUKS devices (docs/unlock.md): locked or open, and as what. */

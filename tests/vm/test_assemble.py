@@ -308,6 +308,7 @@ def test_vg_with_missing_pv_found_entered_metadata_untouched(tmp_path):
     lvs = {lv["name"]: lv for lv in kind(recs, "lv", vg="duovg")}
     assert lvs["root"]["state"] == "complete" and lvs["root"]["active"] == "1", lvs
     assert lvs["home"]["state"] == "missing" and lvs["home"]["active"] == "0", lvs
+    assert {lv["name"]: lv["state"] for lv in doc["lvs"]} == {"root": "complete", "home": "missing"}, doc["lvs"]
     probs = kind(recs, "problem")
     assert len(probs) == 1 and probs[0]["what"] == "degraded", probs
     assert f"(PV UUID {missing_uuid})" in probs[0]["msg"], probs

@@ -4,10 +4,10 @@ tools (lvm and its links, dmsetup, mdadm, cryptsetup, /etc/lvm), everything else
 so that `bench/run` can time the menu with and without them side by side (issues 13/14: not
 slower than before by more than 3% on a machine without these layouts).
 
-    bench/mknolayers.py IN.img SEGMENT.zst OUT.img
+    bench/mknolayers.py IN.img OUT.img [SEGMENT.zst...]
 
-IN.img is the main archive (zstd) followed by SEGMENT.zst (the bundled installer, tools/
-initrd-append.sh); the main archive is unpacked, the tools' entries are dropped from the cpio
+IN.img is the main archive (zstd) followed by the SEGMENTs (the Makefile's INITRD_SEGMENTS,
+zstd frames: the bundled installer; tools/initrd-append.sh); the main archive is unpacked, the tools' entries are dropped from the cpio
 (newc, as tools/mkinitramfs.py writes it), and it is compressed again exactly as the Makefile
 does (zstd -19, 1 MiB window); the installer segment is appended unchanged. The kernel modules
 (dm, md, crypto) stay: only the user-space tools go, which is what a build without them would
@@ -44,11 +44,11 @@ def entries(data):
 
 
 def main():
-    src, seg, dst = sys.argv[1:4]
+    src, dst, segs = sys.argv[1], sys.argv[2], sys.argv[3:]
     blob = open(src, "rb").read()
-    tail = open(seg, "rb").read() if seg != "-" else b""
+    tail = b"".join(open(s, "rb").read() for s in segs)
     if tail and not blob.endswith(tail):
-        raise SystemExit(f"mknolayers: {src} does not end with {seg}")
+        raise SystemExit(f"mknolayers: {src} does not end with {' '.join(segs)}")
     main_z = blob[:len(blob) - len(tail)]
     raw = subprocess.run(["zstd", "-dc"], input=main_z, capture_output=True, check=True).stdout
     ents, end = entries(raw)

@@ -5,7 +5,8 @@ system profile, /etc/NIXOS). Rootless: each file system is made in a file (mkfs.
 mkfs.vfat) and copied into its partition. UUIDs and volume ids are derived from the disk's name,
 so two disks never share one (scans report duplicates as ambiguous) and rebuilds are identical.
 
-    bench/mkdisks.py DIR      writes DIR/nixos.img, DIR/parts-{1,8,32,64}.img, DIR/multi-{0..7}.img
+    bench/mkdisks.py DIR      writes DIR/nixos.img, DIR/parts-{1,8,32,64}.img, DIR/multi-{0..7}.img,
+                              DIR/lun-{0..127}.img
 """
 import hashlib
 import json
@@ -126,6 +127,9 @@ def scan_parts(n, tag):
     return parts
 
 
+LUNS = 128
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -136,6 +140,11 @@ def main():
         make_disk(os.path.join(out, f"parts-{n}.img"), scan_parts(n, f"s{n}"))
     for d in range(8):
         make_disk(os.path.join(out, f"multi-{d}.img"), scan_parts(8, f"m{d}"))
+    # Many disks of one partition each (the slope over 16..128 disks, as virtio-scsi LUNs): disk
+    # i holds what partition i of scan_parts() would, so the mix is the same as on one disk.
+    mix = scan_parts(LUNS, "l")
+    for d in range(LUNS):
+        make_disk(os.path.join(out, f"lun-{d}.img"), [mix[d]])
 
 
 if __name__ == "__main__":

@@ -2,11 +2,23 @@
 # the same kernel; prints a table and writes bench/results.md. Not part of `make check`.
 # BENCH_RUNS=1 (or bench/run --quick) for a quick look while developing.
 #help bench            lifeboat against a trivial init, initramfs-tools and a busybox script
+#help bench-check      mark bench/results.md stale when code changed after the commit it measured
 BENCH_RUNS ?= 3
 BB := $(BUILD)/bench
 
-bench: image fixtures $(BB)/floor.img $(BB)/bbscript.img $(BB)/debian-initrd.img $(BB)/disks/.done | $(BUILD)/.deps
+bench: image fixtures $(BB)/floor.img $(BB)/bbscript.img $(BB)/debian-initrd.img $(BB)/nolayers.img $(BB)/disks/.done | $(BUILD)/.deps
+	$(PYTHON) bench/run --check-stale
 	$(PYTHON) bench/run --runs $(BENCH_RUNS)
+
+bench-check:
+	$(PYTHON) bench/run --check-stale
+
+.PHONY: bench-check
+
+# lifeboat without lvm, dmsetup, mdadm and cryptsetup: time to menu with and without them.
+$(BB)/nolayers.img: bench/mknolayers.py $(OUT)/initrd.img $(INITRD_SEGMENTS)
+	@mkdir -p $(BB)
+	$(PYTHON) bench/mknolayers.py $(OUT)/initrd.img $@ $(INITRD_SEGMENTS)
 
 # (a) the floor: the same kernel with an init that prints one line.
 $(BB)/floor.img: $(BUILD)/payload-init tools/mkpayload.sh

@@ -122,10 +122,9 @@ static void test_child(void)
 			    why, sizeof(why)), CHILD_OK);
 	CHECK(text && strstr(text, "number=19999 "));
 	free(text);
-	long long t0 = now_ms();
+	/* The hung child never returns by itself: a result at all means the deadline ended it. */
 	CHECK_INT(child_run(hangs, NULL, 300, &text, why, sizeof(why)), CHILD_TIMEOUT);
 	CHECK(text == NULL);
-	CHECK(now_ms() - t0 < 5000);
 	CHECK_INT(child_run(crashes, NULL, 5000, &text, why, sizeof(why)), CHILD_CRASH);
 	CHECK(strstr(why, "signal 11") != NULL);
 	CHECK(text && strstr(text, "before-crash"));
@@ -200,15 +199,12 @@ static void test_child_all(void)
 /* The done callback: each outcome as its job ends, while slower jobs still run, so that a scan
  * can write a device's records without waiting for a hung one. */
 static int ended[4], n_ended;
-static long long ended_at[4];
 
 static void note_end(struct child_job *j, void *arg)
 {
 	int i = *(int *)arg;
-	if (n_ended < 4) {
-		ended[n_ended] = i;
-		ended_at[n_ended++] = now_ms();
-	}
+	if (n_ended < 4)
+		ended[n_ended++] = i;
 	if (i == 1) {
 		CHECK(j->res == CHILD_OK && j->text && !strcmp(j->text, "in\n"));
 		free(j->text); /* the callback may take the text */
@@ -228,15 +224,13 @@ static void test_child_done(void)
 		{.fn = waits_for_siblings, .arg = &one, .timeout_ms = 20000, .done = note_end, .done_arg = &id[1]},
 		{.fn = fails, .timeout_ms = 20000, .done = note_end, .done_arg = &id[2]},
 	};
-	long long t0 = now_ms();
 	child_run_all(j, 3, 2);
 	CHECK_INT(n_ended, 3);
-	/* The quick ones end first, long before the hung one's deadline. */
+	/* The quick ones are reported first, while the hung one still runs (it ends only at its
+	 * deadline: order, not clock time, is what is checked; no timed assertions here). */
 	CHECK_INT(ended[0], 1);
 	CHECK_INT(ended[1], 2);
 	CHECK_INT(ended[2], 0);
-	CHECK(ended_at[0] - t0 < 1000);
-	CHECK(ended_at[2] - t0 >= 1500);
 	CHECK_INT(j[0].res, CHILD_TIMEOUT);
 	CHECK(j[1].text == NULL);
 	CHECK_INT(j[2].res, CHILD_FAILED);
@@ -311,7 +305,9 @@ static void test_probe_disks(void)
 	CHECK_STR(d[2].type, "vfat");
 	CHECK_STR(d[2].fsstate, "clean");
 	CHECK(atoll(d[2].fssize) > 0 && atoll(d[2].fsfree) > 0);
-	CHECK(took >= 1000 && took < 5000);
+	/* A figure, not an assertion (timing depends on the machine's load); that the hung device
+	 * was given up on at its deadline is silent_ms above, and that this returned at all. */
+	fprintf(stderr, "  bench: probe_disks with one hung device (1000 ms deadline) took %lld ms\n", took);
 	/* The twin: the same disk answering is probed (a rescan tries it again). */
 	struct devtab again = {d, 1};
 	d[0].silent_ms = 0;

@@ -166,34 +166,19 @@ static void make_one_writable(const char *src, void (*say)(const char *))
 		sayf(say, "cannot make what %s is built on writable: %s", term_escape(src, d, sizeof(d), 40), msg);
 }
 
-static int same_dev(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	if (!strcmp(a, b))
-		return 1;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && S_ISBLK(sa.st_mode) && sa.st_rdev == sb.st_rdev;
-}
-
 /* A btrfs over several devices mounts read-write only when every member is writable (btrfs
  * over two LUKS devices or md arrays): all the members the scan's btrfs record lists with src. */
 static void make_writable(const struct found *f, const char *src, void (*say)(const char *))
 {
 	make_one_writable(src, say);
-	for (int i = report_next(&f->rep, "btrfs", -1); i >= 0; i = report_next(&f->rep, "btrfs", i)) {
-		char list[1024];
-		snprintf(list, sizeof(list), "%s", record_str(&f->rep.r[i], "members"));
-		int has = 0;
-		char *save = NULL;
-		for (char *m = strtok_r(list, ",", &save); m && !has; m = strtok_r(NULL, ",", &save))
-			has = same_dev(m, src);
-		if (!has)
-			continue;
-		snprintf(list, sizeof(list), "%s", record_str(&f->rep.r[i], "members"));
-		for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save))
-			if (!same_dev(m, src))
-				make_one_writable(m, say);
-		break;
-	}
+	const struct record *b = found_btrfs_of(f, src);
+	if (!b)
+		return;
+	char list[1024], *save = NULL;
+	snprintf(list, sizeof(list), "%s", record_str(b, "members"));
+	for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save))
+		if (strcmp(m, src))
+			make_one_writable(m, say);
 }
 
 /* Mount points deeper than this are said and skipped (no fstab needs them). */

@@ -225,6 +225,14 @@ static int in_list(const char *list, const char *dev)
 	return 0;
 }
 
+const struct record *found_btrfs_of(const struct found *f, const char *dev)
+{
+	for (int i = report_next(&f->rep, "btrfs", -1); i >= 0; i = report_next(&f->rep, "btrfs", i))
+		if (dev && in_list(record_str(&f->rep.r[i], "members"), dev))
+			return &f->rep.r[i];
+	return NULL;
+}
+
 static void why_set(char *why, size_t size, const char *fmt, ...) LB_PRINTF(3, 4);
 static void why_set(char *why, size_t size, const char *fmt, ...)
 {

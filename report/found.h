@@ -48,6 +48,8 @@ const struct record *found_device(const struct found *f, const char *path);
 const struct found_gen *found_gen(const struct found_sys *s, int number);
 /* A specialisation of generation `number` by name; NULL when absent. */
 const struct found_gen *found_spec(const struct found_sys *s, int number, const char *name);
+/* The btrfs record (a multi-device btrfs) listing dev among its members, or NULL. */
+const struct record *found_btrfs_of(const struct found *f, const char *dev);
 /* The n-th problem record (n from 0), or NULL. */
 const struct record *found_problem(const struct found *f, int n);
 /* The mount records of system id for generation number, in report order (count returned; at

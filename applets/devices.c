@@ -94,9 +94,9 @@ static void load_extra(struct modtree *t, const char *list)
 	free(copy);
 }
 
-static void notify_settled(int fd, int loaded, long long start)
+static void notify_settled(int fd, int loaded, long long start, const char *rule)
 {
-	log_info("devices settled after %lld ms (%d modules loaded)", now_ms() - start, loaded);
+	log_info("devices settled after %lld ms (%d modules loaded, %s)", now_ms() - start, loaded, rule);
 	if (fd >= 0) {
 		write_all(fd, "settled\n", 8);
 		close(fd);
@@ -168,6 +168,8 @@ int devices_main(int argc, char **argv)
 	worker_fds[1] = notify;
 	if (ufd < 0)
 		log_warn("no uevent socket (%s): devices that appear later get no driver", strerror(-ufd));
+	/* Events numbered before the socket listened never reach it: count from here. */
+	long long seen_seq = uevent_seqnum_now();
 
 	struct modtree t;
 	int have_tree = 0, loaded = 0;
@@ -204,7 +206,7 @@ int devices_main(int argc, char **argv)
 		log_warn("cannot mount efivarfs: %s", strerror(-e));
 	log_info("coldplug done: %d modules loaded", loaded);
 
-	struct settle_input in = {.last_event = now_ms(), .storage_seen = -1,
+	struct settle_input in = {.last_event = now_ms(), .storage_seen = -1, .usb_seen = -1,
 				  .deadline = start + opt.settle_ms};
 	/* File system drivers for the disks already there are probed for once the events queued
 	 * during coldplug have been read, behind the worker (fs_loads_behind): inside the quiet
@@ -221,6 +223,10 @@ int devices_main(int argc, char **argv)
 		if (!settled) {
 			in.now = now_ms();
 			in.pending = usb_storage_pending("/sys/bus/usb/devices") + nvme_pending("/sys/class/nvme");
+			/* Without the counter (no sysfs file, an unreadable number) there is no evidence:
+			 * the fallback window. */
+			long long k = uevent_seqnum_now();
+			in.caught_up = k >= 0 && seen_seq >= 0 && k <= seen_seq;
 			enum settle_verdict v = ufd < 0 ? SETTLE_DONE : settle_decide(&in, &timeout);
 			if (v == SETTLE_GAVE_UP)
 				log_warn("devices still appearing after lifeboat.settle=%d s (%d still without a disk); going on",
@@ -230,7 +236,11 @@ int devices_main(int argc, char **argv)
 				 * knows them (those present at coldplug were done before the window). */
 				if (have_tree)
 					fs_loads_new(&t, opt.disktimeout_ms);
-				notify_settled(notify, loaded, start);
+				notify_settled(notify, loaded, start,
+					       v == SETTLE_GAVE_UP ? "gave up at lifeboat.settle" :
+					       ufd < 0 ? "no uevent socket" :
+					       settle_on_evidence(&in) ? "on evidence: every uevent read" :
+					       "after a quiet window");
 				worker_fds[1] = -1;
 				settled = 1;
 				timeout = -1;
@@ -253,6 +263,10 @@ int devices_main(int argc, char **argv)
 			}
 			if (r < 0)
 				continue;
+			if (seen_seq >= 0 && ev.seqnum > (unsigned long long)seen_seq)
+				seen_seq = (long long)ev.seqnum;
+			if (!strcmp(ev.subsystem, "usb"))
+				in.usb_seen = now_ms();
 			/* A module event is our own finit_module (no modprobe helper exists): not a sign
 			 * of a device still appearing. */
 			if (strcmp(ev.subsystem, "module"))

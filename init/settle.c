@@ -5,10 +5,17 @@ static long long later(long long a, long long b)
 	return a > b ? a : b;
 }
 
+int settle_on_evidence(const struct settle_input *in)
+{
+	return in->caught_up && (in->usb_seen < 0 || in->now >= in->usb_seen + SETTLE_QUIET_MS);
+}
+
 enum settle_verdict settle_decide(const struct settle_input *in, int *wait_ms)
 {
 	*wait_ms = 0;
-	long long quiet_until = in->last_event + SETTLE_QUIET_MS;
+	long long quiet_until = in->last_event + (in->caught_up ? SETTLE_CONFIRM_MS : SETTLE_QUIET_MS);
+	if (in->usb_seen >= 0)
+		quiet_until = later(quiet_until, in->usb_seen + SETTLE_QUIET_MS);
 	if (in->storage_seen >= 0)
 		quiet_until = later(quiet_until, in->storage_seen + SETTLE_USB_STORAGE_MS);
 	int busy = in->now < quiet_until || in->pending > 0;

@@ -80,6 +80,22 @@ int uevent_open(void)
 	return fd;
 }
 
+long long uevent_seqnum_now(void)
+{
+	char *s = NULL;
+	int r = read_file_at(AT_FDCWD, "/sys/kernel/uevent_seqnum", 32, &s);
+	if (r <= 0) {
+		free(s);
+		return r < 0 ? r : -ENODATA;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	int bad = errno || end == s || v > (unsigned long long)0x7fffffffffffffffLL;
+	free(s);
+	return bad ? -EINVAL : (long long)v;
+}
+
 static void copy_field(char *dst, size_t n, const char *v)
 {
 	snprintf(dst, n, "%s", v);
@@ -111,6 +127,8 @@ int uevent_read(int fd, struct uevent *ev)
 			copy_field(ev->devname, sizeof(ev->devname), p + 8);
 		else if (startswith(p, "MODALIAS="))
 			copy_field(ev->modalias, sizeof(ev->modalias), p + 9);
+		else if (startswith(p, "SEQNUM="))
+			ev->seqnum = strtoull(p + 7, NULL, 10);
 	}
 	return 1;
 }

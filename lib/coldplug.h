@@ -16,7 +16,12 @@ struct uevent {
 	char devtype[16];
 	char devname[64];
 	char modalias[256];
+	unsigned long long seqnum; /* the kernel's number for this event (SEQNUM), 0 if absent */
 };
+/* The number of the last uevent the kernel has sent (/sys/kernel/uevent_seqnum), or -errno. Every
+ * uevent is numbered from this counter as it is broadcast: when the last event read carries it,
+ * nothing the kernel has said is still queued for us. */
+long long uevent_seqnum_now(void);
 /* Read one uevent (non-blocking socket); 1 when read, 0 when none pending, -errno. */
 int uevent_read(int fd, struct uevent *ev);
 

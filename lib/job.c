@@ -426,6 +426,14 @@ int job_tool(char *const *argv, int timeout_ms, char **text, char *msg, size_t s
 {
 	char why[160];
 	*text = NULL;
+	/* An image built without the tool (a smaller custom build): say that, not "exited with
+	 * status 127", which reads as the tool's own failure. */
+	if (argv[0][0] == '/' && access(argv[0], X_OK) < 0 && errno == ENOENT) {
+		const char *base = strrchr(argv[0], '/') + 1;
+		snprintf(msg, size, "%s is not in this image: cannot run %s%s%s", argv[0], base,
+			 argv[1] ? " " : "", argv[1] ? argv[1] : "");
+		return -1;
+	}
 	enum child_result r = child_run(run_tool, (void *)argv, timeout_ms, text, why, sizeof(why));
 	if (r == CHILD_OK)
 		return 0;

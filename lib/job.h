@@ -104,7 +104,8 @@ enum child_result child_run(int (*fn)(FILE *out, void *arg), void *arg, int time
 			    char **text, char *why, int whysize);
 
 /* A tool run as a job (stdin /dev/null, stdout and stderr into *text), up to timeout_ms.
- * Returns 0 when it exited 0, else -1 with "TOOL ARG1: how it ended: its last line" in msg. */
+ * Returns 0 when it exited 0, else -1 with "TOOL ARG1: how it ended: its last line" in msg, or
+ * "TOOL is not in this image: ..." when an absolute TOOL does not exist. */
 int job_tool(char *const *argv, int timeout_ms, char **text, char *msg, size_t size);
 
 /* The close-on-exec report pipe: exec_pipe_open makes it (both ends O_CLOEXEC); a child that

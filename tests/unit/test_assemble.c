@@ -5,6 +5,7 @@
 #include "check.h"
 #include "tree.h"
 #include "discover/assemble.h"
+#include "lib/job.h"
 #include "present/menu.h"
 #include "report/found.h"
 
@@ -143,6 +144,18 @@ int main(void)
 	CHECK(strstr(buf, "vg-root degraded") != NULL);
 	CHECK(strstr(buf, "/dev/vde\n") != NULL && !strstr(buf, "/dev/vde degraded"));
 	found_free(&f);
+
+	/* A tool missing from a custom image is named as such, not as its exit status 127. */
+	{
+		char *const argv[] = {"/nonexistent/sbin/mdadm", "--assemble", NULL};
+		char *text = NULL, msg[200];
+		CHECK_INT(job_tool(argv, 1000, &text, msg, sizeof(msg)), -1);
+		CHECK_STR(msg, "/nonexistent/sbin/mdadm is not in this image: cannot run mdadm --assemble");
+		CHECK(text == NULL);
+		char *const ok[] = {"/bin/true", "x", NULL};
+		CHECK_INT(job_tool(ok, 5000, &text, msg, sizeof(msg)), 0);
+		free(text);
+	}
 
 	tree_free();
 	return check_done("test_assemble");

@@ -311,3 +311,37 @@ def test_uefi_efivarfs_screen_console_and_sigpwr(tmp_path):
         assert vm.wait_exit(60) == 0
 
 
+
+
+def test_disk_added_while_the_device_worker_is_down(tmp_path):
+    """A disk plugged in while the device worker is down: stopped, then killed, so the uevent of
+    the new disk dies queued in its socket. The worker PID 1 starts next walks sysfs and probes
+    every disk afresh, so the new disk's file system gets its driver all the same (issue 18:
+    events are not lost while the worker is down)."""
+    data = ext4(str(tmp_path / "data.img"))
+    fat = str(tmp_path / "fat.img")
+    subprocess.run(["truncate", "-s", "16M", fat], check=True)
+    subprocess.run(["mkfs.vfat", "-n", "LBHOT", fat], check=True, capture_output=True)
+    with VM(disks=[Disk(data, "scsi", snapshot=True)], monitor=True) as vm:
+        to_shell(vm)
+        out(vm, "dmesg -n 1")
+        worker = "pgrep -P 1 -f 'init devices'"
+        old = out(vm, worker).split()
+        assert len(old) == 1, old
+        loaded = "test -e /sys/module/vfat && echo VFAT''LOADED || echo VFAT''ABSENT"
+        assert "VFATABSENT" in out(vm, loaded)
+        out(vm, f"kill -STOP {old[0]}")
+        vm.hot_add(fat, "hot0")
+        got = out(vm, "n=0; while [ $n -lt 300 ] && [ ! -e /sys/block/sdb ]; do usleep 100000; "
+                      f"n=$((n+1)); done; ls -1 /sys/block; {loaded}", timeout=60)
+        # The twin: the disk is there and, with the worker stopped, nobody loaded its driver.
+        assert re.search(r"^sdb$", got, re.M) and "VFATABSENT" in got, got
+        got = out(vm, f"kill -KILL {old[0]}; n=0; while [ $n -lt 300 ] && [ ! -e /sys/module/vfat ]; do "
+                      f"usleep 100000; n=$((n+1)); done; {loaded}; {worker}; "
+                      "grep -c '/dev/sdb holds vfat: loaded its driver' /run/lifeboat/log", timeout=60)
+        assert "VFATLOADED" in got, got
+        lines = got.split()
+        assert lines[-1] == "1" and lines[-2] != old[0], got  # a new worker, which said so once
+        vm.sendline("poweroff")
+        vm.expect(r"power-off: stopping processes", timeout=30)
+        assert vm.wait_exit(60) == 0

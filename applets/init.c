@@ -342,16 +342,40 @@ static void start_menu(void)
 	}
 }
 
-static void menu_died(int status, long long lived)
+/* Whether the kernel's log names pid as the OOM killer's victim. The vmstat count alone is the
+ * whole system's: after killing the menu the killer may end the hog too, once the menu runs
+ * again, and that later kill must not be blamed on the menu's next SIGKILL. Reads /dev/kmsg
+ * without blocking into a static buffer; records the ring has dropped are skipped (EPIPE). */
+static int menu_oom_killed(pid_t pid)
+{
+	static char rec[8192];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), found = 0;
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < 100000 && !found; i++) {
+		ssize_t r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0 && (errno == EINTR || errno == EPIPE))
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		found = respawn_oom_victim(rec, pid);
+	}
+	close(fd);
+	return found;
+}
+
+static void menu_died(pid_t pid, int status, long long lived)
 {
 	char buf[128];
 	int delay;
 	enum respawn_action a = respawn_decide(&st.respawn, status, lived, &delay);
 	status_str(status, buf, sizeof(buf));
-	/* SIGKILL is what the OOM killer sends; when it struck meanwhile, memory ran out, and the
-	 * user should know why the menu went away (and that a shell's work may need less). */
+	/* SIGKILL is what the OOM killer sends; when it struck meanwhile and named the menu (or the
+	 * log cannot tell), memory ran out, and the user should know why the menu went away (and
+	 * that a shell's work may need less). */
 	long long oom = st.menu_oom >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? oom_kills() : -1;
-	if (oom > st.menu_oom) {
+	if (oom > st.menu_oom && menu_oom_killed(pid) != 0) {
 		size_t l = strlen(buf);
 		snprintf(buf + l, sizeof(buf) - l, " while memory ran out (the kernel's OOM killer)");
 	}
@@ -399,7 +423,7 @@ static void child_ended(pid_t pid, int status)
 	switch (st.child[c].rule) {
 	case RESTART_RESPAWN:
 		refresh_consoles();
-		menu_died(status, lived);
+		menu_died(pid, status, lived);
 		break;
 	case RESTART_PACED:
 		log_warn("the %s %s; starting it again", st.child[c].name, status_str(status, buf, sizeof(buf)));

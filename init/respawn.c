@@ -53,3 +53,20 @@ long long respawn_oom_kills(const char *vmstat)
 		}
 	return -1;
 }
+
+int respawn_oom_victim(const char *record, long pid)
+{
+	static const char key[] = "Killed process ";
+	const char *text = record ? strchr(record, ';') : NULL;
+	if (!text || pid <= 0)
+		return 0;
+	/* The message ends at the first newline: what follows are the record's KEY=value lines. */
+	const char *end = strchr(text, '\n');
+	for (const char *p = strstr(text, key); p && (!end || p < end); p = strstr(p + 1, key)) {
+		char *after;
+		long n = strtol(p + sizeof(key) - 1, &after, 10);
+		if (after > p + sizeof(key) - 1 && n == pid && !strncmp(after, " (", 2))
+			return 1;
+	}
+	return 0;
+}

@@ -24,4 +24,10 @@ enum respawn_action respawn_decide(struct respawn *r, int status, long long live
  * say that a SIGKILL came while memory ran out. */
 long long respawn_oom_kills(const char *vmstat);
 
+/* Whether one /dev/kmsg record ("PRIO,SEQ,USEC,FLAGS;TEXT") is the OOM killer's line for pid
+ * ("Out of memory: Killed process PID (NAME) ..."). The count above is the whole system's: the
+ * killer may end another process after the menu has been started again (the hog itself), and
+ * that must not be blamed for the menu's next SIGKILL. */
+int respawn_oom_victim(const char *record, long pid);
+
 #endif

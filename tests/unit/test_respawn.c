@@ -64,5 +64,17 @@ int main(void)
 	CHECK(respawn_oom_kills("oom_kill x\n") == -1);
 	CHECK(respawn_oom_kills("") == -1);
 	CHECK(respawn_oom_kills(NULL) == -1);
+	/* The OOM killer's line names its victim: the menu's pid, or another process's. */
+	const char *rec = "3,812,5123456,-;Out of memory: Killed process 123 (lifeboat) total-vm:1000kB, "
+			  "anon-rss:10kB\n SUBSYSTEM=x\n";
+	CHECK(respawn_oom_victim(rec, 123) == 1);
+	CHECK(respawn_oom_victim(rec, 12) == 0);
+	CHECK(respawn_oom_victim(rec, 1234) == 0);
+	CHECK(respawn_oom_victim("3,813,5123999,-;Memory cgroup out of memory: Killed process 77 (dd) x", 77) == 1);
+	CHECK(respawn_oom_victim("3,815,1,-;Out of memory: Killed process 123(x)", 123) == 0);
+	CHECK(respawn_oom_victim("3,816,1,-;something\n Killed process 123 (x)", 123) == 0);
+	CHECK(respawn_oom_victim("no separator Killed process 123 (x)", 123) == 0);
+	CHECK(respawn_oom_victim(NULL, 123) == 0);
+	CHECK(respawn_oom_victim(rec, 0) == 0);
 	return check_done("test_respawn");
 }

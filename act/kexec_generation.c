@@ -44,7 +44,7 @@ int gen_find(const struct found *f, const struct gen_select *sel, const struct f
 	     const struct found_gen **gen, char *why, size_t whysize)
 {
 	char w[700], es[64], er[200];
-	int i = select_system(f, sel->system, w, sizeof(w));
+	int i = select_system_as(f, sel->system, sel->expect, w, sizeof(w));
 	if (i < 0)
 		return explain(why, whysize, -i, "--system %s %s.", term_escape(sel->system, es, sizeof(es), 60), w);
 	const struct found_sys *s = &f->sys[i];

@@ -14,6 +14,7 @@ struct gen_select {
 	const char *generation;     /* number or specialisation name; NULL: the profile's current one */
 	const char *profile;        /* NULL: "system" */
 	const char *specialisation; /* NULL: the base configuration */
+	const char *expect;         /* NULL, or the system's select_key: it must still be that one */
 };
 
 /* The system and generation sel names (report/select.h), which must be bootable. Returns 0, or

@@ -37,7 +37,8 @@ static void usage(void)
 		"                     [--profile NAME] [--specialisation NAME]\n"
 		"                     [--cmdline '...' | --append '...'] [--dry-run]\n"
 		"       lifeboat boot --kernel FILE [--initrd FILE] --cmdline '...' [--dry-run]\n"
-		"--load-only loads without asking PID 1 to jump.\n");
+		"--load-only loads without asking PID 1 to jump; --expect KEY (the menu passes it)\n"
+		"refuses a --system that is no longer the system KEY names.\n");
 }
 
 static void say_size(const char *what, const char *path, off_t size)
@@ -201,6 +202,7 @@ int boot_main(int argc, char **argv)
 		{"initrd", required_argument, NULL, 'i'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"load-only", no_argument, NULL, 'L'},
+		{"expect", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -221,13 +223,14 @@ int boot_main(int argc, char **argv)
 		case 'i': initrd = optarg; break;
 		case 'n': dry_run = 1; break;
 		case 'L': load_only = 1; break;
+		case 'E': sel.expect = optarg; break;
 		case 'h': usage(); return 0;
 		default: usage(); return EXIT_USAGE;
 		}
 	}
 	int modes = installer + !!sel.system + !!kernel;
 	if (optind < argc || modes != 1 || (cmdline && append) || (kernel && !cmdline) ||
-	    (installer && (cmdline || append || initrd)) || (!kernel && initrd)) {
+	    (installer && (cmdline || append || initrd)) || (!kernel && initrd) || (sel.expect && !sel.system)) {
 		usage();
 		return EXIT_USAGE;
 	}

@@ -124,6 +124,7 @@ static void usage(FILE *o)
 		   "  Nothing is written: each device is read-only while it is checked.\n"
 		   "  --repair   then repair what the check found, after a typed \"yes\", and check again\n"
 		   "  --timeout  seconds a check may take (default 1800); a repair has no limit\n"
+		   "  --expect KEY  refuse unless the system is still the one KEY names (the menu passes it)\n"
 		   "  Exit status: 0 clean, 1 errors left or a check failed, 2 usage.\n");
 }
 
@@ -133,14 +134,17 @@ int check_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"repair", no_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 't'},
 		{"id", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+		{"expect", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	int repair = 0, id = -1, timeout_s = 1800, c;
+	const char *expect = NULL;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'R': repair = 1; break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'i': id = atoi(optarg); break;
+		case 'E': expect = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -175,7 +179,7 @@ int check_main(int argc, char **argv)
 		char idbuf[16], why[700], ew[64];
 		snprintf(idbuf, sizeof(idbuf), "%d", id);
 		const char *name = id >= 0 ? idbuf : which;
-		int sel = select_system(&f, name, why, sizeof(why));
+		int sel = select_system_as(&f, name, expect, why, sizeof(why));
 		if (sel < 0) {
 			fprintf(stderr, "lifeboat check: %s is no block device, and %s\n",
 				term_escape(name, ew, sizeof(ew), 60), why);

@@ -35,7 +35,9 @@ static void usage(FILE *o)
 		   "  --system PATH         the generation to activate (default: the system profile)\n"
 		   "  -c COMMAND            run COMMAND with the system's bash instead of a shell\n"
 		   "  --silent              hide activation output\n"
-		   "  --install-bootloader  run NIXOS_INSTALL_BOOTLOADER=1 switch-to-configuration boot\n");
+		   "  --install-bootloader  run NIXOS_INSTALL_BOOTLOADER=1 switch-to-configuration boot\n"
+		   "  --expect KEY          refuse unless the system is still the one KEY names (the menu\n"
+		   "                        passes it: a rescan may have given the id to another system)\n");
 }
 
 int enter_main(int argc, char **argv)
@@ -47,11 +49,12 @@ int enter_main(int argc, char **argv)
 		{"command", required_argument, NULL, 'c'}, {"silent", no_argument, NULL, 'q'},
 		{"id", required_argument, NULL, 'i'},     {"host", required_argument, NULL, 'H'},
 		{"install-bootloader", no_argument, NULL, 'B'}, {"help", no_argument, NULL, 'h'},
+		{"expect", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	struct enter_opts o = {.number = -1, .say = say};
 	int id = -1;
-	const char *host = NULL;
+	const char *host = NULL, *expect = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -62,6 +65,7 @@ int enter_main(int argc, char **argv)
 		case 'i': id = atoi(optarg); break;
 		case 'H': host = optarg; break;
 		case 'B': o.install_bootloader = 1; break;
+		case 'E': expect = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -87,7 +91,7 @@ int enter_main(int argc, char **argv)
 		char idbuf[16], why[700], ew[64];
 		snprintf(idbuf, sizeof(idbuf), "%d", id);
 		const char *which = id >= 0 ? idbuf : host;
-		if (!which && f.n_sys != 1) {
+		if (!which && !expect && f.n_sys != 1) {
 			if (!f.n_sys)
 				fprintf(stderr, "lifeboat enter: no NixOS system was found on the disks\n");
 			else
@@ -96,10 +100,10 @@ int enter_main(int argc, char **argv)
 			found_free(&f);
 			return 1;
 		}
-		int sel = which ? select_system(&f, which, why, sizeof(why)) : 0;
+		int sel = which || expect ? select_system_as(&f, which, expect, why, sizeof(why)) : 0;
 		if (sel < 0) {
 			fprintf(stderr, "lifeboat enter: --%s %s %s\n", id >= 0 ? "id" : "host",
-				term_escape(which, ew, sizeof(ew), 60), why);
+				term_escape(which ? which : "", ew, sizeof(ew), 60), why);
 			found_free(&f);
 			return 1;
 		}

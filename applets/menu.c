@@ -23,6 +23,7 @@
 #include "lib/util.h"
 #include "present/default.h"
 #include "report/found.h"
+#include "report/select.h"
 #include "present/menu.h"
 #include "report/store.h"
 #include "present/term.h"
@@ -224,8 +225,9 @@ static void do_boot(const struct menu_choice *c, int ask)
 		terms_printf(&T, "\nThat generation is not in the scan report.\n");
 		return;
 	}
-	char id[16], num[16], line[4096] = "";
+	char id[16], num[16], line[4096] = "", key[1200];
 	snprintf(id, sizeof(id), "%d", s->id);
+	select_key(s, key, sizeof(key));
 	snprintf(num, sizeof(num), "%d", g->number);
 	if (ask) {
 		const char *init = record_get(g->rec, "init");
@@ -246,7 +248,7 @@ static void do_boot(const struct menu_choice *c, int ask)
 			return;
 		}
 	}
-	char *argv[12];
+	char *argv[16];
 	int a = 0;
 	argv[a++] = LIFEBOAT_BIN;
 	argv[a++] = "boot";
@@ -254,6 +256,8 @@ static void do_boot(const struct menu_choice *c, int ask)
 	argv[a++] = id;
 	argv[a++] = "--generation";
 	argv[a++] = num;
+	argv[a++] = "--expect";
+	argv[a++] = key;
 	if (*g->spec) {
 		argv[a++] = "--specialisation";
 		argv[a++] = (char *)g->spec;
@@ -277,7 +281,9 @@ static void do_enter(const struct menu_choice *c, int repair)
 	}
 	char id[16];
 	snprintf(id, sizeof(id), "%d", s->id);
-	char *argv[] = {LIFEBOAT_BIN, "enter", "--id", id, "--system", (char *)g->toplevel,
+	char key[1200];
+	select_key(s, key, sizeof(key));
+	char *argv[] = {LIFEBOAT_BIN, "enter", "--id", id, "--expect", key, "--system", (char *)g->toplevel,
 			repair ? "--install-bootloader" : NULL, NULL};
 	int st = run_on_console(argv);
 	report_status(repair ? "repair" : "enter", st);
@@ -289,13 +295,14 @@ static void do_enter(const struct menu_choice *c, int repair)
  * check` on the console. Arguments reach it as "$@", never through the shell's parser. */
 static void do_fscheck(const struct menu_choice *c)
 {
-	char id[16] = "";
+	char id[16] = "", key[1200] = "";
 	const char *dev = NULL;
 	if (c->act == ACT_DEVREPAIR) {
 		const struct record *p = have_found ? found_problem(&F, c->gen) : NULL;
 		dev = p ? record_get(p, "path") : NULL;
 	} else if (have_found && c->sys >= 0 && c->sys < F.n_sys) {
 		snprintf(id, sizeof(id), "%d", F.sys[c->sys].id);
+		select_key(&F.sys[c->sys], key, sizeof(key));
 	}
 	if (!dev && !*id) {
 		terms_printf(&T, "\nThat is not in the scan report.\n");
@@ -305,7 +312,7 @@ static void do_fscheck(const struct menu_choice *c)
 	const char *repair = LIFEBOAT_BIN " check --repair \"$@\"; "
 			     "printf '\\nPress Enter to return to the menu. '; read x";
 	char *argv[] = {BUSYBOX_BIN, "sh", "-c", (char *)(c->act == ACT_FSCHECK ? check : repair),
-			"lifeboat-check", dev ? (char *)dev : "--id", dev ? NULL : id, NULL};
+			"lifeboat-check", dev ? (char *)dev : "--id", dev ? NULL : id, "--expect", key, NULL};
 	report_status("the check", run_on_console(argv));
 	/* A repair may have made a system findable, or changed what its page says. */
 	if (c->act != ACT_FSCHECK)

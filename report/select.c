@@ -179,6 +179,36 @@ int select_system(const struct found *f, const char *which, char *why, size_t si
 		   matched);
 }
 
+void select_key(const struct found_sys *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s//%s//%s", s->nix, field(s->rec, "nixsubvol"), field(s->rec, "nixprefix"));
+}
+
+static int key_is(const struct found_sys *s, const char *key)
+{
+	char k[1200];
+	select_key(s, k, sizeof(k));
+	return !strcmp(k, key);
+}
+
+int select_system_as(const struct found *f, const char *which, const char *key, char *why, size_t size)
+{
+	int i = select_system(f, which, why, size);
+	if (!key || !*key || (i >= 0 && key_is(&f->sys[i], key)))
+		return i;
+	for (int k = 0; k < f->n_sys; k++)
+		if (key_is(&f->sys[k], key))
+			return k;
+	/* The key's first part is the device: enough for the user to know which disk changed. */
+	char dev[256], ed[300];
+	const char *sep = strstr(key, "//");
+	snprintf(dev, sizeof(dev), "%.*s", sep ? (int)(sep - key) : (int)strlen(key), key);
+	return say(why, size, ENOENT,
+		   "is no longer the system chosen (on %s): the disks have changed since (a rescan, an "
+		   "unlock, a disk added or removed); choose the system again",
+		   *dev ? term_escape(dev, ed, sizeof(ed), 200) : "no device");
+}
+
 /* The record of generation number of profile with specialisation spec ("" for the base). */
 static const struct found_gen *gen_lookup(const struct found_sys *s, const char *profile, int number,
 					  const char *spec, int *any)

@@ -19,6 +19,18 @@
  * `which` ("lifeboat.system=x matches no system found ...; found: 1 (laptop) on /dev/vda2"). */
 int select_system(const struct found *f, const char *which, char *why, size_t size);
 
+/* A system's identity across scans, for select_system_as: where its store was found (the /nix
+ * device, subvolume and prefix: "/dev/vda2//@nix//"). Report ids follow the order in which
+ * inspections end, so a rescan (by another console, or after an unlock) may give the same id
+ * to another system; this does not change while the disks do not. */
+void select_key(const struct found_sys *s, char *buf, size_t size);
+
+/* select_system, but the system must be the one key (from select_key, NULL or "": any) names:
+ * which's system when its key matches, else the one system with that key (the ids moved), else
+ * -ENOENT and a sentence ("the system shown as 1 (laptop) on /dev/vda2 is not among those
+ * found now..."). The menu passes ids with keys, so that acting never reaches another system. */
+int select_system_as(const struct found *f, const char *which, const char *key, char *why, size_t size);
+
 /* The generation of s named by profile (NULL or "": "system"), generation (NULL or "": the
  * profile's current one; a number; or, without spec, the name of a specialisation of the current
  * generation, as lifeboat.generation= takes it) and spec (NULL or "": the base configuration).

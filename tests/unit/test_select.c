@@ -228,6 +228,47 @@ static void test_device_order(void)
 	found_free(&f);
 }
 
+static void test_key(void)
+{
+	/* The same two systems scanned twice, their inspections ending in the other order: the ids
+	 * swap, and the key the menu passed still finds the system it showed. */
+	const char *devs = "device path=/dev/vda2\ndevice path=/dev/vdb1 type=btrfs\n";
+	struct found a, b;
+	char *ta = xasprintf("%ssystem id=1 host=one nix=/dev/vda2\n"
+			     "system id=2 host=two nix=/dev/vdb1 nixsubvol=@nix nixprefix=/nix\n", devs);
+	char *tb = xasprintf("%ssystem id=2 host=one nix=/dev/vda2\n"
+			     "system id=1 host=two nix=/dev/vdb1 nixsubvol=@nix nixprefix=/nix\n", devs);
+	CHECK_INT(found_load(&a, ta), 2);
+	CHECK_INT(found_load(&b, tb), 2);
+	char k1[300], k2[300];
+	const struct found_sys *one = found_by_id(&a, 1), *two = found_by_id(&a, 2);
+	CHECK(one && two);
+	select_key(one, k1, sizeof(k1));
+	select_key(two, k2, sizeof(k2));
+	CHECK_STR(k1, "/dev/vda2////");
+	CHECK_STR(k2, "/dev/vdb1//@nix///nix");
+	/* In the report the menu read, id and key agree. */
+	CHECK_INT(select_system_as(&a, "1", k1, why, sizeof(why)), (int)(one - a.sys));
+	/* After the rescan, id 1 is the other system: the key wins. */
+	CHECK_STR(b.sys[select_system_as(&b, "1", k1, why, sizeof(why))].host, "one");
+	CHECK_STR(b.sys[select_system_as(&b, "2", k2, why, sizeof(why))].host, "two");
+	/* Without a key, the id alone (as a user types it). */
+	CHECK_STR(b.sys[select_system_as(&b, "1", NULL, why, sizeof(why))].host, "two");
+	CHECK_STR(b.sys[select_system_as(&b, "1", "", why, sizeof(why))].host, "two");
+	/* The system is gone (its disk was removed): no other system is taken in its place. */
+	CHECK_INT(select_system_as(&b, "1", "/dev/vdc1////", why, sizeof(why)), -ENOENT);
+	CHECK(strstr(why, "no longer the system chosen (on /dev/vdc1)") != NULL);
+	/* A key from a hostile disk is escaped in the sentence. */
+	CHECK_INT(select_system_as(&b, "1", "/dev/\033[2Jx//", why, sizeof(why)), -ENOENT);
+	CHECK(strchr(why, '\033') == NULL);
+	/* An id that names no system, with a key that does: the key's system. */
+	CHECK_STR(b.sys[select_system_as(&b, "7", k2, why, sizeof(why))].host, "two");
+	free(ta);
+	free(tb);
+	found_free(&a);
+	found_free(&b);
+}
+
 int main(void)
 {
 	char *text = NULL;
@@ -242,6 +283,7 @@ int main(void)
 	test_snapshot();
 	test_generations(&f);
 	test_device_order();
+	test_key();
 	found_free(&f);
 	return check_done("test_select");
 }

@@ -158,6 +158,13 @@ def test_generation_boot_split_fixture(tmp_path):
         rc, out = run(vm, "lifeboat boot --system nosuchhost --dry-run")
         assert rc == 3 and "--system nosuchhost matches no system found" in out, out
         assert "found: 1 (gamma) on /dev/vda2" in out, out
+        # The menu passes the system's key with its id: an id that has come to mean another
+        # system (here: a store on a disk that is not there) is refused, not booted. The
+        # menu-driven boots and enters elsewhere are the twin: they pass the right key.
+        rc, out = run(vm, "lifeboat boot --system 1 --expect /dev/vdz9//// --generation 5 --dry-run")
+        assert rc == 3 and "--system 1 is no longer the system chosen (on /dev/vdz9)" in out, out
+        rc, out = run(vm, "lifeboat enter --id 1 --expect /dev/vdz9//// -c true")
+        assert rc == 1 and "--id 1 is no longer the system chosen (on /dev/vdz9)" in out, out
 
         # Loaded, then nothing of the disk is mounted in any namespace; the twin proves the
         # check sees a mount when there is one.

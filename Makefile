@@ -69,16 +69,18 @@ $(BUILD)/.version: FORCE
 
 # The lifeboat program: static, musl, no ELF interpreter.
 MUSL_OBJS := $(SRCS:%.c=$(BUILD)/musl/%.o)
-$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/kheaders.dir
+$(BUILD)/musl/%.o: %.c $(HDRS) $(TP)/blkid.dir $(TP)/liblzma.dir $(TP)/kheaders.dir
 	@mkdir -p $(dir $@)
 	musl-gcc $(WARN) $(DEFS) -O2 -I. -isystem $$(cat $(TP)/kheaders.dir) \
-		-I$$(cat $(TP)/blkid.dir)/include -ffile-prefix-map=$(CURDIR)/= -c $< -o $@
+		-I$$(cat $(TP)/blkid.dir)/include -I$$(cat $(TP)/liblzma.dir)/include \
+		-ffile-prefix-map=$(CURDIR)/= -c $< -o $@
 # The version object: the only one a new commit recompiles.
 VERSION_OBJS := $(BUILD)/musl/lib/version.o $(BUILD)/host/lib/version.o
 $(VERSION_OBJS): $(BUILD)/.version
 $(VERSION_OBJS): DEFS := -DLB_VERSION_STRING='"$(VERSION)"'
-$(BUILD)/lifeboat: $(MUSL_OBJS) $(TP)/blkid.dir
-	musl-gcc -static -o $@ $(MUSL_OBJS) $$(cat $(TP)/blkid.dir)/lib/libblkid.a
+$(BUILD)/lifeboat: $(MUSL_OBJS) $(TP)/blkid.dir $(TP)/liblzma.dir
+	musl-gcc -static -o $@ $(MUSL_OBJS) $$(cat $(TP)/blkid.dir)/lib/libblkid.a \
+		$$(cat $(TP)/liblzma.dir)/lib/liblzma.a
 	strip $@
 
 # Kernel and modules: KERNEL=debian (default) or a folder with bzImage and lib/modules.
@@ -130,7 +132,7 @@ $(BUILD)/host/libcore.a: $(HOST_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/check.h $(BUILD)/host/libcore.a
 	@mkdir -p $(dir $@)
-	gcc $(WARN) -g -O1 $(SAN) -I. $< $(BUILD)/host/libcore.a -lblkid -o $@
+	gcc $(WARN) -g -O1 $(SAN) -I. $< $(BUILD)/host/libcore.a -lblkid -llzma -o $@
 # No $(BUILD)/.deps here: installing packages needs root, the unit tests do not (a missing
 # header says what to install); tests/build/check.sh proves both, last.
 unit: unit-tools $(UNIT:tests/unit/%.c=$(BUILD)/unit/%)
@@ -141,8 +143,8 @@ unit: unit-tools $(UNIT:tests/unit/%.c=$(BUILD)/unit/%)
 	if tests/build/check.sh $(BUILD); then r=pass; else r=fail; failed=1; fi; \
 	echo "$$r build-check" >> $(TALLY)/unit.txt; exit $$failed
 unit-tools:
-	@command -v gcc >/dev/null && test -e /usr/include/blkid/blkid.h || { echo "make unit: needs gcc" \
-		"and libblkid-dev (Debian); \`make deps\`, as root, installs them" >&2; exit 1; }
+	@command -v gcc >/dev/null && test -e /usr/include/blkid/blkid.h && test -e /usr/include/lzma.h || { echo "make unit: needs gcc" \
+		"and libblkid-dev, liblzma-dev (Debian); \`make deps\`, as root, installs them" >&2; exit 1; }
 # test_modules against the real kernel's depmod output, which a fresh tree's `make unit` runs
 # before the kernel is fetched (and then skips, saying so): here the kernel comes first.
 unit-kernel: $(BUILD)/unit/test_modules $(BUILD)/kernel/.done

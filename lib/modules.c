@@ -13,6 +13,7 @@
 #include "lib/cmdline.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/xzread.h"
 
 char *modname_normalize(char *s)
 {
@@ -196,6 +197,10 @@ static int module_live(const char *path)
 	return live;
 }
 
+/* Bigger than any module of a distribution kernel (the largest are ~20 MB, amdgpu's); a bound so
+ * that a damaged file cannot take the worker's memory. */
+#define MODULE_MAX_BYTES (64u << 20)
+
 static int default_load_file(const char *path, const char *params)
 {
 	if (module_live(path))
@@ -203,9 +208,27 @@ static int default_load_file(const char *path, const char *params)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int r = (int)syscall(SYS_finit_module, fd, params, 0);
-	int e = errno;
-	close(fd);
+	int r, e;
+	if (xz_path(path)) {
+		/* The kernel cannot decompress modules itself: decoded here, loaded from memory (the
+		 * signature, when the kernel checks one, is part of the decoded file). */
+		char *img;
+		size_t len;
+		r = xz_read_all(fd, MODULE_MAX_BYTES, &img, &len);
+		close(fd);
+		if (r < 0) {
+			log_warn("module %s cannot be decompressed: %s", path,
+				 r == -EBADMSG ? "the xz data is damaged" : strerror(-r));
+			return r;
+		}
+		r = (int)syscall(SYS_init_module, img, (unsigned long)len, params);
+		e = errno;
+		free(img);
+	} else {
+		r = (int)syscall(SYS_finit_module, fd, params, 0);
+		e = errno;
+		close(fd);
+	}
 	if (r < 0)
 		return e == EEXIST ? 0 : -e;
 	return 1;

@@ -20,7 +20,7 @@ $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | $(BUILD)/.deps
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(wildcard tests/fuzz/*.h) $(HDRS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(FUZZ_OBJS) -lblkid -o $@
+	clang $(FUZZ_CFLAGS) $< $(FUZZ_OBJS) -lblkid -llzma -o $@
 
 # Each run: new inputs go to a scratch corpus in $(BUILD); the committed one is only read.
 # A crash leaves $(BUILD)/fuzz/crash-<target>-*: copy it into tests/fuzz/corpus/<target>/.

@@ -9,7 +9,7 @@ echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
 # The image's parts, and the repair toolbox's (mk/repair.mk) when built.
-for n in busybox blkid kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear sftp-server lvm2 mdadm cryptsetup zstd-decompress; do
+for n in busybox blkid liblzma kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear sftp-server lvm2 mdadm cryptsetup zstd-decompress; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
@@ -21,6 +21,7 @@ echo "kernel-release $(cat "$build/kernel/version")"
 echo "musl $(dpkg-query -W -f '${Version}' musl-dev 2>/dev/null || echo unknown)"
 echo "gcc $(gcc -dumpfullversion)"
 echo "zstd $(zstd -V | head -n1)"
+echo "xz $(xz -V | head -n1) (the modules: xz -9e, 1 MiB dictionary, CRC32)"
 echo
 echo "# outputs (sha256)"
 for f in bzImage initrd.img; do
@@ -33,7 +34,7 @@ awk -F'\t' '
 	$2 ~ /^\/lib\/modules/ { mods += $1; next }
 	{ printf "%-10s %s\n", $1, $2 }
 	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
-	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko' | wc -l) modules)|"
+	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko*' | wc -l) modules, xz-compressed)|"
 echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19, 1 MiB window)"
 
 # What each part of the repair toolbox (mk/repair.mk) adds to the image.
@@ -59,7 +60,8 @@ if [ -f "$build/tp/dropbear.dir" ]; then
 	nics=$(find "$build/kernel/modules" -path '*/kernel/drivers/net/*' -name '*.ko*' | LC_ALL=C sort)
 	if [ -n "$nics" ]; then
 		# shellcheck disable=SC2086 # one path a word
-		echo "network drivers $(cat $nics | wc -c) unpacked, $(cat $nics | zstd -q -19 -T1 --zstd=wlog=20 -c | wc -c) compressed: $(echo "$nics" | wc -l) modules ($(echo "$nics" | sed 's|.*/||; s|\.ko.*||' | tr '\n' ' '))"
+		# The modules are xz files already (tools/kernel.sh): their size is their growth.
+		echo "network drivers $(cat $nics | wc -c) in the image (xz): $(echo "$nics" | wc -l) modules ($(echo "$nics" | sed 's|.*/||; s|\.ko.*||' | tr '\n' ' '))"
 	fi
 fi
 

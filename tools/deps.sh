@@ -10,7 +10,7 @@ PKGS="build-essential musl-tools musl-dev linux-libc-dev dpkg-dev kmod
  cpio zstd xz-utils file binutils
  e2fsprogs btrfs-progs xfsprogs dosfstools mtools f2fs-tools squashfs-tools fdisk util-linux
  patchelf python3 python3-pytest python3-pytest-xdist
- libblkid-dev pkg-config
+ libblkid-dev liblzma-dev pkg-config
  clang libclang-rt-14-dev
  systemd-boot-efi grub-efi-amd64-bin pxelinux syslinux-common
  bc bison flex libelf-dev libssl-dev

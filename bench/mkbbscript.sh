@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 ver=$(cat "$build/kernel/version")
 cp -r "$build/kernel/modules/lib/modules" "$tmp/modules"
 m=kernel/crypto/crc32c_generic.ko
-if [ ! -e "$tmp/modules/$ver/$m" ]; then
+if [ ! -e "$tmp/modules/$ver/$m" ] && [ ! -e "$tmp/modules/$ver/$m.xz" ]; then
 	for c in "$kroot/lib/modules/$ver/$m"*; do
 		case $c in
 		*.xz) xz -dc "$c" ;; *.zst) zstd -qdc "$c" ;; *) cat "$c" ;;

@@ -239,3 +239,53 @@ def test_btrfs_check_reports_damage_and_writes_nothing(tmp_path):
     assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
     assert "status 0" not in repair, repair
     assert "btrfs-progs v6.2" in tools and "fsck=0" in tools, tools
+
+
+def make_xfs(path, damaged):
+    """An xfs (300 MiB, mkfs.xfs's smallest) whose superblock inode count xfs_db set to 1 when
+    damaged (the AGs hold 64): xfs_repair -n counts them and reports the mismatch. The host's own
+    xfs_repair -n proves the damage is there (exit status 1), and that the twin is clean (0)."""
+    subprocess.run(["truncate", "-s", "300M", path], check=True)
+    subprocess.run(["mkfs.xfs", "-q", "-f", "-L", "xfs%d" % damaged, path], check=True)
+    if damaged:
+        subprocess.run(["xfs_db", "-x", "-c", "sb 0", "-c", "write -d icount 1", path], check=True,
+                       capture_output=True)
+    r = subprocess.run(["xfs_repair", "-n", path], capture_output=True, text=True)
+    assert r.returncode == (1 if damaged else 0), r.stdout + r.stderr
+
+
+def test_xfs_check_reports_damage_and_writes_nothing(tmp_path):
+    """xfsprogs' `xfs_repair -n` through lifeboat check: a wrong superblock inode count is
+    reported as errors (status 1), the twin clean (status 0); --repair does not touch an xfs
+    (xfs_repair on a dirty log wants a mount first: a person's decision at the shell); both
+    images bit-identical afterwards. xfs_db and Debian's fsck.xfs run too."""
+    bad, good = str(tmp_path / "bad.img"), str(tmp_path / "good.img")
+    make_xfs(bad, 1)
+    make_xfs(good, 0)
+    before = {p: sha256(p) for p in (bad, good)}
+    with VM(disks=[Disk(bad), Disk(good)], mem=768) as vm:
+        boot_shell(vm)
+        damaged = run(vm, "lifeboat check /dev/vda")
+        clean = run(vm, "lifeboat check /dev/vdb")
+        repair = run(vm, "echo yes | lifeboat check --repair /dev/vda")
+        tools = run(vm, "xfs_repair -V; xfs_db -r -c 'sb 0' -c 'p icount' -c 'p fname' /dev/vda; "
+                        "fsck.xfs /dev/vdb; echo fsck=$?; fsck -t xfs -a /dev/vdb; echo fsckt=$?")
+        vm.sendline("exit")
+        vm.expect(r"Choose \(key then Enter", timeout=60)
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=90) == 0
+    assert {p: sha256(p) for p in (bad, good)} == before, "an xfs image changed"
+    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
+    assert "sb_icount 1, counted 64" in damaged, damaged
+    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
+    assert "errors" not in clean and "sb_icount" not in clean, clean
+    # The check runs first and finds the damage; the repair is then refused, nothing asked.
+    assert "sb_icount 1, counted 64" in repair, repair
+    assert "/dev/vda (xfs, device): not repaired by lifeboat" in repair, repair
+    assert "Nothing to repair." in repair and "Type yes" not in repair, repair
+    assert "status 1" in repair, repair
+    assert "xfs_repair version 6.1.0" in tools, tools
+    assert "icount = 1" in tools and 'fname = "xfs1' in tools, tools
+    # busybox sh runs Debian's script: without -f it only points to xfs_repair.
+    assert "see xfs_repair(8)" in tools and "fsck=0" in tools, tools
+    assert "XFS file system." in tools and "fsckt=0" in tools, tools

@@ -214,26 +214,36 @@ def make_btrfs(path, tmp, damaged):
     assert (r.returncode != 0) == bool(damaged), r.stdout + r.stderr
 
 
-def test_btrfs_check_reports_damage_and_writes_nothing(tmp_path):
-    """btrfs-progs' `btrfs check --readonly` through lifeboat check: a leaf with a bad checksum
-    is reported as errors (status 1), the twin clean (status 0); --repair does not touch a btrfs
-    (its authors call check --repair a last resort: a person's decision at the shell); both
-    images bit-identical afterwards."""
+def check_damaged_and_clean(tmp_path, make, tools_cmd):
+    """A damaged (/dev/vda) and a clean (/dev/vdb) image made by make(path, damaged): lifeboat
+    check on each, `--repair` on the damaged one, then tools_cmd; power off, and both images
+    must be bit-identical. Returns the four outputs."""
     bad, good = str(tmp_path / "bad.img"), str(tmp_path / "good.img")
-    make_btrfs(bad, str(tmp_path), 1)
-    make_btrfs(good, str(tmp_path), 0)
+    make(bad, 1)
+    make(good, 0)
     before = {p: sha256(p) for p in (bad, good)}
     with VM(disks=[Disk(bad), Disk(good)], mem=768) as vm:
         boot_shell(vm)
         damaged = run(vm, "lifeboat check /dev/vda")
         clean = run(vm, "lifeboat check /dev/vdb")
         repair = run(vm, "echo yes | lifeboat check --repair /dev/vda")
-        tools = run(vm, "btrfs --version; btrfs filesystem show /dev/vdb; fsck.btrfs /dev/vdb; echo fsck=$?")
+        tools = run(vm, tools_cmd)
         vm.sendline("exit")
         vm.expect(r"Choose \(key then Enter", timeout=60)
         vm.sendline("p")
         assert vm.wait_exit(timeout=90) == 0
-    assert {p: sha256(p) for p in (bad, good)} == before, "a btrfs image changed"
+    assert {p: sha256(p) for p in (bad, good)} == before, "an image changed"
+    return damaged, clean, repair, tools
+
+
+def test_btrfs_check_reports_damage_and_writes_nothing(tmp_path):
+    """btrfs-progs' `btrfs check --readonly` through lifeboat check: a leaf with a bad checksum
+    is reported as errors (status 1), the twin clean (status 0); --repair does not touch a btrfs
+    (its authors call check --repair a last resort: a person's decision at the shell); both
+    images bit-identical afterwards."""
+    damaged, clean, repair, tools = check_damaged_and_clean(
+        tmp_path, lambda path, bad: make_btrfs(path, str(tmp_path), bad),
+        "btrfs --version; btrfs filesystem show /dev/vdb; fsck.btrfs /dev/vdb; echo fsck=$?")
     assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
     assert "checksum" in damaged or "csum" in damaged, damaged
     assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
@@ -259,22 +269,10 @@ def test_xfs_check_reports_damage_and_writes_nothing(tmp_path):
     reported as errors (status 1), the twin clean (status 0); --repair does not touch an xfs
     (xfs_repair on a dirty log wants a mount first: a person's decision at the shell); both
     images bit-identical afterwards. xfs_db and Debian's fsck.xfs run too."""
-    bad, good = str(tmp_path / "bad.img"), str(tmp_path / "good.img")
-    make_xfs(bad, 1)
-    make_xfs(good, 0)
-    before = {p: sha256(p) for p in (bad, good)}
-    with VM(disks=[Disk(bad), Disk(good)], mem=768) as vm:
-        boot_shell(vm)
-        damaged = run(vm, "lifeboat check /dev/vda")
-        clean = run(vm, "lifeboat check /dev/vdb")
-        repair = run(vm, "echo yes | lifeboat check --repair /dev/vda")
-        tools = run(vm, "xfs_repair -V; xfs_db -r -c 'sb 0' -c 'p icount' -c 'p fname' /dev/vda; "
-                        "fsck.xfs /dev/vdb; echo fsck=$?; fsck -t xfs -a /dev/vdb; echo fsckt=$?")
-        vm.sendline("exit")
-        vm.expect(r"Choose \(key then Enter", timeout=60)
-        vm.sendline("p")
-        assert vm.wait_exit(timeout=90) == 0
-    assert {p: sha256(p) for p in (bad, good)} == before, "an xfs image changed"
+    damaged, clean, repair, tools = check_damaged_and_clean(
+        tmp_path, make_xfs,
+        "xfs_repair -V; xfs_db -r -c 'sb 0' -c 'p icount' -c 'p fname' /dev/vda; "
+        "fsck.xfs /dev/vdb; echo fsck=$?; fsck -t xfs -a /dev/vdb; echo fsckt=$?")
     assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
     assert "sb_icount 1, counted 64" in damaged, damaged
     assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean

@@ -12,7 +12,7 @@
 
 /* Which tool checks a type, and with which read-only arguments, is lib/fstype's row; this table
  * adds what only the toolbox knows: where the tool is, how it repairs, what its exit status
- * means. A type whose checker is not here (fsck.f2fs) is not checked: the image lacks it.
+ * means. A type whose checker is not here is not checked: the image lacks it.
  * Repairs answer yes to every question (-y, -a): the person confirmed once, for the whole
  * repair, and the tools' own prompts would need a pager. */
 static const struct fs_tool tools[] = {
@@ -24,6 +24,11 @@ static const struct fs_tool tools[] = {
 	 * first: neither is offered (docs/repair.md). */
 	{"btrfs", "/sbin/btrfs", {NULL}, NULL},
 	{"xfs_repair", "/sbin/xfs_repair", {NULL}, NULL},
+	/* fsck.f2fs -f fixes in place as it walks the tree, and stops halfway to ask on stdin
+	 * whether to copy unreachable files to ./lost_found (no answer: it exits there, nodes
+	 * fixed, checkpoint not); its manual documents neither that nor its exit statuses. Not
+	 * offered (docs/repair.md). */
+	{"fsck.f2fs", "/sbin/fsck.f2fs", {NULL}, NULL},
 };
 
 const struct fs_tool *fs_tool_for(const char *type)
@@ -63,13 +68,23 @@ int fs_tool_argv(const struct fs_tool *t, int repair, const char *type, const ch
 
 /* e2fsck: 0 clean, 1/2 fixed, 4 left uncorrected (what -n says for any error), 8 and up
  * failed. fsck.fat: 0 clean, 1 errors found (fixed with -a), 2 and up failed. btrfs check and
- * xfs_repair -n: 0 clean, 1 errors found. */
+ * xfs_repair -n: 0 clean, 1 errors found. fsck.f2fs (its source, fsck/fsck.h and main.c; its
+ * manual says only 0 or -1): 0 clean, 1 errors found ("corrected", which with -f --dry-run
+ * means nothing was written), 4 errors left, 8 operational error (cannot open or mount),
+ * 16 usage, 255 an assertion. */
 enum fs_verdict fs_verdict_of(const struct fs_tool *t, int repair, int st)
 {
 	if (st < 0)
 		return FS_FAILED;
 	if (st == 0)
 		return FS_CLEAN;
+	if (!strcmp(t->name, "fsck.f2fs")) {
+		if (st == 4)
+			return FS_ERRORS;
+		if (st == 1)
+			return repair ? FS_FIXED : FS_ERRORS;
+		return FS_FAILED;
+	}
 	if (!strcmp(t->name, "e2fsck")) {
 		if (st >= 8)
 			return FS_FAILED;

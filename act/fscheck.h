@@ -1,5 +1,5 @@
 /* Checking and repairing filesystems with the toolbox's tools (e2fsck, fsck.fat, btrfs,
- * xfs_repair): which tool checks which type and how, and what its exit status means. The one
+ * xfs_repair, fsck.f2fs): which tool checks which type and how, and what its exit status means. The one
  * check itself (tool and read-only arguments) is lib/fstype's; repairs and exit codes are here.
  * A check must write nothing: the device is set read-only (BLKROSET) while it runs and must not
  * be mounted (an exclusive open fails on a mounted device). */

@@ -9,7 +9,7 @@ echo "source-date-epoch ${SOURCE_DATE_EPOCH:-0}"
 echo
 echo "# inputs"
 # The image's parts, and the repair toolbox's (mk/repair.mk) when built.
-for n in busybox blkid liblzma kexec e2fsprogs dosfstools btrfs-progs xfsprogs dropbear sftp-server lvm2 mdadm cryptsetup zstd-decompress; do
+for n in busybox blkid liblzma kexec e2fsprogs dosfstools btrfs-progs xfsprogs f2fs-tools dropbear sftp-server lvm2 mdadm cryptsetup zstd-decompress; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	d=$(cat "$build/tp/$n.dir")
 	echo "$n: $(cat "$d/SOURCE")"
@@ -39,7 +39,7 @@ echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/init
 
 # What each part of the repair toolbox (mk/repair.mk) adds to the image.
 first=1
-for n in e2fsprogs dosfstools btrfs-progs xfsprogs; do
+for n in e2fsprogs dosfstools btrfs-progs xfsprogs f2fs-tools; do
 	[ -f "$build/tp/$n.dir" ] || continue
 	[ -z "$first" ] || { echo; echo "# repair toolbox (image growth per part: unpacked, and alone with zstd -19)"; first=; }
 	d=$(cat "$build/tp/$n.dir")

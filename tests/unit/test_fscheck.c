@@ -18,7 +18,8 @@ static void test_table(void)
 	CHECK(fs_tool_for("ext") == NULL); /* whole words only */
 	CHECK(fs_tool_for("xt4") == NULL);
 	CHECK(fs_tool_for("swap") == NULL);
-	CHECK(fs_tool_for("f2fs") == NULL); /* lib/fstype names fsck.f2fs: not in the image */
+	CHECK_STR(fs_tool_for("f2fs")->path, "/sbin/fsck.f2fs");
+	CHECK(fs_tool_for("iso9660") == NULL); /* no checker in lib/fstype */
 	CHECK(fs_tool_for("") == NULL);
 	CHECK(fs_tool_for(NULL) == NULL);
 }
@@ -39,13 +40,19 @@ static void test_argv(void)
 	CHECK_STR(a[1], "check");
 	CHECK_STR(a[2], "--readonly");
 	CHECK_INT(fs_tool_argv(fs_tool_for("btrfs"), 1, "btrfs", "/dev/vdc", a, 8), -ENOTSUP);
+	CHECK_INT(fs_tool_argv(fs_tool_for("f2fs"), 0, "f2fs", "/dev/vdd", a, 8), 4);
+	CHECK_STR(a[0], "/sbin/fsck.f2fs");
+	CHECK_STR(a[1], "-f");
+	CHECK_STR(a[2], "--dry-run");
+	CHECK_STR(a[3], "/dev/vdd");
+	CHECK_INT(fs_tool_argv(fs_tool_for("f2fs"), 1, "f2fs", "/dev/vdd", a, 8), -ENOTSUP);
 	CHECK_INT(fs_tool_argv(fs_tool_for("ext4"), 0, "vfat", "/dev/vdc", a, 8), -EINVAL);
 	CHECK_INT(fs_tool_argv(fs_tool_for("ext4"), 0, "ext4", "/dev/vdb1", a, 4), -E2BIG);
 	CHECK_INT(fs_tool_argv(fs_tool_for("ext4"), 0, "ext4", "/dev/vdb1", a, 5), 4);
 	/* Every read-only check has a read-only flag: a check must never write. */
-	static const char *const types[] = {"ext4", "vfat", "btrfs", "xfs"};
-	static const char *const ro[] = {"-n", "-n", "--readonly", "-n"};
-	for (int i = 0; i < 4; i++) {
+	static const char *const types[] = {"ext4", "vfat", "btrfs", "xfs", "f2fs"};
+	static const char *const ro[] = {"-n", "-n", "--readonly", "-n", "--dry-run"};
+	for (int i = 0; i < 5; i++) {
 		int n = fs_tool_argv(fs_tool_for(types[i]), 0, types[i], "/dev/x", a, 8);
 		int found = 0;
 		for (int k = 1; k < n; k++)
@@ -68,6 +75,14 @@ static void test_verdict(void)
 	CHECK_INT(fs_verdict_of(v, 0, 1), FS_ERRORS);
 	CHECK_INT(fs_verdict_of(v, 1, 1), FS_FIXED);
 	CHECK_INT(fs_verdict_of(v, 0, 2), FS_FAILED);
+	const struct fs_tool *f2 = fs_tool_for("f2fs");
+	CHECK_INT(fs_verdict_of(f2, 0, 0), FS_CLEAN);
+	CHECK_INT(fs_verdict_of(f2, 0, 1), FS_ERRORS); /* -f --dry-run: "corrected", nothing written */
+	CHECK_INT(fs_verdict_of(f2, 0, 4), FS_ERRORS);
+	CHECK_INT(fs_verdict_of(f2, 0, 8), FS_FAILED);
+	CHECK_INT(fs_verdict_of(f2, 0, 16), FS_FAILED);
+	CHECK_INT(fs_verdict_of(f2, 0, 255), FS_FAILED);
+	CHECK_INT(fs_verdict_of(fs_tool_for("xfs"), 0, 4), FS_FAILED);
 	CHECK_STR(fs_verdict_name(FS_ERRORS), "errors");
 }
 

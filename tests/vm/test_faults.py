@@ -475,14 +475,65 @@ def btrfs_with_log_tree(img, copy):
     return bool(m and int(m.group(1)))
 
 
+FSYNC_APPEND = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	static char buf[65536];
+	memset(buf, 'r', sizeof(buf));
+	int fd = open(argv[1], O_WRONLY | O_APPEND);
+	if (argc != 2 || fd < 0 || write(fd, buf, sizeof(buf)) != sizeof(buf) || fsync(fd) < 0)
+		return 1;
+	puts("FSYNCED");
+	return 0;
+}
+"""
+
+
+def f2fs_with_fsync_data(img, tmp):
+    """An f2fs left with fsynced data to roll forward, as a power cut right after an fsync
+    leaves it (this host's kernel has no f2fs: a VM makes it). In the VM: mount it, write a file
+    and sync (a checkpoint), append 64 KiB and fsync (node blocks marked for roll-forward, no
+    checkpoint: f2fs checkpoints on sync, umount or every 60 s), then QEMU is killed. The append
+    is done by a static program from a second disk: busybox has no fsync."""
+    tool = os.path.join(tmp, "f2fs-tool")
+    os.makedirs(tool, exist_ok=True)
+    with open(os.path.join(tmp, "fsync-append.c"), "w") as f:
+        f.write(FSYNC_APPEND)
+    subprocess.run(["musl-gcc", "-static", "-Os", "-o", os.path.join(tool, "fsync-append"),
+                    os.path.join(tmp, "fsync-append.c")], check=True)
+    tooldisk = os.path.join(tmp, "f2fs-tool.img")
+    subprocess.run(["truncate", "-s", "8M", tooldisk], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", tool, tooldisk], check=True)
+    subprocess.run(["truncate", "-s", "52M", img], check=True)
+    subprocess.run(["mkfs.f2fs", "-q", "-f", "-l", "zwf2fs", img], check=True, capture_output=True)
+    with VM(disks=[Disk(img), Disk(tooldisk, snapshot=True)]) as vm:
+        menu_after(vm, timeout=300)
+        shell_from_menu(vm)
+        run(vm, "dmesg -n 1")
+        got = run(vm, "mkdir -p /mnt/f /mnt/t && mount -t f2fs /dev/vda /mnt/f && "
+                      "mount -o ro /dev/vdb /mnt/t && echo checkpointed > /mnt/f/fsynced && sync && "
+                      "/mnt/t/fsync-append /mnt/f/fsynced", timeout=60)
+        assert "FSYNCED" in got, got
+    # The kill was the power cut. The last checkpoint is not an unmount's.
+    r = subprocess.run(["dump.f2fs", "-i", "3", img], capture_output=True, text=True)
+    state = re.search(r"checkpoint state = .*", r.stdout)
+    assert state and "unmount" not in state.group(0), r.stdout
+
+
 def test_zero_writes_without_the_read_only_flag(images, tmp_path):
     """lifeboat.debug_noblkro: the scan leaves every device writable, so only the mount options
     keep the disks unwritten. Journalled filesystems that a plain mount would replay: zeta's
     ext4 (the dirty fixture: a NixOS whose journal needs recovery), an ext3 and an xfs left
-    after a power cut with a committed journal, a btrfs whose superblock names a log tree; and
+    after a power cut with a committed journal, a btrfs whose superblock names a log tree, an
+    f2fs with fsynced data to roll forward (made in a VM, when the host has f2fs-tools); and
     alpha. The menu lists alpha and zeta, a second scan from the shell too, and afterwards no
-    image changed but one: the twin, a plain read-only mount of the ext3 from the shell, which
-    replays its journal on the writable device and so writes it."""
+    image changed but the twins': a plain read-only mount of the ext3 and of the f2fs from the
+    shell, which replay the journal and roll the fsynced data forward on the writable device,
+    and so write them. The f2fs is hashed in the VM before its twin too."""
     healthy, _ = images
     dirty = str(tmp_path / "dirty.img")
     subprocess.run(["cp", "--sparse=always", os.path.join(FIXDIR, "dirty.img"), dirty], check=True)
@@ -504,7 +555,10 @@ def test_zero_writes_without_the_read_only_flag(images, tmp_path):
     subprocess.run(["truncate", "-s", "128M", live], check=True)
     subprocess.run(["mkfs.btrfs", "-q", "-f", "-L", "zwbtrfs", live], check=True)
     assert btrfs_with_log_tree(live, btrfs), "no log tree in the btrfs copy"
-    paths = [p for p in (healthy, dirty, ext3, btrfs, xfs) if p]
+    f2fs = str(tmp_path / "f2fs.img") if shutil.which("mkfs.f2fs") else None  # f2fs-tools
+    if f2fs:
+        f2fs_with_fsync_data(f2fs, str(tmp_path))
+    paths = [p for p in (healthy, dirty, ext3, btrfs, xfs, f2fs) if p]
     before = {p: sha256(p) for p in paths}
     with VM(disks=[Disk(p) for p in paths], append="lifeboat.debug_noblkro") as vm:
         menu = menu_after(vm, timeout=300)
@@ -518,12 +572,27 @@ def test_zero_writes_without_the_read_only_flag(images, tmp_path):
         assert set(ro.split()) == {"0"}, ro
         rep = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120))
         assert sorted(s["host"] for s in kind(rep, "system")) == ["alpha", "zeta"], rep
-        for dev, t in (("/dev/vdc", "ext3"), ("/dev/vdd", "btrfs"), ("/dev/vde", "xfs"))[:len(paths) - 2]:
+        types = [t for p, t in ((ext3, "ext3"), (btrfs, "btrfs"), (xfs, "xfs"), (f2fs, "f2fs")) if p]
+        for i, t in enumerate(types):
+            dev = "/dev/vd" + chr(ord("c") + i)
             assert kind(rep, "device", path=dev, type=t), (dev, rep)
+        if f2fs:
+            f2dev = "/dev/vd" + chr(ord("c") + types.index("f2fs"))
+            # Both scans mounted it with norecovery: each found the fsynced data still there
+            # and left it (f2fs drops it in memory only), and no checkpoint was written; the
+            # device's bytes are what the host hashed before the boot.
+            log = run(vm, f"dmesg | grep 'F2FS-fs ({f2dev[5:]})'; sha256sum {f2dev}")
+            assert log.count("drop all fsynced data") == 2 and "checkpoint: version" not in log, log
+            assert before[f2fs] in log, log
         got = run(vm, "mount -t ext4 -o ro /dev/vdc /mnt && umount /mnt && echo REPLAYED")
         assert "REPLAYED" in got, got
+        if f2fs:
+            # The twin: a plain read-only mount rolls the fsynced data forward, and writes.
+            got = run(vm, f"dmesg -c >/dev/null; mount -t f2fs -o ro {f2dev} /mnt && umount /mnt && "
+                          f"echo ROLLED; dmesg | grep 'F2FS-fs ({f2dev[5:]})'")
+            assert "ROLLED" in got and "recover_data: ino = 4" in got and "checkpoint: version" in got, got
         vm.sendline("exit")
         vm.expect(MENU, timeout=60)
         power_off(vm)
     changed = [p for p in paths if sha256(p) != before[p]]
-    assert changed == [ext3], changed
+    assert changed == [p for p in (ext3, f2fs) if p], changed

@@ -287,3 +287,90 @@ def test_xfs_check_reports_damage_and_writes_nothing(tmp_path):
     # busybox sh runs Debian's script: without -f it only points to xfs_repair.
     assert "see xfs_repair(8)" in tools and "fsck=0" in tools, tools
     assert "XFS file system." in tools and "fsckt=0" in tools, tools
+
+
+def make_f2fs(path, tmp, damaged):
+    """An f2fs (52 MiB, mkfs.f2fs's smallest) whose root directory inode says 5 links when
+    damaged (it has 2): fsck.f2fs counts them and reports the mismatch. The inode's block is the
+    one its NAT entry names, as the host's dump.f2fs writes the NAT (to ./dump_nat); the host's
+    own `fsck.f2fs -f --dry-run` proves the damage is there (exit status 1) and that the twin is
+    clean (0)."""
+    subprocess.run(["truncate", "-s", "52M", path], check=True)
+    subprocess.run(["mkfs.f2fs", "-q", "-f", "-l", "f2fs%d" % damaged, path], check=True,
+                   capture_output=True)
+    if damaged:
+        subprocess.run(["dump.f2fs", "-n", "0~-1", path], check=True, capture_output=True, cwd=tmp)
+        with open(os.path.join(tmp, "dump_nat")) as f:
+            m = re.search(r"(?m)^nid:\s+3\s+ino:\s+3\s+offset:\s+\d+\s+blkaddr:\s+(\d+)", f.read())
+        assert m, "no NAT entry for the root inode (3)"
+        with open(path, "r+b") as f:
+            f.seek(int(m.group(1)) * 4096 + 12)  # struct f2fs_inode: mode, advise, inline, uid, gid, links
+            assert struct.unpack("<I", f.read(4))[0] == 2
+            f.seek(int(m.group(1)) * 4096 + 12)
+            f.write(struct.pack("<I", 5))
+    r = subprocess.run(["fsck.f2fs", "-f", "--dry-run", path], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == (1 if damaged else 0), r.stdout + r.stderr
+    assert ("i_links: 5, real links: 2" in r.stdout) == bool(damaged), r.stdout
+
+
+def test_f2fs_check_reports_damage_and_writes_nothing(tmp_path):
+    """f2fs-tools' `fsck.f2fs -f --dry-run` through lifeboat check: a directory inode with a
+    wrong link count is reported as errors (status 1), the twin clean (status 0); --repair does
+    not touch an f2fs (fsck.f2fs fixes in place and may stop halfway for a question on stdin: a
+    person's decision at the shell); both images bit-identical afterwards. dump.f2fs (a link to
+    fsck.f2fs) reads the damaged inode."""
+    damaged, clean, repair, tools = check_damaged_and_clean(
+        tmp_path, lambda path, bad: make_f2fs(path, str(tmp_path), bad),
+        "fsck.f2fs -V; readlink /sbin/dump.f2fs; blockdev --setro /dev/vda; "
+        "dump.f2fs -i 3 /dev/vda | grep -a i_links; echo dump=$?; blockdev --setrw /dev/vda")
+    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
+    assert "i_links: 5, real links: 2" in damaged, damaged
+    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
+    assert "errors" not in clean and "real links" not in clean, clean
+    # The check runs first and finds the damage; the repair is then refused, nothing asked.
+    assert "i_links: 5, real links: 2" in repair, repair
+    assert "/dev/vda (f2fs, device): not repaired by lifeboat" in repair, repair
+    assert "Nothing to repair." in repair and "Type yes" not in repair, repair
+    assert "status 1" in repair, repair
+    assert "fsck.f2fs 1.15.0" in tools and "fsck.f2fs\n" in tools, tools
+    assert re.search(r"i_links\s+\[0x\s+5 : 5\]", tools) and "dump=0" in tools, tools
+
+
+def make_f2fs_lost(path, tmp):
+    """An f2fs (64 MiB: sload.f2fs needs more than 52) with /etc/hostname loaded by sload.f2fs,
+    whose root directory's dentry block (i_addr[0], as the host's dump.f2fs prints it) is zeroed:
+    /etc and its file are unreachable. Debian's own fsck.f2fs then asks on stdin whether to
+    restore them into ./lost_found, and with no answer dies on an assertion (status 255): what
+    the recipe's patch skips under --dry-run."""
+    tree = os.path.join(tmp, "lost-tree", "etc")
+    os.makedirs(tree, exist_ok=True)
+    with open(os.path.join(tree, "hostname"), "w") as f:
+        f.write("lost\n")
+    subprocess.run(["truncate", "-s", "64M", path], check=True)
+    subprocess.run(["mkfs.f2fs", "-q", "-f", "-l", "f2fslost", path], check=True, capture_output=True)
+    subprocess.run(["sload.f2fs", "-f", os.path.dirname(tree), path], check=True, capture_output=True)
+    r = subprocess.run(["dump.f2fs", "-i", "3", path], capture_output=True, text=True, check=True)
+    m = re.search(r"i_addr\[0x0\]\s+\[0x\s*[0-9a-f]+ : (\d+)\]", r.stdout)
+    assert m, r.stdout
+    with open(path, "r+b") as f:
+        f.seek(int(m.group(1)) * 4096)
+        f.write(bytes(4096))
+    r = subprocess.run(["fsck.f2fs", "-f", "--dry-run", path], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 255 and "restore lost files into ./lost_found" in r.stdout, r.stdout
+
+
+def test_f2fs_check_unreachable_files_without_a_question(tmp_path):
+    """Unreachable files on an f2fs: lifeboat's fsck.f2fs (patched) asks nothing under
+    --dry-run and reports errors (status 1), where Debian's build dies asking (the host's, in
+    make_f2fs_lost); the twin clean; both images bit-identical afterwards."""
+    damaged, clean, repair, tools = check_damaged_and_clean(
+        tmp_path, lambda path, bad: make_f2fs_lost(path, str(tmp_path)) if bad
+        else make_f2fs(path, str(tmp_path), 0), "ls -a /; echo listed")
+    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
+    assert re.search(r"Unreachable nat entries\s+\[Fail\] \[0x2\]", damaged), damaged
+    assert "lost_found" not in damaged and "[ASSERT] (fsck_verify" not in damaged, damaged
+    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
+    assert "/dev/vda (f2fs, device): not repaired by lifeboat" in repair, repair
+    assert "lost_found" not in tools, tools  # nothing restored into the shell's folder

@@ -405,24 +405,29 @@ static void inspection_finish(FILE *out, struct inspection *in, struct child_job
 	report_free(&rep);
 }
 
-/* A line per device for a person watching (`lifeboat scan` on a terminal). */
+/* A line per device for a person watching (`lifeboat scan` on a terminal). Made whole, then
+ * written at once: stderr is unbuffered, and the records on stdout (`lifeboat scan | grep`) reach
+ * the same terminal, so a line written in pieces would be cut by them. */
 static void progress(FILE *p, const struct inspection *in, const struct child_job *job, int systems)
 {
 	const struct blockdev *d = in->ia.dev;
-	char name[48];
+	char name[48], what[200];
 	term_escape(d->name, name, sizeof(name), 40);
 	long long ms = now_ms() - (job->deadline - job->timeout_ms);
-	fprintf(p, "lifeboat scan: inspecting %s (%s) ... ", name, d->type);
 	if (job->res == CHILD_TIMEOUT || job->res == CHILD_LOST)
-		fprintf(p, "gave up after %d s\n", job->timeout_ms / 1000);
+		snprintf(what, sizeof(what), "gave up after %d s", job->timeout_ms / 1000);
 	else if (job->res == CHILD_CRASH)
-		fprintf(p, "crashed (%s)\n", job->why);
+		snprintf(what, sizeof(what), "crashed (%s)", job->why);
 	else if (job->res == CHILD_FAILED)
-		fprintf(p, "failed (%s)\n", job->why);
+		snprintf(what, sizeof(what), "failed (%s)", job->why);
 	else if (systems)
-		fprintf(p, "done in %lld ms: %d NixOS system%s\n", ms, systems, systems == 1 ? "" : "s");
+		snprintf(what, sizeof(what), "done in %lld ms: %d NixOS system%s", ms, systems, systems == 1 ? "" : "s");
 	else
-		fprintf(p, "done in %lld ms: no NixOS\n", ms);
+		snprintf(what, sizeof(what), "done in %lld ms: no NixOS", ms);
+	/* One buffer, one write: an unbuffered printf may write in pieces. */
+	char line[320];
+	snprintf(line, sizeof(line), "lifeboat scan: inspecting %s (%s) ... %s\n", name, d->type, what);
+	fputs(line, p);
 	fflush(p);
 }
 

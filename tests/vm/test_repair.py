@@ -236,6 +236,20 @@ def check_damaged_and_clean(tmp_path, make, tools_cmd):
     return damaged, clean, repair, tools
 
 
+def assert_checked_not_repaired(damaged, clean, repair, fstype, finding, clean_lacks):
+    """What check_damaged_and_clean's outputs must say for a type lifeboat checks but does not
+    repair: the finding on /dev/vda (status 1), /dev/vdb clean (status 0), and --repair checks
+    first, finds the damage, then refuses without asking."""
+    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
+    assert finding in damaged, damaged
+    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
+    assert "errors" not in clean and clean_lacks not in clean, clean
+    assert finding in repair, repair
+    assert f"/dev/vda ({fstype}, device): not repaired by lifeboat" in repair, repair
+    assert "Nothing to repair." in repair and "Type yes" not in repair, repair
+    assert "status 1" in repair, repair
+
+
 def test_btrfs_check_reports_damage_and_writes_nothing(tmp_path):
     """btrfs-progs' `btrfs check --readonly` through lifeboat check: a leaf with a bad checksum
     is reported as errors (status 1), the twin clean (status 0); --repair does not touch a btrfs
@@ -273,15 +287,7 @@ def test_xfs_check_reports_damage_and_writes_nothing(tmp_path):
         tmp_path, make_xfs,
         "xfs_repair -V; xfs_db -r -c 'sb 0' -c 'p icount' -c 'p fname' /dev/vda; "
         "fsck.xfs /dev/vdb; echo fsck=$?; fsck -t xfs -a /dev/vdb; echo fsckt=$?")
-    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
-    assert "sb_icount 1, counted 64" in damaged, damaged
-    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
-    assert "errors" not in clean and "sb_icount" not in clean, clean
-    # The check runs first and finds the damage; the repair is then refused, nothing asked.
-    assert "sb_icount 1, counted 64" in repair, repair
-    assert "/dev/vda (xfs, device): not repaired by lifeboat" in repair, repair
-    assert "Nothing to repair." in repair and "Type yes" not in repair, repair
-    assert "status 1" in repair, repair
+    assert_checked_not_repaired(damaged, clean, repair, "xfs", "sb_icount 1, counted 64", "sb_icount")
     assert "xfs_repair version 6.1.0" in tools, tools
     assert "icount = 1" in tools and 'fname = "xfs1' in tools, tools
     # busybox sh runs Debian's script: without -f it only points to xfs_repair.
@@ -324,15 +330,7 @@ def test_f2fs_check_reports_damage_and_writes_nothing(tmp_path):
         tmp_path, lambda path, bad: make_f2fs(path, str(tmp_path), bad),
         "fsck.f2fs -V; readlink /sbin/dump.f2fs; blockdev --setro /dev/vda; "
         "dump.f2fs -i 3 /dev/vda | grep -a i_links; echo dump=$?; blockdev --setrw /dev/vda")
-    assert re.search(r"(?m)^/dev/vda: errors ", damaged) and "status 1" in damaged, damaged
-    assert "i_links: 5, real links: 2" in damaged, damaged
-    assert re.search(r"(?m)^/dev/vdb: clean ", clean) and "status 0" in clean, clean
-    assert "errors" not in clean and "real links" not in clean, clean
-    # The check runs first and finds the damage; the repair is then refused, nothing asked.
-    assert "i_links: 5, real links: 2" in repair, repair
-    assert "/dev/vda (f2fs, device): not repaired by lifeboat" in repair, repair
-    assert "Nothing to repair." in repair and "Type yes" not in repair, repair
-    assert "status 1" in repair, repair
+    assert_checked_not_repaired(damaged, clean, repair, "f2fs", "i_links: 5, real links: 2", "real links")
     assert "fsck.f2fs 1.15.0" in tools and "fsck.f2fs\n" in tools, tools
     assert re.search(r"i_links\s+\[0x\s+5 : 5\]", tools) and "dump=0" in tools, tools
 

@@ -225,7 +225,7 @@ static void do_boot(const struct menu_choice *c, int ask)
 		terms_printf(&T, "\nThat generation is not in the scan report.\n");
 		return;
 	}
-	char id[16], num[16], line[4096] = "", key[1200];
+	char id[16], num[16], line[4096] = "", key[SELECT_KEY_MAX];
 	snprintf(id, sizeof(id), "%d", s->id);
 	select_key(s, key, sizeof(key));
 	snprintf(num, sizeof(num), "%d", g->number);
@@ -281,7 +281,7 @@ static void do_enter(const struct menu_choice *c, int repair)
 	}
 	char id[16];
 	snprintf(id, sizeof(id), "%d", s->id);
-	char key[1200];
+	char key[SELECT_KEY_MAX];
 	select_key(s, key, sizeof(key));
 	char *argv[] = {LIFEBOAT_BIN, "enter", "--id", id, "--expect", key, "--system", (char *)g->toplevel,
 			repair ? "--install-bootloader" : NULL, NULL};
@@ -295,7 +295,7 @@ static void do_enter(const struct menu_choice *c, int repair)
  * check` on the console. Arguments reach it as "$@", never through the shell's parser. */
 static void do_fscheck(const struct menu_choice *c)
 {
-	char id[16] = "", key[1200] = "";
+	char id[16] = "", key[SELECT_KEY_MAX] = "";
 	const char *dev = NULL;
 	if (c->act == ACT_DEVREPAIR) {
 		const struct record *p = have_found ? found_problem(&F, c->gen) : NULL;

@@ -186,7 +186,7 @@ void select_key(const struct found_sys *s, char *buf, size_t size)
 
 static int key_is(const struct found_sys *s, const char *key)
 {
-	char k[1200];
+	char k[SELECT_KEY_MAX];
 	select_key(s, k, sizeof(k));
 	return !strcmp(k, key);
 }

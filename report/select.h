@@ -23,6 +23,7 @@ int select_system(const struct found *f, const char *which, char *why, size_t si
  * device, subvolume and prefix: "/dev/vda2//@nix//"). Report ids follow the order in which
  * inspections end, so a rescan (by another console, or after an unlock) may give the same id
  * to another system; this does not change while the disks do not. */
+#define SELECT_KEY_MAX 1200 /* room for select_key: a device, a subvolume and a prefix */
 void select_key(const struct found_sys *s, char *buf, size_t size);
 
 /* select_system, but the system must be the one key (from select_key, NULL or "": any) names:

@@ -573,11 +573,11 @@ def test_zero_writes_without_the_read_only_flag(images, tmp_path):
         rep = parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120))
         assert sorted(s["host"] for s in kind(rep, "system")) == ["alpha", "zeta"], rep
         types = [t for p, t in ((ext3, "ext3"), (btrfs, "btrfs"), (xfs, "xfs"), (f2fs, "f2fs")) if p]
-        for i, t in enumerate(types):
-            dev = "/dev/vd" + chr(ord("c") + i)
+        dev_of = {t: "/dev/vd" + chr(ord("c") + i) for i, t in enumerate(types)}
+        for t, dev in dev_of.items():
             assert kind(rep, "device", path=dev, type=t), (dev, rep)
         if f2fs:
-            f2dev = "/dev/vd" + chr(ord("c") + types.index("f2fs"))
+            f2dev = dev_of["f2fs"]
             # Both scans mounted it with norecovery: each found the fsynced data still there
             # and left it (f2fs drops it in memory only), and no checkpoint was written; the
             # device's bytes are what the host hashed before the boot.

@@ -6,6 +6,7 @@
 #include <linux/reboot.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <unistd.h>
@@ -25,6 +26,9 @@ static void slurp(const char *path, char *buf, size_t size)
 int main(void)
 {
 	char name[128], cmdline[4096], line[4400];
+	/* Kernel messages printed while ours is written would cut our lines on the serial
+	 * console, which tests read; only emergencies may reach the console from here on. */
+	klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 1);
 	mount("proc", "/proc", "proc", 0, NULL);
 	slurp("/payload-name", name, sizeof(name));
 	slurp("/proc/cmdline", cmdline, sizeof(cmdline));

@@ -58,15 +58,33 @@ static const char *esc(const char *s, char *buf, size_t size)
 	return term_escape(s && *s ? s : "-", buf, size, (int)size - 1);
 }
 
+/* The last scan's word on the device: libblkid's UUID and label, which no header string can
+ * forge (a device the scan did not see gets cryptsetup's). */
+static void scanned_ids(const char *dev, char *uuid, size_t usize, char *label, size_t lsize)
+{
+	char *text = NULL;
+	report_saved(&text);
+	struct report rep;
+	report_parse(&rep, text ? text : "");
+	free(text);
+	*uuid = *label = 0;
+	for (int i = report_next(&rep, "device", -1); i >= 0; i = report_next(&rep, "device", i))
+		if (!strcmp(record_str(&rep.r[i], "path"), dev) &&
+		    !strcmp(record_str(&rep.r[i], "type"), "crypto_LUKS")) {
+			snprintf(uuid, usize, "%s", record_str(&rep.r[i], "uuid"));
+			snprintf(label, lsize, "%s", record_str(&rep.r[i], "label"));
+			break;
+		}
+	report_free(&rep);
+}
+
 /* luksDump of the device (or of its detached header): 0, or -1 with the reason said. */
 static int describe(struct target *t, const char *header)
 {
-	char *text = NULL, msg[300];
-	char *const argv[] = {CRYPTSETUP_BIN, "luksDump", (char *)(header ? header : t->dev), NULL};
-	int r = job_tool(argv, 60000, &text, msg, sizeof(msg));
-	if (r == 0 && luks_dump_parse(text, &t->li) < 0)
-		r = -1, snprintf(msg, sizeof(msg), "cryptsetup luksDump said no LUKS version");
-	free(text);
+	char msg[300], uuid[64] = "", label[256] = "";
+	if (!header)
+		scanned_ids(t->dev, uuid, sizeof(uuid), label, sizeof(label));
+	int r = luks_read(header ? header : t->dev, uuid, label, 60000, &t->li, msg, sizeof(msg));
 	if (r < 0) {
 		char e[120], m[320];
 		fprintf(stderr, "lifeboat unlock: %s is not a LUKS device that can be read: %s\n",

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "discover/json.h"
 #include "lib/job.h"
 #include "lib/log.h"
 #include "lib/sysblock.h"
@@ -34,6 +35,31 @@ static void copy(char *dst, size_t size, const char *src)
 	rstrip(dst);
 }
 
+/* KiB, as cryptsetup gives it; anything past 1 TiB is not a real cost. */
+static long long kib_of(const char *v)
+{
+	long long k = strtoll(v, NULL, 10);
+	return k < 0 ? 0 : k > (1LL << 30) ? (1LL << 30) : k;
+}
+
+/* A token type, kept when it is a plain name: the list is comma-separated. */
+static void token_add(struct luks_info *li, const char *type)
+{
+	for (const char *p = type; *p; p++)
+		if (*p == ',' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return;
+	size_t l = strlen(li->tokens);
+	if (*type && l + strlen(type) + 2 < sizeof(li->tokens))
+		snprintf(li->tokens + l, sizeof(li->tokens) - l, "%s%s", l ? "," : "", type);
+}
+
+/* Header strings the disk sets (LUKS2: UUID, label, subsystem; LUKS1: cipher, mode, hash,
+ * UUID; token types) are printed raw, newlines and all, so a crafted header can print lines
+ * that look like cryptsetup's own. What the text gives is therefore taken where a crafted
+ * string cannot come after it: the first Version line (before any disk string), and LUKS1's
+ * key slots from the last "Key Slot 0" on (after every disk string). LUKS2's keyslots and
+ * tokens come from its JSON metadata (luks_json_parse); the UUID and label from libblkid
+ * where the caller has them (luks_read). */
 int luks_dump_parse(const char *text, struct luks_info *li)
 {
 	memset(li, 0, sizeof(*li));
@@ -51,14 +77,18 @@ int luks_dump_parse(const char *text, struct luks_info *li)
 			continue;
 		}
 		if ((v = value_of(line, "Version")) && sect == TOP) {
-			li->version = atoi(v);
+			if (!li->version)
+				li->version = atoi(v);
 		} else if ((v = value_of(line, "UUID")) && sect == TOP) {
-			copy(li->uuid, sizeof(li->uuid), v);
+			if (!li->uuid[0])
+				copy(li->uuid, sizeof(li->uuid), v);
 		} else if ((v = value_of(line, "Label")) && sect == TOP) {
-			if (strcmp(v, "(no label)"))
+			if (!li->label[0] && strcmp(v, "(no label)"))
 				copy(li->label, sizeof(li->label), v);
 		} else if (sscanf(line, "Key Slot %d: %63s", &n, type) == 2) {
-			/* LUKS1: PBKDF2 only, no memory cost. */
+			/* LUKS1: PBKDF2 only, no memory cost. Slot 0 starts the real list. */
+			if (n == 0)
+				li->n_slots = 0;
 			if (!strcmp(type, "ENABLED") && li->n_slots < LUKS_MAX_SLOTS) {
 				li->slot[li->n_slots++] = n;
 				snprintf(li->pbkdf, sizeof(li->pbkdf), "pbkdf2");
@@ -72,18 +102,94 @@ int luks_dump_parse(const char *text, struct luks_info *li)
 			if (!li->pbkdf[0])
 				copy(li->pbkdf, sizeof(li->pbkdf), v);
 		} else if (sect == SLOTS && cur >= 0 && (v = value_of(line, "Memory"))) {
-			/* KiB, as cryptsetup prints it; anything past 1 TiB is not a real cost. */
-			long long k = strtoll(v, NULL, 10);
-			li->slot_kib[cur] = k < 0 ? 0 : k > (1LL << 30) ? (1LL << 30) : k;
+			li->slot_kib[cur] = kib_of(v);
 		} else if (sect == TOKENS && line[0] == ' ' && line[1] == ' ' && line[2] != ' ' &&
 			   sscanf(line, " %d: %63s", &n, type) == 2) {
-			size_t l = strlen(li->tokens);
-			if (l + strlen(type) + 2 < sizeof(li->tokens))
-				snprintf(li->tokens + l, sizeof(li->tokens) - l, "%s%s", l ? "," : "", type);
+			token_add(li, type);
 		}
 	}
 	free(dup);
 	return li->version ? 0 : -EINVAL;
+}
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const int *x = a, *y = b;
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+int luks_json_parse(const char *text, struct luks_info *li)
+{
+	const char *err = NULL;
+	struct json *root = json_parse(text ? text : "", text ? strlen(text) : 0, &err, NULL);
+	const struct json *ks = json_get(root, "keyslots"), *tk = json_get(root, "tokens");
+	if (!ks || ks->type != JSON_OBJECT) {
+		json_free(root);
+		return -EINVAL;
+	}
+	/* Slot number and index into the object, sorted by number: the first slot's PBKDF is
+	 * the one named. */
+	int order[LUKS_MAX_SLOTS][2], n = 0;
+	for (int i = 0; i < ks->n && n < LUKS_MAX_SLOTS; i++) {
+		char *end;
+		long num = strtol(ks->keys[i], &end, 10);
+		if (*ks->keys[i] && !*end && num >= 0 && num < LUKS_MAX_SLOTS &&
+		    ks->vals[i]->type == JSON_OBJECT) {
+			order[n][0] = (int)num;
+			order[n][1] = i;
+			n++;
+		}
+	}
+	qsort(order, (size_t)n, sizeof(order[0]), slot_cmp);
+	li->n_slots = 0;
+	li->pbkdf[0] = 0;
+	for (int k = 0; k < n; k++) {
+		const struct json *kdf = json_get(ks->vals[order[k][1]], "kdf");
+		const struct json *type = json_get(kdf, "type"), *mem = json_get(kdf, "memory");
+		int s = li->n_slots++;
+		li->slot[s] = order[k][0];
+		li->slot_kib[s] = mem && mem->type == JSON_NUMBER ? kib_of(mem->str) : 0;
+		if (!li->pbkdf[0] && type && type->type == JSON_STRING && strlen(type->str) < sizeof(li->pbkdf))
+			snprintf(li->pbkdf, sizeof(li->pbkdf), "%s", type->str);
+	}
+	li->tokens[0] = 0;
+	for (int i = 0; tk && tk->type == JSON_OBJECT && i < tk->n; i++) {
+		const struct json *type = json_get(tk->vals[i], "type");
+		if (type && type->type == JSON_STRING)
+			token_add(li, type->str);
+	}
+	json_free(root);
+	return 0;
+}
+
+int luks_read(const char *path, const char *blk_uuid, const char *blk_label, int timeout_ms,
+	      struct luks_info *li, char *msg, size_t size)
+{
+	memset(li, 0, sizeof(*li));
+	*msg = 0;
+	char *text = NULL;
+	char *const argv[] = {CRYPTSETUP_BIN, "luksDump", (char *)path, NULL};
+	int r = job_tool(argv, timeout_ms, &text, msg, size);
+	if (r == 0 && luks_dump_parse(text, li) < 0) {
+		snprintf(msg, size, "cryptsetup luksDump said no LUKS version");
+		r = -1;
+	}
+	free(text);
+	text = NULL;
+	if (r == 0 && li->version == 2) {
+		char jmsg[300];
+		char *const jargv[] = {CRYPTSETUP_BIN, "luksDump", "--dump-json-metadata", (char *)path, NULL};
+		if (job_tool(jargv, timeout_ms, &text, jmsg, sizeof(jmsg)) != 0 || luks_json_parse(text, li) < 0)
+			log_warn("%s: its LUKS2 metadata could not be read as JSON (keyslots as the text "
+				 "dump says): %s", path, jmsg[0] ? jmsg : "not JSON");
+		free(text);
+	}
+	/* libblkid read these from the header's own fields: exact bytes, no line to forge. */
+	if (blk_uuid && *blk_uuid)
+		snprintf(li->uuid, sizeof(li->uuid), "%s", blk_uuid);
+	if (blk_label && *blk_label)
+		snprintf(li->label, sizeof(li->label), "%s", blk_label);
+	return r;
 }
 
 long long luks_max_kib(const struct luks_info *li)
@@ -95,6 +201,16 @@ long long luks_max_kib(const struct luks_info *li)
 	return m;
 }
 
+/* Is word one of the comma-separated list's items? */
+static int list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 const char *luks_token_note(const struct luks_info *li, char *buf, size_t size)
 {
 	static const struct {
@@ -102,7 +218,7 @@ const char *luks_token_note(const struct luks_info *li, char *buf, size_t size)
 	} hw[] = {{"systemd-fido2", "FIDO2"}, {"systemd-tpm2", "TPM2"}, {"systemd-pkcs11", "PKCS#11"}};
 	char names[64] = "";
 	for (size_t i = 0; i < ARRAY_SIZE(hw); i++)
-		if (strstr(li->tokens, hw[i].type)) {
+		if (list_has(li->tokens, hw[i].type)) {
 			size_t l = strlen(names);
 			snprintf(names + l, sizeof(names) - l, "%s%s", l ? ", " : "", hw[i].name);
 		}
@@ -168,16 +284,13 @@ int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int 
 		  const struct cryptchoice *ch)
 {
 	struct luks_info li;
-	memset(&li, 0, sizeof(li));
-	char *text = NULL, msg[300] = "";
-	char *const argv[] = {CRYPTSETUP_BIN, "luksDump", (char *)d->path, NULL};
+	char msg[300] = "";
 	if (access(CRYPTSETUP_BIN, X_OK) == 0) {
-		if (job_tool(argv, timeout_ms, &text, msg, sizeof(msg)) == 0)
-			luks_dump_parse(text, &li);
-		else
+		if (luks_read(d->path, d->uuid, d->label, timeout_ms, &li, msg, sizeof(msg)) < 0)
 			log_warn("%s: %s", d->path, msg);
+	} else {
+		memset(&li, 0, sizeof(li));
 	}
-	free(text);
 	/* What blkid read stands in for what luksDump could not say. */
 	if (!li.uuid[0])
 		snprintf(li.uuid, sizeof(li.uuid), "%s", d->uuid);

@@ -27,8 +27,17 @@ struct luks_info {
 };
 
 /* Parse `cryptsetup luksDump` output (LUKS1 or LUKS2). Returns 0, or -EINVAL when the text
- * says no version. */
+ * says no version. Disk strings in the text can forge lines: see luks_read. */
 int luks_dump_parse(const char *text, struct luks_info *li);
+/* LUKS2's keyslots (numbers, PBKDF, memory cost) and token types from `cryptsetup luksDump
+ * --dump-json-metadata`, replacing what the text said. 0, or -EINVAL when it is not that JSON. */
+int luks_json_parse(const char *json, struct luks_info *li);
+/* A LUKS device (or detached header) described by the image's cryptsetup, each run a job with
+ * a deadline: the text dump, and for LUKS2 its JSON metadata; the UUID and label libblkid
+ * read (blk_uuid, blk_label: NULL or "" when unknown) replace the text's, which a crafted
+ * header string can forge. 0, or -1 with the reason in msg. */
+int luks_read(const char *path, const char *blk_uuid, const char *blk_label, int timeout_ms,
+	      struct luks_info *li, char *msg, size_t size);
 /* The largest keyslot memory cost in KiB (what trying every keyslot may need at once). */
 long long luks_max_kib(const struct luks_info *li);
 /* Token types that lifeboat cannot use (hardware ones: FIDO2, TPM2, PKCS#11) as a phrase for

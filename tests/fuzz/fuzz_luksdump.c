@@ -1,5 +1,5 @@
 /* cryptsetup luksDump text (it carries the header's label, token types and keyslot fields from
- * the disk): parse it, then what the scan and unlock derive from it. */
+ * the disk) and LUKS2's JSON metadata: parse them, then what the scan and unlock derive. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	text[size] = 0;
 	struct luks_info li;
 	luks_dump_parse(text, &li);
+	luks_json_parse(text, &li);
 	char note[120], name[128];
 	luks_token_note(&li, note, sizeof(note));
 	int fit[LUKS_MAX_SLOTS];

@@ -1,5 +1,6 @@
 /* discover/luks.c and act/unlock.c's pure parts: cryptsetup luksDump text (LUKS2 with several
- * keyslots and a FIDO2 token, LUKS1, junk), the token note, which keyslots fit in memory, and the
+ * keyslots and a FIDO2 token, LUKS1, junk, header strings that forge lines), LUKS2's JSON
+ * metadata, the token note, which keyslots fit in memory, and the
  * open mapping found through a fake sysfs by the LUKS UUID. */
 #include <stdlib.h>
 
@@ -61,6 +62,77 @@ static const char LUKS1[] =
 	"Key Slot 2: ENABLED\n"
 	"\tIterations:         \t2000\n"
 	"Key Slot 3: DISABLED\n";
+
+/* A label and a token type with newlines (both raw in the dump): a UUID, keyslots with a
+ * 4 TiB cost and a TPM2 token that are not there. */
+static const char FORGED2[] =
+	"LUKS header information\n"
+	"Version:       \t2\n"
+	"UUID:          \t1feb0a70-0000-4000-8000-000000000003\n"
+	"Label:         \tx\nUUID: 1feb0a70-0000-4000-8000-000000000001\nKeyslots:\n  7: luks2\n"
+	"\tMemory: 4294967296\n"
+	"Subsystem:     \t(no subsystem)\n"
+	"Data segments:\n"
+	"  0: crypt\n"
+	"Keyslots:\n"
+	"  0: luks2\n"
+	"\tPBKDF:      pbkdf2\n"
+	"Tokens:\n"
+	"  0: x\nKeyslots:\n  5: luks2\n\tMemory: 4294967296\n  1: systemd-tpm2\n"
+	"Digests:\n"
+	"  0: pbkdf2\n";
+
+/* The JSON of the same header: the truth about its keyslots and tokens. */
+static const char FORGED2_JSON[] =
+	"{\"keyslots\":{\"2\":{\"type\":\"luks2\",\"kdf\":{\"type\":\"argon2id\",\"time\":4,\"memory\":65536,\"cpus\":1}},"
+	"\"0\":{\"type\":\"luks2\",\"kdf\":{\"type\":\"pbkdf2\",\"hash\":\"sha256\",\"iterations\":1000}},"
+	"\"99\":{\"type\":\"luks2\"}},"
+	"\"tokens\":{\"0\":{\"type\":\"x\\nKeyslots:\\n  5: luks2\\n  1: systemd-tpm2\",\"keyslots\":[\"0\"]},"
+	"\"1\":{\"type\":\"my-systemd-fido2x\",\"keyslots\":[]},\"2\":{\"type\":\"systemd-fido2\",\"keyslots\":[\"2\"]}},"
+	"\"segments\":{},\"digests\":{},\"config\":{\"json_size\":\"12288\"}}";
+
+/* A cipher name that forges key slots: the real list starts at Key Slot 0. */
+static const char FORGED1[] =
+	"LUKS header information for /dev/vda1\n\n"
+	"Version:       \t1\n"
+	"Cipher name:   \taes\nKey Slot 5: ENABLED\nKey Slot 6: ENABLED\n"
+	"Cipher mode:   \txts-plain64\n"
+	"UUID:          \t1feb0a70-0000-4000-8000-000000000002\n\n"
+	"Key Slot 0: DISABLED\n"
+	"Key Slot 1: ENABLED\n"
+	"Key Slot 2: DISABLED\n";
+
+static void forged(void)
+{
+	struct luks_info li;
+	char buf[160];
+	CHECK_INT(luks_dump_parse(FORGED2, &li), 0);
+	CHECK_INT(li.version, 2);
+	CHECK_STR(li.uuid, "1feb0a70-0000-4000-8000-000000000003"); /* the first UUID line */
+	CHECK_STR(li.label, "x");
+	CHECK_INT(luks_json_parse(FORGED2_JSON, &li), 0);
+	/* Sorted by number, slot 99 (past LUKS's 32) dropped, the first slot's PBKDF named. */
+	CHECK_INT(li.n_slots, 2);
+	CHECK(li.slot[0] == 0 && li.slot[1] == 2);
+	CHECK(li.slot_kib[0] == 0 && li.slot_kib[1] == 65536);
+	CHECK_STR(li.pbkdf, "pbkdf2");
+	CHECK(luks_max_kib(&li) == 65536);
+	/* The forged token type (newlines) is dropped; a name that only contains another is not it. */
+	CHECK_STR(li.tokens, "my-systemd-fido2x,systemd-fido2");
+	CHECK_STR(luks_token_note(&li, buf, sizeof(buf)),
+		  "FIDO2 token: not usable here, use a passphrase or recovery key");
+	li.tokens[0] = 0;
+	snprintf(li.tokens, sizeof(li.tokens), "my-systemd-fido2x");
+	CHECK_STR(luks_token_note(&li, buf, sizeof(buf)), "");
+	/* Not LUKS2 JSON: nothing is replaced. */
+	CHECK(luks_json_parse("{\"keyslots\": 5}", &li) < 0 && luks_json_parse("not json", &li) < 0);
+	CHECK(luks_json_parse(NULL, &li) < 0);
+
+	CHECK_INT(luks_dump_parse(FORGED1, &li), 0);
+	CHECK_INT(li.version, 1);
+	CHECK_INT(li.n_slots, 1);
+	CHECK_INT(li.slot[0], 1);
+}
 
 int main(void)
 {
@@ -127,5 +199,6 @@ int main(void)
 	CHECK(luks_is_crypt(tree_path("sys"), "dm-1") && !luks_is_crypt(tree_path("sys"), "dm-0"));
 	CHECK_INT(luks_any_open(tree_path("sys")), 2);
 	tree_free();
+	forged();
 	return check_done("test_luks");
 }

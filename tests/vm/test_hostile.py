@@ -4,7 +4,10 @@ Strings: a disk whose label, host name (ESC, latin-1, a newline and a NUL), vers
 CSI as UTF-8 and a lone byte), specialisation name and fstab fields carry terminal escapes, and a
 disk whose host name is 10 KiB. The menu, `lifeboat scan --human`, the log and the console
 receive no raw control byte (read byte for byte from the serial console), the escaped forms say
-what the bytes were, and `lifeboat scan --json` gives back every value's exact bytes.
+what the bytes were, and `lifeboat scan --json` gives back every value's exact bytes. A LUKS2
+header made in the VM has a label and a token type that forge luksDump lines (a UUID, a keyslot
+costing 4 TiB of memory): the scan keeps libblkid's UUID and label and the JSON metadata's
+keyslots, and the menu's unlock line shows the label escaped.
 
 Entering: a copy of the inroot fixture whose fstab binds /a and /a/b onto each other, mounts
 through links that point out of the root, and asks for 150 tmpfs mounts: all 150 are made inside,
@@ -30,6 +33,8 @@ FSTAB = b"/dev/vda9 /mnt/\x1b[7mrev ext4 x\x1b[8m 0 0\n"
 BIG_HOST = b"\x1b[2J" + b"h" * 10240
 MANY = 150
 NUL_AT = "NUL byte at byte %d of %d" % (HOST.index(b"\0"), len(HOST))
+LUKS_LABEL = b"\x1b[31mL\xe9b\nUUID: 1feb0a70-0000-4000-8000-00000000000f"[:47]
+FORGED_TOKEN = '{"type":"x\\nKeyslots:\\n  5: luks2\\n\\tMemory: 4294967296","keyslots":[]}'
 
 
 def toplevel(tree, name, host, version):
@@ -100,11 +105,12 @@ def disks(tmp_path_factory):
     if not os.path.exists(inroot):
         pytest.skip("fixtures missing: run make fixtures")
     tmp = str(tmp_path_factory.mktemp("hostile"))
-    a, b, c = (os.path.join(tmp, n) for n in ("enter.img", "strings.img", "bighost.img"))
+    a, b, c, d = (os.path.join(tmp, n) for n in ("enter.img", "strings.img", "bighost.img", "luks.img"))
     hostile_enter_disk(inroot, a, tmp)
     strings_disk(b, tmp, HOST, LABEL)
     strings_disk(c, tmp, BIG_HOST, b"big")
-    return [a, b, c]
+    subprocess.run(["truncate", "-s", "32M", d], check=True)  # formatted in the VM (cryptsetup)
+    return [a, b, c, d]
 
 
 def raw_between(vm, start, cmd, timeout=120):
@@ -123,7 +129,8 @@ def controls(text):
 
 
 def test_hostile_strings_and_root(disks):
-    with VM(disks=[Disk(disks[0], snapshot=True), Disk(disks[1]), Disk(disks[2])], mem=768) as vm:
+    with VM(disks=[Disk(disks[0], snapshot=True), Disk(disks[1]), Disk(disks[2]), Disk(disks[3])],
+            mem=768) as vm:
         vm.expect(r"Choose \(key then Enter", timeout=240)
         with vm.lock:
             menu = vm.buf[vm.buf.rfind("- NixOS rescue"):]
@@ -141,6 +148,18 @@ def test_hostile_strings_and_root(disks):
         vm.sendline("s")
         vm.expect(r"lifeboat:\S*# ", timeout=30)
         vm.shell("dmesg -n 1")
+        # The LUKS2 header with forging strings, on the blank fourth disk (vdd: 32 MiB).
+        label = "".join("\\%03o" % ch for ch in LUKS_LABEL)
+        made = vm.shell("test $(cat /sys/block/vdd/size) = 65536 && echo -n pw | cryptsetup luksFormat "
+                        "--batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file - "
+                        f"--label \"$(printf '{label}')\" /dev/vdd && echo '{FORGED_TOKEN}' | "
+                        "cryptsetup token import /dev/vdd", timeout=120)
+        if made.group(1) != "0":
+            with vm.lock:
+                pytest.fail("making the LUKS header failed: " + vm.buf[-2000:])
+        with vm.lock:
+            start = len(vm.buf)
+        real_uuid = raw_between(vm, start, "cryptsetup luksUUID /dev/vdd").strip()
         with vm.lock:
             start = len(vm.buf)
         human = raw_between(vm, start, "lifeboat scan --human 2>/dev/null")
@@ -184,13 +203,20 @@ def test_hostile_strings_and_root(disks):
                                  "echo PS=$(ps | grep -c \"[s]leep 1000\"); pkill -x sleep")
         vm.sendline("exit")
         vm.expect(r"Choose \(key then Enter", timeout=60)
+        # The menu after a rescan: the LUKS device's unlock line.
+        with vm.lock:
+            start = len(vm.buf)
+        vm.sendline("d")
+        vm.expect(r"unlock /dev/vdd[^\n]*\n(.|\n)*Choose \(key then Enter", timeout=120)
+        with vm.lock:
+            rescanned = vm.buf[start:]
         vm.sendline("p")
         assert vm.wait_exit(timeout=90) == 0
 
     # Nothing raw on the console, in any of them; the twin shows the check sees raw bytes.
     assert controls(twin) == ["0x1b", "0xe9"], twin
     for what, text in (("menu", menu), ("system page", page), ("--human", human), ("--json", as_json),
-                       ("report", lines), ("log", log)):
+                       ("report", lines), ("log", log), ("rescanned menu", rescanned)):
         assert controls(text) == [], (what, controls(text), text[-3000:])
     # What is shown says what the bytes were (escaped, bounded).
     assert "ev\\x1b]0;pwned\\x07\\xe9il\\x0ax" in human, human
@@ -222,6 +248,16 @@ def test_hostile_strings_and_root(disks):
     big = [s for s in doc["systems"] if s["host"].startswith("\x1b[2Jhhh")][0]
     assert len(json_bytes(big, "host")) == 255
     assert any("10244 bytes long" in p["msg"] for p in big["problems"]), big["problems"]
+
+    # The forging LUKS header: libblkid's UUID and exact label, the JSON's one pbkdf2 keyslot
+    # (no 4 TiB forged one), the forged token type dropped; the menu shows the label escaped.
+    assert re.fullmatch(r"[0-9a-f-]{36}", real_uuid), real_uuid
+    lk = [x for x in doc["luks"] if x["path"] == "/dev/vdd"]
+    assert len(lk) == 1, doc["luks"]
+    assert lk[0]["uuid"] == real_uuid, (lk, real_uuid)
+    assert json_bytes(lk[0], "label") == LUKS_LABEL, lk
+    assert lk[0]["pbkdf"] == "pbkdf2" and not lk[0].get("memory") and not lk[0].get("tokens"), lk
+    assert "\\x1b[31mL\\xe9b" in rescanned, rescanned[-2000:]
 
     # Entering: 150 mounts inside, the binds made, and nothing changed outside.
     assert re.search(rf"(?m)^{MANY}$", inside), inside

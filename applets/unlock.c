@@ -58,33 +58,34 @@ static const char *esc(const char *s, char *buf, size_t size)
 	return term_escape(s && *s ? s : "-", buf, size, (int)size - 1);
 }
 
-/* The last scan's word on the device: libblkid's UUID and label, which no header string can
- * forge (a device the scan did not see gets cryptsetup's). */
-static void scanned_ids(const char *dev, char *uuid, size_t usize, char *label, size_t lsize)
+/* The last scan's report, read once: which devices are locked, what libblkid read of each,
+ * what the systems' initrds call them. */
+static void saved_load(struct report *rep)
 {
 	char *text = NULL;
 	report_saved(&text);
-	struct report rep;
-	report_parse(&rep, text ? text : "");
+	report_parse(rep, text ? text : "");
 	free(text);
-	*uuid = *label = 0;
-	for (int i = report_next(&rep, "device", -1); i >= 0; i = report_next(&rep, "device", i))
-		if (!strcmp(record_str(&rep.r[i], "path"), dev) &&
-		    !strcmp(record_str(&rep.r[i], "type"), "crypto_LUKS")) {
-			snprintf(uuid, usize, "%s", record_str(&rep.r[i], "uuid"));
-			snprintf(label, lsize, "%s", record_str(&rep.r[i], "label"));
-			break;
-		}
-	report_free(&rep);
+}
+
+/* The last scan's device record of a LUKS device: libblkid's UUID and label, which no header
+ * string can forge. NULL for a device the scan did not see (cryptsetup's are used). */
+static const struct record *scanned_device(const struct report *saved, const char *dev)
+{
+	for (int i = report_next(saved, "device", -1); i >= 0; i = report_next(saved, "device", i))
+		if (!strcmp(record_str(&saved->r[i], "path"), dev) &&
+		    !strcmp(record_str(&saved->r[i], "type"), "crypto_LUKS"))
+			return &saved->r[i];
+	return NULL;
 }
 
 /* luksDump of the device (or of its detached header): 0, or -1 with the reason said. */
-static int describe(struct target *t, const char *header)
+static int describe(struct target *t, const char *header, const struct report *saved)
 {
-	char msg[300], uuid[64] = "", label[256] = "";
-	if (!header)
-		scanned_ids(t->dev, uuid, sizeof(uuid), label, sizeof(label));
-	int r = luks_read(header ? header : t->dev, uuid, label, 60000, &t->li, msg, sizeof(msg));
+	char msg[300];
+	const struct record *d = header ? NULL : scanned_device(saved, t->dev);
+	int r = luks_read(header ? header : t->dev, d ? record_get(d, "uuid") : NULL,
+			  d ? record_get(d, "label") : NULL, 60000, &t->li, msg, sizeof(msg));
 	if (r < 0) {
 		char e[120], m[320];
 		fprintf(stderr, "lifeboat unlock: %s is not a LUKS device that can be read: %s\n",
@@ -95,39 +96,27 @@ static int describe(struct target *t, const char *header)
 }
 
 /* What the last scan learned from the systems' initrds for the LUKS device with this UUID. */
-static void learned_name(struct target *t)
+static void learned_name(struct target *t, const struct report *saved)
 {
-	char *text = NULL;
-	report_saved(&text);
-	struct report rep;
-	report_parse(&rep, text ? text : "");
-	free(text);
-	for (int i = report_next(&rep, "luks", -1); i >= 0; i = report_next(&rep, "luks", i)) {
-		const char *uuid = record_get(&rep.r[i], "uuid"), *name = record_get(&rep.r[i], "name");
+	for (int i = report_next(saved, "luks", -1); i >= 0; i = report_next(saved, "luks", i)) {
+		const char *uuid = record_get(&saved->r[i], "uuid"), *name = record_get(&saved->r[i], "name");
 		if (uuid && name && *name && !strcasecmp(uuid, t->li.uuid) && cryptname_valid(name)) {
 			snprintf(t->learned, sizeof(t->learned), "%s", name);
-			snprintf(t->learned_from, sizeof(t->learned_from), "%s", record_str(&rep.r[i], "namefrom"));
+			snprintf(t->learned_from, sizeof(t->learned_from), "%s", record_str(&saved->r[i], "namefrom"));
 			break;
 		}
 	}
-	report_free(&rep);
 }
 
 /* The locked devices of the last scan. */
-static int from_report(struct target *ts, int max)
+static int from_report(struct target *ts, int max, const struct report *saved)
 {
-	char *text = NULL;
-	report_saved(&text);
-	struct report rep;
-	report_parse(&rep, text ? text : "");
-	free(text);
 	int n = 0;
-	for (int i = report_next(&rep, "luks", -1); i >= 0 && n < max; i = report_next(&rep, "luks", i)) {
-		const char *path = record_get(&rep.r[i], "path"), *state = record_get(&rep.r[i], "state");
+	for (int i = report_next(saved, "luks", -1); i >= 0 && n < max; i = report_next(saved, "luks", i)) {
+		const char *path = record_get(&saved->r[i], "path"), *state = record_get(&saved->r[i], "state");
 		if (path && state && !strcmp(state, "locked"))
 			snprintf(ts[n++].dev, sizeof(ts[0].dev), "%s", path);
 	}
-	report_free(&rep);
 	return n;
 }
 
@@ -454,32 +443,36 @@ int unlock_main(int argc, char **argv)
 		return 1;
 	}
 	static struct target ts[MAX_DEVS];
+	struct report saved;
+	saved_load(&saved);
 	int n = 0;
 	if (ndev) {
 		for (int i = optind; i < argc && n < MAX_DEVS; i++)
 			snprintf(ts[n++].dev, sizeof(ts[0].dev), "%s", argv[i]);
 	} else {
-		n = from_report(ts, MAX_DEVS);
+		n = from_report(ts, MAX_DEVS, &saved);
 		if (!n) {
 			fprintf(stderr, "lifeboat unlock: the last scan found no locked LUKS device "
 					"(`lifeboat scan --human` lists them; or name one: lifeboat unlock DEVICE)\n");
+			report_free(&saved);
 			return 1;
 		}
 	}
 	static char reuse[PASS_MAX];
 	int failed = 0, opened = 0;
 	for (int i = 0; i < n; i++) {
-		if (describe(&ts[i], header) < 0) {
+		if (describe(&ts[i], header, &saved) < 0) {
 			failed++;
 			continue;
 		}
-		learned_name(&ts[i]);
+		learned_name(&ts[i], &saved);
 		if (unlock_one(&ts[i], key_file, header, name, tries, reuse, sizeof(reuse)) < 0)
 			failed++;
 		else
 			opened += ts[i].opened_now;
 	}
 	explicit_bzero(reuse, sizeof(reuse));
+	report_free(&saved);
 	if (opened && rescan) {
 		fprintf(stderr, "lifeboat unlock: scanning the disks again...\n");
 		char *text = NULL;

@@ -283,14 +283,11 @@ int luks_mapping(const char *sysroot, const char *uuid, char *name, size_t nsize
 int luks_describe(FILE *out, const struct blockdev *d, const char *sysroot, int timeout_ms,
 		  const struct cryptchoice *ch)
 {
-	struct luks_info li;
+	struct luks_info li = {0};
 	char msg[300] = "";
-	if (access(CRYPTSETUP_BIN, X_OK) == 0) {
-		if (luks_read(d->path, d->uuid, d->label, timeout_ms, &li, msg, sizeof(msg)) < 0)
-			log_warn("%s: %s", d->path, msg);
-	} else {
-		memset(&li, 0, sizeof(li));
-	}
+	if (access(CRYPTSETUP_BIN, X_OK) == 0 &&
+	    luks_read(d->path, d->uuid, d->label, timeout_ms, &li, msg, sizeof(msg)) < 0)
+		log_warn("%s: %s", d->path, msg);
 	/* What blkid read stands in for what luksDump could not say. */
 	if (!li.uuid[0])
 		snprintf(li.uuid, sizeof(li.uuid), "%s", d->uuid);

@@ -329,9 +329,36 @@ static long long oom_kills(void)
 	return respawn_oom_kills(buf);
 }
 
+/* Once the menu is up, the kernel prints only warnings and worse on the consoles: a late
+ * "loaded module" line (the device worker's, or a driver's notice) would otherwise land inside
+ * a menu line. PID 1's own lines still reach the consoles as before (it prints them itself),
+ * and every line still reaches the log and dmesg. The user's own loglevel= (or debug) wins,
+ * and a level already lower (quiet) stays. */
+static void console_log_quiet(void)
+{
+	static int done;
+	char *s = NULL;
+	if (done || st.opt.loglevel_set || st.opt.debug)
+		return;
+	done = 1;
+	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/printk", 64, &s) < 0)
+		return;
+	/* The kernel prints a line when its level is below the console loglevel: 5 keeps
+	 * warnings (4) and worse. */
+	int was = atoi(s);
+	if (was > 5) {
+		if (write_file("/proc/sys/kernel/printk", "5\n") < 0)
+			log_debug("cannot lower the console loglevel");
+		else
+			log_set_echo_below(was);
+	}
+	free(s);
+}
+
 static void start_menu(void)
 {
 	char *argv[] = {LIFEBOAT_BIN, "menu", NULL};
+	console_log_quiet();
 	st.menu_oom = oom_kills();
 	pid_t pid = start_applet(argv, -1);
 	if (pid > 0) {

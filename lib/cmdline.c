@@ -173,6 +173,10 @@ static void option_seen(const char *key, const char *val, void *ctx)
 		add_blacklist(o, val);
 		return;
 	}
+	if ((name_is(key, "loglevel") && val) || (!val && (name_is(key, "debug") || name_is(key, "ignore_loglevel")))) {
+		o->loglevel_set = 1;
+		return;
+	}
 	if (!startswith(key, "lifeboat."))
 		return;
 	const char *k = key + strlen("lifeboat.");

@@ -22,6 +22,8 @@ struct lb_options {
 	int debug_noblkro;    /* lifeboat.debug_noblkro: the scan leaves devices writable (tests only:
 			       * the mount options alone must keep a disk unwritten) */
 	char *blacklist;      /* modprobe.blacklist= and module_blacklist=: modules never loaded */
+	int loglevel_set;     /* loglevel=, debug or ignore_loglevel: the user chose what the
+			       * kernel prints on the consoles, and lifeboat leaves it alone */
 	int n_warnings;
 	char *warnings[16];   /* messages about unknown or malformed options */
 };

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int log_fd = -1, kmsg_fd = -1, echo_stderr = 1, debug, early;
+static int log_fd = -1, kmsg_fd = -1, echo_stderr = 1, debug, early, echo_below;
 static int console_fds[8], n_consoles;
 
 /* Lines logged by PID 1 before /run and /dev exist, written out once they do. */
@@ -44,6 +44,7 @@ void log_open(int to_stderr)
 }
 
 void log_set_debug(int on) { debug = on; }
+void log_set_echo_below(int level) { echo_below = level; }
 int log_debug_enabled(void) { return debug; }
 
 void log_set_consoles(const int *fds, int n)
@@ -87,7 +88,7 @@ static void emit(int level, long long ms, const char *msg, int n)
 		write_all(2, tag, strlen(tag));
 		write_all(2, msg, (size_t)n);
 		write_all(2, "\n", 1);
-	} else if ((level <= LOG_WARN || debug) && !kernel_echoes(level)) {
+	} else if ((level <= LOG_WARN || level < echo_below || debug) && !kernel_echoes(level)) {
 		for (int i = 0; i < n_consoles; i++) {
 			write_all(console_fds[i], "lifeboat: ", 10);
 			write_all(console_fds[i], tag, strlen(tag));

@@ -18,6 +18,9 @@ int log_debug_enabled(void);
 /* Consoles that receive errors and warnings, and every line with lifeboat.debug (fds owned by
  * the caller). Lines the kernel already echoes from /dev/kmsg are not printed twice. */
 void log_set_consoles(const int *fds, int n);
+/* The caller lowered the kernel's console loglevel from level: its own lines below that level
+ * still reach its consoles (printed by us, since the kernel no longer echoes them). */
+void log_set_echo_below(int level);
 void log_msg(int level, const char *fmt, ...) LB_PRINTF(2, 3);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "lib/cmdline.h"
+#include "lib/util.h"
 #include "tests/unit/check.h"
 
 struct seen {
@@ -148,6 +149,22 @@ static void test_options(void)
 	CHECK_INT(o.debug_noblkro, 1);
 	CHECK_INT(o.n_warnings, 0);
 	cmdline_free(&o);
+
+	/* The user's own console loglevel choice is noted, whatever form it takes; lifeboat.debug
+	 * and values after "--" are not the kernel's. */
+	const char *chosen[] = {"loglevel=7", "debug", "ignore_loglevel", "quiet loglevel=3"};
+	for (size_t i = 0; i < ARRAY_SIZE(chosen); i++) {
+		cmdline_parse(chosen[i], &o);
+		CHECK_INT(o.loglevel_set, 1);
+		CHECK_INT(o.n_warnings, 0);
+		cmdline_free(&o);
+	}
+	const char *unchosen[] = {"quiet", "lifeboat.debug", "loglevel", "debug=1", "-- loglevel=7"};
+	for (size_t i = 0; i < ARRAY_SIZE(unchosen); i++) {
+		cmdline_parse(unchosen[i], &o);
+		CHECK_INT(o.loglevel_set, 0);
+		cmdline_free(&o);
+	}
 
 	/* Many unknown options: the first 16 are kept, the rest dropped without harm. */
 	char many[2048] = "";

@@ -17,6 +17,8 @@
 #include "applets/applets.h"
 #include "discover/cryptnames.h"
 #include "discover/luks.h"
+#include "discover/probe.h"
+#include "lib/cmdline.h"
 #include "lib/escape.h"
 #include "lib/job.h"
 #include "lib/log.h"
@@ -69,7 +71,7 @@ static void saved_load(struct report *rep)
 }
 
 /* The last scan's device record of a LUKS device: libblkid's UUID and label, which no header
- * string can forge. NULL for a device the scan did not see (cryptsetup's are used). */
+ * string can forge. NULL for a device the scan did not see (probe_ids reads them then). */
 static const struct record *scanned_device(const struct report *saved, const char *dev)
 {
 	for (int i = report_next(saved, "device", -1); i >= 0; i = report_next(saved, "device", i))
@@ -79,13 +81,38 @@ static const struct record *scanned_device(const struct report *saved, const cha
 	return NULL;
 }
 
+/* A device the last scan did not list (or a detached header file): libblkid's UUID and label
+ * all the same, read in a child with the scan's deadline (discover/probe.c), since the disk may
+ * hang. Empty when it is not LUKS to libblkid or did not answer. */
+static void probe_ids(const char *path, struct blockdev *b)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	/* A longer path fits no blockdev: cut, it would name another file. */
+	if (strlen(path) >= sizeof(b->path) || strlen(base) >= sizeof(b->name))
+		return;
+	struct devtab one = {xcalloc(1, sizeof(struct blockdev)), 1};
+	memcpy(one.d[0].name, base, strlen(base) + 1);
+	memcpy(one.d[0].path, path, strlen(path) + 1);
+	memcpy(one.d[0].disk, path, strlen(path) + 1);
+	probe_disks(&one, CMDLINE_DISKTIMEOUT_MS, 1);
+	*b = one.d[0];
+	if (strcmp(b->type, "crypto_LUKS"))
+		b->uuid[0] = b->label[0] = 0;
+	devtab_free(&one);
+}
+
 /* luksDump of the device (or of its detached header): 0, or -1 with the reason said. */
 static int describe(struct target *t, const char *header, const struct report *saved)
 {
 	char msg[300];
+	const char *path = header ? header : t->dev;
 	const struct record *d = header ? NULL : scanned_device(saved, t->dev);
-	int r = luks_read(header ? header : t->dev, d ? record_get(d, "uuid") : NULL,
-			  d ? record_get(d, "label") : NULL, 60000, &t->li, msg, sizeof(msg));
+	struct blockdev b = {0};
+	if (!d)
+		probe_ids(path, &b);
+	int r = luks_read(path, d ? record_get(d, "uuid") : b.uuid, d ? record_get(d, "label") : b.label,
+			  60000, &t->li, msg, sizeof(msg));
 	if (r < 0) {
 		char e[120], m[320];
 		fprintf(stderr, "lifeboat unlock: %s is not a LUKS device that can be read: %s\n",

@@ -181,3 +181,34 @@ def test_unlock_over_ssh(tmp_path):
             assert "Passphrase for" not in vm.text()[console_before:]
         finally:
             t.close()
+
+
+def test_unlock_of_an_unscanned_device_takes_libblkid_uuid():
+    """`lifeboat unlock FILE` for what the last scan did not list (a header copy in /tmp): the
+    UUID shown and used is the one libblkid reads from the header's own field, not a line that
+    a crafted LUKS1 cipher name forges in cryptsetup's luksDump (issue 18). The twin: luksDump
+    does print the forged line first."""
+    with VM(mem=512) as vm:
+        vm.expect(MENU, timeout=240)
+        vm.sendline("s")
+        vm.expect(r"lifeboat:\S*# ", timeout=30)
+        vm.shell("dmesg -n 1")
+        # The cipher name field (32 bytes at offset 8, NUL-terminated) rewritten with busybox's
+        # head and tail (its dd has no conv=notrunc).
+        vm.shell("dd if=/dev/zero of=/tmp/l1.img bs=1M count=4 2>/dev/null; echo -n pw | "
+                 "cryptsetup luksFormat --batch-mode --type luks1 --pbkdf-force-iterations 1000 "
+                 "--key-file - /tmp/l1.img; cryptsetup luksUUID /tmp/l1.img > /tmp/real; "
+                 "{ head -c 8 /tmp/l1.img; printf 'x\\nUUID: 0bad0bad-0000-4000-8000\\0'; "
+                 "tail -c +41 /tmp/l1.img; } > /tmp/forged.img", timeout=120)
+        m = vm.shell("echo REAL=$(cat /tmp/real); echo DUMP=$(cryptsetup luksDump /tmp/forged.img | "
+                     "grep -m1 '^UUID:'); lifeboat unlock /tmp/forged.img --key-file /dev/null "
+                     "--no-rescan --tries 1", timeout=120)
+        text = vm.text()
+        real = re.findall(r"REAL=([0-9a-f-]{36})\n", text)
+        assert real, text[-2000:]
+        assert re.search(r"DUMP=UUID: 0bad0bad-0000-4000-8000\n", text), text[-2000:]
+        assert f"lifeboat unlock: /tmp/forged.img: LUKS1, UUID {real[-1]}\n" in text, text[-2000:]
+        assert "0bad0bad" not in text[text.rfind("lifeboat unlock: /tmp/forged.img"):]
+        assert m.group(1) == "1"  # no key: not unlocked, said so
+        vm.sendline("poweroff")
+        assert vm.wait_exit(60) == 0

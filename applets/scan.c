@@ -355,6 +355,7 @@ int scan_main(int argc, char **argv)
 	struct lb_options kopt;
 	cmdline_load(&kopt);
 	int disktimeout = kopt.disktimeout_ms, blkro = in_image && !kopt.debug_noblkro;
+	log_set_debug(kopt.debug); /* lifeboat.debug: where the scan's time went, in the log */
 	if (in_image && kopt.debug_noblkro)
 		log_warn("scan: lifeboat.debug_noblkro: devices stay writable while inspected (debug only)");
 	cmdline_free(&kopt);

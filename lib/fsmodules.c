@@ -45,6 +45,15 @@ int fsmodules_load_type(struct modtree *t, const char *type)
 	return t->loaded - before;
 }
 
+int fsmodules_preload(struct modtree *t)
+{
+	static const char *const likely[] = FSMODULES_LIKELY;
+	int n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(likely); i++)
+		n += fsmodules_load_type(t, likely[i]);
+	return n;
+}
+
 /* In a child: the type on one device, as one line. */
 static int type_job(FILE *out, void *arg)
 {

@@ -10,6 +10,12 @@
 
 /* Load the modules a mount of type needs (lib/fstype). Returns modules newly loaded. */
 int fsmodules_load_type(struct modtree *t, const char *type);
+/* The file systems nearly every NixOS machine has (the ESP's vfat, the installer's default ext4):
+ * their drivers are loaded at the worker's start, beside coldplug, without waiting for a disk
+ * to show one (fsmodules_preload). */
+#define FSMODULES_LIKELY {"vfat", "ext4"}
+/* Load the likely file systems' drivers. Returns modules newly loaded. */
+int fsmodules_preload(struct modtree *t);
 /* How many devices are probed at once. */
 #define FSMODULES_JOBS 4
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,15 +184,28 @@ int modtree_match(const struct modtree *t, const char *modalias,
 	return n;
 }
 
+/* How long a module another process is loading ("coming": the worker's preload, say) is waited
+ * for before loading it here anyway (the kernel then waits too, and says EEXIST). */
+#define MODULE_COMING_MS 30000
+
 /* Is the module of this .ko path loaded and live? Asking the kernel to load it again would cost a
- * full read and signature check of the file before its EEXIST (figures: docs/bench.md). A
- * module still "coming" is left to finit_module, which waits. */
+ * full read (for an xz module, a decode) and signature check of the file before its EEXIST
+ * (figures: docs/bench.md). A module still "coming" is waited for here, without decoding it
+ * a second time. */
 static int module_live(const char *path)
 {
-	char *name = name_from_path(path), *state = NULL;
+	char *name = name_from_path(path);
 	char *p = xasprintf("/sys/module/%s/initstate", name);
-	int live = read_file_at(AT_FDCWD, p, 32, &state) > 0 && !strcmp(rstrip(state), "live");
-	free(state);
+	int live = 0;
+	for (long long until = now_ms() + MODULE_COMING_MS;;) {
+		char *state = NULL;
+		int coming = read_file_at(AT_FDCWD, p, 32, &state) > 0 && !strcmp(rstrip(state), "coming");
+		live = state && !strcmp(state, "live");
+		free(state);
+		if (!coming || now_ms() >= until)
+			break;
+		poll(NULL, 0, 10);
+	}
 	free(p);
 	free(name);
 	return live;

@@ -22,7 +22,6 @@
 #include "report/record.h"
 #include "lib/fsmodules.h"
 #include "lib/fstype.h"
-#include "lib/modules.h"
 #include "lib/escape.h"
 #include "lib/fsstate.h"
 #include "lib/log.h"
@@ -480,13 +479,13 @@ static void inspect_all(FILE *out, const struct devtab *t, const struct scan_opt
  * ask the kernel for) are loaded here, before the children mount. */
 static void load_fs_modules(const struct devtab *t)
 {
-	struct modtree mt;
-	if (modtree_open_running(&mt) < 0)
-		return;
+	const char **types = xcalloc((size_t)t->n + 1, sizeof(*types));
+	int n = 0;
 	for (int i = 0; i < t->n; i++)
 		if (!t->d[i].ambiguous && fstype_inspectable(t->d[i].type))
-			fsmodules_load_type(&mt, t->d[i].type);
-	modtree_free(&mt);
+			types[n++] = t->d[i].type;
+	fsmodules_ensure(types, n);
+	free(types);
 }
 
 int scan_run(FILE *out, const struct scan_opts *o)

@@ -3,6 +3,7 @@
 #include <blkid/blkid.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,50 @@ int fsmodules_preload(struct modtree *t)
 	for (size_t i = 0; i < ARRAY_SIZE(likely); i++)
 		n += fsmodules_load_type(t, likely[i]);
 	return n;
+}
+
+int fsmodules_registered(const char *filesystems, const char *type)
+{
+	for (const char *l = filesystems; l && *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		const char *tab = memchr(l, '\t', len);
+		if (tab) {
+			size_t n = len - (size_t)(tab + 1 - l);
+			if (n == strlen(type) && !memcmp(tab + 1, type, n))
+				return 1;
+		}
+		l = end ? end + 1 : l + len;
+	}
+	return 0;
+}
+
+int fsmodules_ensure(const char *const *types, int n)
+{
+	char *fs = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/filesystems", 1 << 16, &fs) < 0) {
+		free(fs);
+		fs = NULL;
+	}
+	struct modtree mt;
+	int opened = 0, loaded = 0;
+	for (int i = 0; i < n; i++) {
+		int again = 0;
+		for (int j = 0; j < i && !again; j++)
+			again = !strcmp(types[i], types[j]);
+		if (again || !fstype_find(types[i]) || fsmodules_registered(fs, types[i]))
+			continue;
+		/* Opening the tree reads and parses modules.alias and modules.dep: only when a
+		 * driver is missing. */
+		if (!opened && modtree_open_running(&mt) < 0)
+			break;
+		opened = 1;
+		loaded += fsmodules_load_type(&mt, types[i]);
+	}
+	if (opened)
+		modtree_free(&mt);
+	free(fs);
+	return loaded;
 }
 
 /* In a child: the type on one device, as one line. */

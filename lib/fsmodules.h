@@ -10,6 +10,13 @@
 
 /* Load the modules a mount of type needs (lib/fstype). Returns modules newly loaded. */
 int fsmodules_load_type(struct modtree *t, const char *type);
+/* The drivers of types (n of them, repeats allowed) the kernel does not serve yet (not in
+ * /proc/filesystems); the running kernel's module tree is read only when one is missing.
+ * Returns modules newly loaded. */
+int fsmodules_ensure(const char *const *types, int n);
+/* 1 when the text of /proc/filesystems ("nodev\tsysfs\n\text4\n") lists type: its driver is
+ * in, built in or loaded by the device worker together with its helpers. */
+int fsmodules_registered(const char *filesystems, const char *type);
 /* The file systems nearly every NixOS machine has (the ESP's vfat, the installer's default ext4):
  * their drivers are loaded at the worker's start, beside coldplug, without waiting for a disk
  * to show one (fsmodules_preload). */

@@ -267,8 +267,25 @@ static void test_modules(void)
 	modtree_free(&t);
 }
 
+/* The scan skips the module tree when the kernel already lists every type it found. */
+static void test_registered(void)
+{
+	const char *fs = "nodev\tsysfs\nnodev\ttmpfs\n\text3\n\text2\n\text4\n\tvfat\nnodev\tbtrfsx\n";
+	CHECK_INT(fsmodules_registered(fs, "ext4"), 1);
+	CHECK_INT(fsmodules_registered(fs, "ext3"), 1);
+	CHECK_INT(fsmodules_registered(fs, "vfat"), 1);
+	CHECK_INT(fsmodules_registered(fs, "tmpfs"), 1);
+	CHECK_INT(fsmodules_registered(fs, "btrfs"), 0); /* whole names only */
+	CHECK_INT(fsmodules_registered(fs, "ext"), 0);
+	CHECK_INT(fsmodules_registered(fs, "xfs"), 0);
+	CHECK_INT(fsmodules_registered("\tf2fs", "f2fs"), 1); /* no final newline */
+	CHECK_INT(fsmodules_registered("", "ext4"), 0);
+	CHECK_INT(fsmodules_registered(NULL, "ext4"), 0);
+}
+
 int main(void)
 {
+	test_registered();
 	test_rows_complete();
 	test_lookups();
 	test_options();

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "applets/applets.h"
@@ -118,6 +119,11 @@ static void fs_loads_behind(struct modtree *t, char **devnodes, int n, int timeo
 		for (int i = 0; i < 2; i++)
 			if (worker_fds[i] >= 0)
 				close(worker_fds[i]);
+		/* At settle these probes run beside the menu's scan, which probes the same devices
+		 * and loads the drivers it needs itself: they yield the CPU to it (nice 19: slowed,
+		 * never starved, so a disk's deadline still means the disk). */
+		if (setpriority(PRIO_PROCESS, 0, 19) < 0)
+			log_warn("file system probes: cannot lower their priority: %s", strerror(errno));
 		fsmodules_load_for_all(t, devnodes, n, timeout_ms);
 		_exit(0);
 	}

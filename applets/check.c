@@ -94,7 +94,7 @@ static enum fs_verdict run_one(const struct fs_target *t, int repair, int timeou
 	 * superblock's word decides then (likewise a FAT's dirty bit). */
 	int fst = fs_state(t->dev, t->type);
 	if (!repair && v == FS_CLEAN && fst > FS_STATE_CLEAN) {
-		printf("%s: %s\n", t->dev, fs_state_name(fst));
+		printf("%s: %s\n", t->dev, fs_state_name(fst, t->type));
 		v = FS_ERRORS;
 	}
 	printf("%s: %s (%s)\n", t->dev, fs_verdict_name(v), j.why);

@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "discover/cryptnames.h"
@@ -286,11 +287,48 @@ static int list_subvols(int fsfd, struct subvols *sv)
 	return err;
 }
 
-/* What the filesystem says about itself (clean, needs journal recovery...), and its space when
- * mounted: the menu shows it per filesystem, and a full ESP is why `nixos-rebuild boot` fails. */
-static void fsstate_put(FILE *out, const struct blockdev *dev, const char *mnt)
+/* An f2fs's state from the kernel, which mounted it at mnt read-only with norecovery: the last
+ * checkpoint's flags in sysfs, and whether the mount found fsynced data to roll forward (it
+ * says so in its log, which kmsg, opened at the log's end before the mount, reads; -1: not
+ * known). A bad answer gives -errno, and the state stays unknown. */
+static int f2fs_state(const char *mnt, int kmsg)
 {
-	int st = fs_state(dev->path, dev->type);
+	struct stat st;
+	if (stat(mnt, &st) < 0)
+		return -errno;
+	char link[64], target[256];
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = 0;
+	const char *name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	char *p = xasprintf("/sys/fs/f2fs/%s/stat/cp_status", name), *txt = NULL, *end = NULL;
+	ssize_t r = read_file_at(AT_FDCWD, p, 64, &txt);
+	free(p);
+	unsigned long flags = r > 0 ? strtoul(txt, &end, 16) : 0;
+	int ok = r > 0 && end != txt && (*end == '\n' || !*end);
+	free(txt);
+	if (!ok)
+		return r < 0 ? (int)r : -EINVAL;
+	char want[96], rec[1024];
+	int wl = snprintf(want, sizeof(want), "F2FS-fs (%s): drop all fsynced data", name), fsynced = 0;
+	for (ssize_t m; kmsg >= 0 && ((m = read(kmsg, rec, sizeof(rec) - 1)) >= 0 || errno == EPIPE);) {
+		if (m < 0)
+			continue; /* records overwritten under us: the next one follows */
+		rec[m] = 0;
+		const char *msg = strchr(rec, ';'); /* "6,1234,5678,-;text" */
+		fsynced |= msg && !strncmp(msg + 1, want, (size_t)wl);
+	}
+	return fs_f2fs_state_of((unsigned)flags, fsynced);
+}
+
+/* What the filesystem says about itself (clean, needs journal recovery...), and its space when
+ * mounted: the menu shows it per filesystem, and a full ESP is why `nixos-rebuild boot` fails.
+ * kmsg: see f2fs_state. */
+static void fsstate_put(FILE *out, const struct blockdev *dev, const char *mnt, int kmsg)
+{
+	int st = mnt && !strcmp(dev->type, "f2fs") ? f2fs_state(mnt, kmsg) : fs_state(dev->path, dev->type);
 	struct statvfs v;
 	char size[24] = "", avail[24] = "";
 	if (mnt && statvfs(mnt, &v) == 0) {
@@ -319,6 +357,10 @@ int inspect_child(FILE *out, void *arg)
 		inspect_problem(out, dev->path, "mount", "cannot create %s: %s", mnt, strerror(-r));
 		return 0;
 	}
+	/* The kernel says at the mount whether an f2fs has fsynced data it did not roll forward. */
+	int kmsg = -1;
+	if (!strcmp(dev->type, "f2fs") && (kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0)
+		lseek(kmsg, 0, SEEK_END);
 	/* The whole filesystem (btrfs: the top-level subvolume), never replaying a journal. */
 	r = fstype_mount_ro(dev->path, dev->type, NULL, mnt, 0);
 	if (r < 0) {
@@ -328,10 +370,14 @@ int inspect_child(FILE *out, void *arg)
 			fstype_ro_options(ft, 0, NULL, opts, sizeof(opts));
 		inspect_problem(out, dev->path, "mount", "read-only mount (%s) failed: %s",
 			*opts ? opts : "ro", strerror(-r));
-		fsstate_put(out, dev, NULL);
+		fsstate_put(out, dev, NULL, -1);
+		if (kmsg >= 0)
+			close(kmsg);
 		return 0;
 	}
-	fsstate_put(out, dev, mnt);
+	fsstate_put(out, dev, mnt, kmsg);
+	if (kmsg >= 0)
+		close(kmsg);
 	int fsfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int cand = a->cand;
 	if (fsfd >= 0) {

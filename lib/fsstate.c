@@ -63,11 +63,27 @@ int fs_state_parse(const char *code)
 	return -EINVAL;
 }
 
-const char *fs_state_name(int st)
+/* The checkpoint flags of include/linux/f2fs_fs.h: set at a clean unmount, and when the kernel
+ * or fsck.f2fs found the filesystem damaged. */
+#define F2FS_CP_UMOUNT 0x1u
+#define F2FS_CP_ERROR 0x8u
+#define F2FS_CP_FSCK 0x10u
+
+int fs_f2fs_state_of(unsigned cp_flags, int fsynced)
+{
+	if (cp_flags & (F2FS_CP_ERROR | F2FS_CP_FSCK))
+		return FS_STATE_ERRORS;
+	if (fsynced)
+		return FS_STATE_RECOVER;
+	return cp_flags & F2FS_CP_UMOUNT ? FS_STATE_CLEAN : FS_STATE_UNCLEAN;
+}
+
+const char *fs_state_name(int st, const char *type)
 {
 	switch (st) {
 	case FS_STATE_CLEAN: return "clean";
-	case FS_STATE_RECOVER: return "needs journal recovery";
+	case FS_STATE_RECOVER:
+		return type && !strcmp(type, "f2fs") ? "has fsynced data to roll forward" : "needs journal recovery";
 	case FS_STATE_UNCLEAN: return "not cleanly unmounted";
 	case FS_STATE_ERRORS: return "has errors";
 	}

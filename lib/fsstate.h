@@ -16,8 +16,14 @@ int fs_fat_state_of(const unsigned char *bs, size_t len);
 /* The report's word for a state ("clean", "recover", "unclean", "errors") and back. */
 const char *fs_state_code(int st);
 int fs_state_parse(const char *code);
-/* For people: "clean", "needs journal recovery", "not cleanly unmounted", "has errors". */
-const char *fs_state_name(int st);
+/* For people: "clean", "needs journal recovery", "not cleanly unmounted", "has errors"; type
+ * (may be NULL) words the recovery as that filesystem does (f2fs rolls fsynced data forward). */
+const char *fs_state_name(int st, const char *type);
+
+/* An f2fs's state, from what the kernel says of it once mounted read-only with norecovery: its
+ * last checkpoint's flags (/sys/fs/f2fs/<dev>/stat/cp_status) and whether the mount found
+ * fsynced data and left it ("drop all fsynced data" in the kernel log). */
+int fs_f2fs_state_of(unsigned cp_flags, int fsynced);
 
 /* A FAT's size and free space (bytes; free is (unsigned long long)-1 when the FAT32 FSInfo
  * sector does not say) from its boot sector and FSInfo, without mounting it: the ESP is not

@@ -340,7 +340,7 @@ static size_t render_filesystems(const struct found *f, const struct found_sys *
 		o = put(buf, size, o, "  %s %s %s %.42s%s\n", col(ts[i].what, 8, what, sizeof(what)),
 			col(*ts[i].type ? ts[i].type : "?", 6, type, sizeof(type)),
 			col(ts[i].dev, 16, dev, sizeof(dev)),
-			state >= 0 ? fs_state_name(state) : st && !record_int(st, "mounted", 1) ? "does not mount" : "state unknown",
+			state >= 0 ? fs_state_name(state, record_get(st, "type")) : st && !record_int(st, "mounted", 1) ? "does not mount" : "state unknown",
 			space);
 	}
 	return o;

@@ -99,8 +99,16 @@ static void test_ext_state(void)
 	CHECK_INT(fs_ext_state_of(sb, sizeof(sb)), FS_STATE_RECOVER);
 	sb[0x3a] = 3;
 	CHECK_INT(fs_ext_state_of(sb, sizeof(sb)), FS_STATE_ERRORS);
-	CHECK_STR(fs_state_name(FS_STATE_RECOVER), "needs journal recovery");
-	CHECK_STR(fs_state_name(-EINVAL), "unknown");
+	CHECK_STR(fs_state_name(FS_STATE_RECOVER, NULL), "needs journal recovery");
+	CHECK_STR(fs_state_name(FS_STATE_RECOVER, "ext4"), "needs journal recovery");
+	CHECK_STR(fs_state_name(FS_STATE_RECOVER, "f2fs"), "has fsynced data to roll forward");
+	CHECK_STR(fs_state_name(-EINVAL, NULL), "unknown");
+	/* f2fs: the checkpoint's flags and the kernel's word on fsynced data. */
+	CHECK_INT(fs_f2fs_state_of(0x5, 0), FS_STATE_CLEAN);   /* umount + compacted summary */
+	CHECK_INT(fs_f2fs_state_of(0x4, 0), FS_STATE_UNCLEAN); /* sudden power-off */
+	CHECK_INT(fs_f2fs_state_of(0x4, 1), FS_STATE_RECOVER);
+	CHECK_INT(fs_f2fs_state_of(0x15, 0), FS_STATE_ERRORS); /* fsck flag */
+	CHECK_INT(fs_f2fs_state_of(0xc, 1), FS_STATE_ERRORS);  /* error flag */
 
 	/* From a file: the superblock at offset 1024. */
 	char path[] = "/tmp/test_fscheck.XXXXXX";

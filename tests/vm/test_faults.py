@@ -536,7 +536,8 @@ def test_zero_writes_without_the_read_only_flag(images, tmp_path):
     alpha. The menu lists alpha and zeta, a second scan from the shell too, and afterwards no
     image changed but the twins': a plain read-only mount of the ext3 and of the f2fs from the
     shell, which replay the journal and roll the fsynced data forward on the writable device,
-    and so write them. The f2fs is hashed in the VM before its twin too."""
+    and so write them. The f2fs is hashed in the VM before its twin too; the scan reports it as
+    having data to roll forward before the twin and as clean after it."""
     healthy, _ = images
     dirty = str(tmp_path / "dirty.img")
     subprocess.run(["cp", "--sparse=always", os.path.join(FIXDIR, "dirty.img"), dirty], check=True)
@@ -587,6 +588,9 @@ def test_zero_writes_without_the_read_only_flag(images, tmp_path):
             log = run(vm, f"dmesg | grep 'F2FS-fs ({f2dev[5:]})'; sha256sum {f2dev}")
             assert log.count("drop all fsynced data") == 2 and "checkpoint: version" not in log, log
             assert before[f2fs] in log, log
+            # The scan says so: the data waits to be rolled forward (not merely "unclean").
+            st = kind(rep, "fsstate", path=f2dev)
+            assert [r.get("state") for r in st] == ["recover"], st
         got = run(vm, "mount -t ext4 -o ro /dev/vdc /mnt && umount /mnt && echo REPLAYED")
         assert "REPLAYED" in got, got
         if f2fs:
@@ -594,6 +598,11 @@ def test_zero_writes_without_the_read_only_flag(images, tmp_path):
             got = run(vm, f"dmesg -c >/dev/null; mount -t f2fs -o ro {f2dev} /mnt && umount /mnt && "
                           f"echo ROLLED; dmesg | grep 'F2FS-fs ({f2dev[5:]})'")
             assert "ROLLED" in got and "recover_data: ino = 4" in got and "checkpoint: version" in got, got
+            # The roll-forward ends with a checkpoint that f2fs marks as an unmount's (dump.f2fs
+            # on the host says "unmount" after this twin): nothing waits any more, and the same
+            # scan now says "clean".
+            st = kind(parse(run(vm, "lifeboat scan 2>/dev/null", timeout=120)), "fsstate", path=f2dev)
+            assert [r.get("state") for r in st] == ["clean"], st
         vm.sendline("exit")
         vm.expect(MENU, timeout=60)
         power_off(vm)

@@ -4,7 +4,7 @@
 
 FIXDIR   := $(BUILD)/fixtures
 FIXTURES := inroot split btrfs tmpfs twosys notnixos garbage empty dirty \
-            btrfs-wiki btrfs-nested btrfs-snap
+            btrfs-wiki btrfs-nested btrfs-snap f2fs
 FIXGEN   := tests/fixtures/mkfixtures.py
 # What a NixOS fixture is made of: the generator, the kernel every generation boots (the
 # image's own) and the payload initrd that reports its command line after a kexec.

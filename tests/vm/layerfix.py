@@ -676,8 +676,18 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("layerfix: run as root (the btrfs fixture needs loop devices)")
-    for n in args.names or list(LAYOUTS):
-        print(" ".join(layer_fixture(n)))
+    names = args.names or list(LAYOUTS)
+    # Each build is a one-vCPU VM (or loop devices): two at a time keep both of this machine's
+    # CPUs busy, and the per-fixture locks in cached() keep a fixture from being built twice.
+    jobs = int(os.environ.get("LAYERFIX_JOBS", "2"))
+    if jobs <= 1 or len(names) <= 1:
+        for n in names:
+            print(" ".join(layer_fixture(n)))
+        return
+    import concurrent.futures
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        for paths in pool.map(layer_fixture, names):
+            print(" ".join(paths), flush=True)
 
 
 

@@ -93,7 +93,7 @@ def compare(recs, expect, disk):
                 assert len(got) == 1, f"{what}: {len(got)} records"
                 r = got[0]
                 for k in ("status", "version", "toplevel", "kernel", "initrd", "init", "params",
-                          "bootspec", "label", "current", "date"):
+                          "bootspec", "label", "current", "date", "secrets"):
                     if k in w:
                         _eq(f"{what} {k}", r.get(k), _s(w[k]))
                 assert r.get("reason", "").startswith(_s(w.get("reason"))), \

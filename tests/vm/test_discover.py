@@ -14,7 +14,7 @@ from scanreport import compare, kind, parse
 from vm import BUILD, VM, Disk, Timeout, sha256
 
 FIXDIR = os.path.join(BUILD, "fixtures")
-LAYOUTS = ["inroot", "split", "btrfs", "tmpfs", "twosys", "notnixos", "garbage", "empty", "dirty"]
+LAYOUTS = ["inroot", "split", "btrfs", "tmpfs", "twosys", "notnixos", "garbage", "empty", "dirty", "f2fs"]
 EVIL_LABEL = "\x1b[2Jevil"
 
 

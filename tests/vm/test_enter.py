@@ -187,3 +187,33 @@ def test_enter_tmpfs_and_btrfs_one_after_the_other():
         vm.expect("Choose")
         vm.sendline("p")
         assert vm.wait_exit(timeout=60) == 0
+
+
+def test_enter_f2fs_root():
+    """A NixOS whose root (with /nix) is an f2fs: the mount plan mounts it read-write as its
+    fstab says (the driver loaded by the scan, not by hand), activation runs, and what is written
+    inside is on the disk after the exit (read back with a read-only mount from the shell)."""
+    with VM(disks=[fixture("f2fs")]) as vm:
+        vm.expect("Choose", timeout=120)
+        vm.sendline("1")
+        vm.expect(r"kappa - NixOS")
+        vm.expect("Choose")
+        vm.sendline("e")
+        vm.expect(r"\[root@kappa:~\]# ", timeout=90)
+        check_inside(vm, "kappa", [("/dev/vda2", "/", "f2fs"), ("/dev/vda1", "/boot", "vfat")])
+        assert re.search(r"(?m)^/dev/vda2 on / type f2fs \(rw[,)]", out(vm, "mount"))
+        vm.shell("echo written-on-f2fs > /root/lifeboat-enter-test")
+        vm.sendline("exit")
+        vm.expect("left the system; its filesystems are unmounted", timeout=60)
+        vm.expect("Choose", timeout=30)
+        vm.sendline("m")
+        vm.expect("Choose")
+        vm.sendline("s")
+        vm.expect("lifeboat:/# ")
+        assert not re.search(r"(?m)^/dev/vda", out(vm, "cat /proc/mounts"))
+        o = out(vm, "mount -t f2fs -o ro /dev/vda2 /mnt && cat /mnt/root/lifeboat-enter-test; umount /mnt")
+        assert "written-on-f2fs" in o, o
+        vm.sendline("exit")
+        vm.expect("Choose")
+        vm.sendline("p")
+        assert vm.wait_exit(timeout=60) == 0

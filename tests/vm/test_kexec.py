@@ -211,6 +211,38 @@ def test_generation_boot_split_fixture(tmp_path):
     assert "needs_recovery" in head
 
 
+def test_generation_with_initrd_secrets_boots_the_esp_copy():
+    """The f2fs fixture's current generation uses initrd secrets (found by the scan: its
+    toplevel's append-initrd-secrets and boot.json's initrdSecrets, nothing injected): its
+    store initrd lacks them, so the boot takes kernel, initrd and options from systemd-boot's
+    entry on the ESP, says so, and the payload that comes up is the ESP's. The twin: generation
+    3, without secrets, boots the store's files and no note is given."""
+    if not os.path.exists(os.path.join(BUILD, "fixtures", "f2fs.img")):
+        pytest.skip("fixtures missing: run make fixtures")
+    kappa = expected("f2fs")
+    g4, g3 = gen(kappa, 4), gen(kappa, 3)
+    assert g4["secrets"] and not g3["secrets"]
+    with VM(disks=[Disk(os.path.join(BUILD, "fixtures", "f2fs.img"), snapshot=True)], mem=512) as vm:
+        shell(vm)
+        rc, out = run(vm, "lifeboat scan 2>/dev/null | grep '^generation system=1 profile=system '", timeout=120)
+        found = {m.group(1): m.group(2) for m in re.finditer(r" number=(\d+) .* specialisation=- .* secrets=([01])", out)}
+        assert found == {"1": "0", "2": "0", "3": "0", "4": "1"}, out
+        rc, out = run(vm, "lifeboat boot --system kappa --generation 3 --dry-run", timeout=120)
+        assert rc == 0 and f"  kernel  {g3['kernel']}" in out and "initrd secrets" not in out, out
+        rc, out = run(vm, "lifeboat boot --system kappa --dry-run", timeout=120)
+        assert rc == 0, out
+        assert "note: this generation uses initrd secrets: kernel, initrd and options come from the " \
+               "boot loader's copy on the ESP (/dev/vda1:/loader/entries/nixos-generation-4.conf)" in out, out
+        assert "  kernel  /dev/vda1:/EFI/nixos/" in out and f"  cmdline {g4['cmdline']}\n" in out, out
+        vm.sendline("lifeboat boot --system kappa")
+        vm.expect("lifeboat: kexec: stopping processes", timeout=120)
+        vm.expect_not(f"lifeboat-payload: {g4['payload']} reached",
+                      instead=f"lifeboat-payload: {g4['esp_payload']} reached", within=120)
+        m = vm.expect(r"lifeboat-payload cmdline: (.*)\n", timeout=10)
+        assert m.group(1).strip() == g4["cmdline"]
+        assert vm.wait_exit(timeout=60) == 0
+
+
 def kexec_boot_dry(*args, host_cmdline="BOOT_IMAGE=/vmlinuz console=tty0 console=ttyS1,57600n8 quiet"):
     with tempfile.NamedTemporaryFile("w", suffix=".cmdline") as f:
         f.write(host_cmdline + "\n")

@@ -340,9 +340,11 @@ def test_disk_added_while_the_device_worker_is_down(tmp_path):
                       f"n=$((n+1)); done; ls -1 /sys/block; {loaded}", timeout=60)
         # The twin: the disk is there and, with the worker stopped, nobody loaded its driver.
         assert re.search(r"^sdb$", got, re.M) and "VFATABSENT" in got, got
-        got = out(vm, f"kill -KILL {old[0]}; n=0; while [ $n -lt 300 ] && [ ! -e /sys/module/f2fs ]; do "
-                      f"usleep 100000; n=$((n+1)); done; {loaded}; {worker}; "
-                      "grep -c '/dev/sdb holds f2fs: loaded its driver' /run/lifeboat/log", timeout=60)
+        # Waits for the worker's line, not for /sys/module/f2fs: that appears while the module is
+        # still loading, before the worker has written that it loaded it.
+        said = "'/dev/sdb holds f2fs: loaded its driver' /run/lifeboat/log"
+        got = out(vm, f"kill -KILL {old[0]}; n=0; while [ $n -lt 300 ] && ! grep -q {said}; do "
+                      f"usleep 100000; n=$((n+1)); done; {loaded}; {worker}; grep -c {said}", timeout=60)
         assert "VFATLOADED" in got, got
         lines = got.split()
         assert lines[-1] == "1" and lines[-2] != old[0], got  # a new worker, which said so once

@@ -84,8 +84,8 @@ $(BUILD)/lifeboat: $(MUSL_OBJS) $(TP)/blkid.dir $(TP)/liblzma.dir
 	strip $@
 
 # Kernel and modules: KERNEL=debian (default) or a folder with bzImage and lib/modules.
-$(BUILD)/kernel/.done: tools/kernel.sh initramfs/modules.list | $(BUILD)/.deps
-	tools/kernel.sh $(KERNEL) $(CACHE) $(BUILD)/kernel initramfs/modules.list
+$(BUILD)/kernel/.done: tools/kernel.sh initramfs/modules.list initramfs/modules-plain.list | $(BUILD)/.deps
+	tools/kernel.sh $(KERNEL) $(CACHE) $(BUILD)/kernel initramfs/modules.list initramfs/modules-plain.list
 	touch $@
 
 # Busybox's applets become links in the image.

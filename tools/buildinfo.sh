@@ -34,7 +34,7 @@ awk -F'\t' '
 	$2 ~ /^\/lib\/modules/ { mods += $1; next }
 	{ printf "%-10s %s\n", $1, $2 }
 	END { printf "%-10s %s\n", mods, "/lib/modules (" 0 ")" }' "$sizes" |
-	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko*' | wc -l) modules, xz-compressed)|"
+	sed "s|(0)|($(find "$build/kernel/modules" -name '*.ko*' | wc -l) modules, $(find "$build/kernel/modules" -name '*.ko' | wc -l) of them plain, the rest xz)|"
 echo "$(stat -c %s "$build/initrd.cpio") total unpacked, $(stat -c %s "$out/initrd.img") compressed (zstd -19, 1 MiB window)"
 
 # What each part of the repair toolbox (mk/repair.mk) adds to the image.

@@ -7,9 +7,11 @@
 #                                               DIR/lib/modules/<version>/ (modules optional)
 # Writes DEST/bzImage, DEST/version, DEST/SOURCE and DEST/modules/lib/modules/<version>/ holding
 # the closure of MODLIST (module names, one per line, # comments) with regenerated
-# modules.dep/modules.alias. The host is never touched: the .deb is unpacked, not installed.
+# modules.dep/modules.alias. The modules are xz files, but for the closure of PLAINLIST (same
+# format, optional): those nearly every boot loads stay plain. The host is never touched: the
+# .deb is unpacked, not installed.
 set -eu
-kind=$1 cache=$2 dest=$3 modlist=$4
+kind=$1 cache=$2 dest=$3 modlist=$4 plainlist=${5:-}
 . "$(dirname "$0")/cache-lock.sh"
 
 log() { echo "kernel: $*" >&2; }
@@ -58,9 +60,11 @@ if [ -n "$kver" ] && [ -d "$mods/kernel" ]; then
 	[ -s "$mods/modules.dep" ] || depmod -b "$tree" "$kver"
 	stage="$dest.tmp/modules/lib/modules/$kver"
 	mkdir -p "$stage"
-	sed 's/#.*//' "$modlist" | tr -s ' \t' '\n\n' | grep -v '^$' | tr - _ | sort -u > "$dest.tmp/want"
-	# modules.dep lines: "kernel/path/name.ko: dep1.ko dep2.ko"; keyed by normalized name.
-	awk -v want="$dest.tmp/want" '
+	# closure LIST: the module files (paths in modules.dep) that LIST's names need, sorted.
+	closure() {
+		sed 's/#.*//' "$1" | tr -s ' \t' '\n\n' | grep -v '^$' | tr - _ | sort -u > "$dest.tmp/want"
+		# modules.dep lines: "kernel/path/name.ko: dep1.ko dep2.ko"; keyed by normalized name.
+		awk -v want="$dest.tmp/want" '
 		function base(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p); gsub(/-/, "_", p); return p }
 		BEGIN { while ((getline w < want) > 0) wanted[w] = 1 }
 		{ p = $1; sub(/:$/, "", p); path[base(p)] = p; deps[base(p)] = ""
@@ -71,7 +75,16 @@ if [ -n "$kver" ] && [ -d "$mods/kernel" ]; then
 				k = split(deps[m], d, " "); for (j = 1; j <= k; j++) if (!(d[j] in seen)) q[n++] = d[j] }
 			for (m in seen) print path[m]
 			if (missing != "") print "not modules in this kernel (built in or absent):" missing > "/dev/stderr"
-		}' "$mods/modules.dep" | sort > "$dest.tmp/closure"
+		}' "$mods/modules.dep" | LC_ALL=C sort
+	}
+	closure "$modlist" > "$dest.tmp/closure"
+	: > "$dest.tmp/plain"
+	if [ -n "$plainlist" ]; then
+		unz() { sed 's/\.\(xz\|zst\|gz\)$//' | LC_ALL=C sort; }
+		closure "$plainlist" | unz > "$dest.tmp/plain"
+		extra=$(unz < "$dest.tmp/closure" | LC_ALL=C comm -13 - "$dest.tmp/plain")
+		[ -z "$extra" ] || { log "$plainlist names modules $modlist does not carry: $extra"; exit 1; }
+	fi
 	while read -r p; do
 		mkdir -p "$stage/$(dirname "$p")"
 		case $p in
@@ -86,8 +99,13 @@ if [ -n "$kver" ] && [ -d "$mods/kernel" ]; then
 	# smaller in the image than plain modules under the image's zstd (docs/pid1.md has the
 	# figures). lifeboat decodes a module when it loads it (lib/xzread.c). One thread each, so
 	# the output is the same on every machine with this xz.
-	find "$stage" -name '*.ko' -print0 | LC_ALL=C sort -z |
-		xargs -0 -r -n 8 -P "$(nproc)" xz -q -T1 --check=crc32 --lzma2=preset=9e,dict=1MiB
+	# The modules of PLAINLIST stay plain: decoding xz under emulation costs ~55 ms a MB (ext4
+	# alone: 110 ms), paid at every boot for these, for 0.4% more image (docs/bench.md).
+	tmp=$(cd "$dest.tmp" && pwd)
+	(cd "$stage" && find kernel -name '*.ko' | LC_ALL=C sort | LC_ALL=C comm -23 - "$tmp/plain") > "$tmp/packed"
+	[ -s "$tmp/packed" ] || { log "no module left to pack as xz"; exit 1; }
+	(cd "$stage" && tr '\n' '\0' < "$tmp/packed" |
+		xargs -0 -r -n 8 -P "$(nproc)" xz -q -T1 --check=crc32 --lzma2=preset=9e,dict=1MiB)
 	for f in modules.builtin modules.builtin.modinfo modules.order; do
 		[ -f "$mods/$f" ] && cp "$mods/$f" "$stage/$f"
 	done

@@ -48,5 +48,15 @@ for target in "$BUILD/host/libcore.a" "$BUILD/lifeboat"; do
 		fail=1
 	}
 done
+# 4. The file systems the device worker preloads at every boot (FSMODULES_LIKELY) are among the
+# modules the image keeps plain, so that no boot pays for decoding them.
+likely=$(sed -n 's/^#define FSMODULES_LIKELY {\(.*\)}.*/\1/p' lib/fsmodules.h | tr -d '"' | tr ',' ' ')
+[ -n "$likely" ] || { say "FAIL: no FSMODULES_LIKELY in lib/fsmodules.h"; fail=1; }
+for m in $likely; do
+	sed 's/#.*//' initramfs/modules-plain.list | tr -s ' \t' '\n\n' | grep -qx "$m" || {
+		say "FAIL: $m (FSMODULES_LIKELY) is not in initramfs/modules-plain.list"
+		fail=1
+	}
+done
 [ $fail = 0 ] && say "ok"
 exit $fail

@@ -18,6 +18,7 @@
 #include "lib/console.h"
 #include "lib/fsmodules.h"
 #include "lib/job.h"
+#include "lib/modpool.h"
 #include "lib/modules.h"
 #include "init/mounts.h"
 #include "init/settle.h"
@@ -158,6 +159,14 @@ static void fs_loads_new(struct modtree *t, int timeout_ms)
 	fs_loads_behind(t, list, n, timeout_ms);
 }
 
+/* Coldplug's walk takes a while (docs/bench.md): the first drivers load meanwhile. */
+static int queue_alias(const char *modalias, void *pool)
+{
+	int n = modpool_want_alias(pool, modalias);
+	modpool_step(pool);
+	return n;
+}
+
 /* With lifeboat.debug every line goes to the consoles too, as PID 1's do. */
 static void debug_consoles(void)
 {
@@ -197,7 +206,8 @@ int devices_main(int argc, char **argv)
 	long long seen_seq = uevent_seqnum_now();
 
 	struct modtree t;
-	int have_tree = 0, loaded = 0;
+	struct modpool pool;
+	int have_tree = 0;
 	if (opt.nomodules) {
 		log_info("lifeboat.nomodules: loading no modules");
 	} else if (access("/proc/modules", F_OK) < 0 && errno == ENOENT) {
@@ -217,75 +227,103 @@ int devices_main(int argc, char **argv)
 		if (opt.modules)
 			load_extra(&t, opt.modules);
 		fs_preload(&t);
-		int r = coldplug_walk(&t, "/sys/devices");
+		/* Coldplug queues every device's modules; they load several at once (lib/modpool.h)
+		 * while this loop reads the uevents of the devices they find. */
+		modpool_init(&pool, &t, MODPOOL_JOBS);
+		modpool_close_in_children(&pool, &worker_fds[0]);
+		modpool_close_in_children(&pool, &worker_fds[1]);
+		long long walk_start = now_ms();
+		int r = coldplug_walk("/sys/devices", queue_alias, &pool);
 		if (r < 0)
 			log_err("cannot walk /sys/devices: %s", strerror(-r));
 		else
-			loaded += r;
+			log_debug("coldplug: %d modules asked for by /sys/devices (tree read in %lld ms, walked in %lld ms)",
+				  r, walk_start - start, now_ms() - walk_start);
 		/* efivarfs needs its module on modular kernels. */
 		if (access("/sys/firmware/efi", F_OK) == 0)
-			modtree_load(&t, "efivarfs");
+			modpool_want(&pool, "efivarfs");
+		modpool_start(&pool);
 	}
 	free(line);
-	int e = mounts_efivarfs();
-	if (e < 0)
-		log_warn("cannot mount efivarfs: %s", strerror(-e));
-	log_info("coldplug done: %d modules loaded", loaded);
 
 	struct settle_input in = {.last_event = now_ms(), .storage_seen = -1, .usb_seen = -1,
 				  .deadline = start + opt.settle_ms};
 	/* File system drivers for the disks already there are probed for once the events queued
 	 * during coldplug have been read, behind the worker (fs_loads_behind): inside the quiet
 	 * window, never holding it open for a disk that does not answer. */
-	int fs_pending = have_tree;
-	/* USB storage found by the kernel before we listened (built-in drivers, or the interface was
-	 * there before usb_storage loaded) sends no event while it waits to scan: wait for it too. */
-	if (usb_storage_pending("/sys/bus/usb/devices")) {
-		log_info("a USB storage device is still being scanned; waiting for its disks");
-		in.storage_seen = in.last_event;
-	}
+	int fs_pending = 0, coldplug_done = 0;
 	int settled = 0, timeout = -1;
 	for (;;) {
-		if (!settled) {
-			in.now = now_ms();
-			in.pending = usb_storage_pending("/sys/bus/usb/devices") + nvme_pending("/sys/class/nvme");
-			/* Without the counter (no sysfs file, an unreadable number) there is no evidence:
-			 * the fallback window. */
-			long long k = uevent_seqnum_now();
-			in.caught_up = k >= 0 && seen_seq >= 0 && k <= seen_seq;
-			enum settle_verdict v = ufd < 0 ? SETTLE_DONE : settle_decide(&in, &timeout);
-			if (v == SETTLE_GAVE_UP)
-				log_warn("devices still appearing after lifeboat.settle=%d s (%d still without a disk); going on",
-					 opt.settle_ms / 1000, in.pending);
-			if (v != SETTLE_WAIT) {
-				/* File system drivers of disks that appeared after coldplug, so a plain `mount`
-				 * knows them (those present at coldplug were done before the window). */
-				if (have_tree)
-					fs_loads_new(&t, opt.disktimeout_ms);
-				notify_settled(notify, loaded, start,
-					       v == SETTLE_GAVE_UP ? "gave up at lifeboat.settle" :
-					       ufd < 0 ? "no uevent socket" :
-					       settle_on_evidence(&in) ? "on evidence: every uevent read" :
-					       "after a quiet window");
-				worker_fds[1] = -1;
-				settled = 1;
-				timeout = -1;
+		if (!coldplug_done && !(have_tree && modpool_busy(&pool))) {
+			/* Every module coldplug asked for has loaded, with its probes. */
+			coldplug_done = 1;
+			int e = mounts_efivarfs();
+			if (e < 0)
+				log_warn("cannot mount efivarfs: %s", strerror(-e));
+			log_info("coldplug done: %d modules loaded", have_tree ? t.loaded : 0);
+			in.last_event = now_ms();
+			fs_pending = have_tree;
+			/* USB storage found by the kernel before we listened (built-in drivers, or the
+			 * interface was there before usb_storage loaded) sends no event while it waits to
+			 * scan: wait for it too. */
+			if (usb_storage_pending("/sys/bus/usb/devices")) {
+				log_info("a USB storage device is still being scanned; waiting for its disks");
+				in.storage_seen = in.last_event;
 			}
 		}
-		if (ufd < 0)
-			pause();
-		struct pollfd p = {ufd, POLLIN, 0};
-		if (poll(&p, 1, fs_pending ? 0 : timeout) < 0 && errno != EINTR)
+		if (!settled) {
+			in.now = now_ms();
+			int loading = have_tree && modpool_busy(&pool);
+			if (loading && in.now < in.deadline) {
+				/* A module still loading may still be probing its devices: wait for it
+				 * (each load's end wakes the poll), up to lifeboat.settle. */
+				timeout = (int)(in.deadline - in.now);
+			} else {
+				long long since = 0;
+				const char *slow = loading ? modpool_slowest(&pool, &since) : NULL;
+				if (slow)
+					log_warn("module %s still loading after %lld s; going on without it",
+						 slow, (in.now - since) / 1000);
+				in.pending = usb_storage_pending("/sys/bus/usb/devices") + nvme_pending("/sys/class/nvme");
+				/* Without the counter (no sysfs file, an unreadable number) there is no
+				 * evidence: the fallback window. */
+				long long k = uevent_seqnum_now();
+				in.caught_up = k >= 0 && seen_seq >= 0 && k <= seen_seq;
+				enum settle_verdict v = ufd < 0 ? SETTLE_DONE : settle_decide(&in, &timeout);
+				if (v == SETTLE_GAVE_UP)
+					log_warn("devices still appearing after lifeboat.settle=%d s (%d still without a disk); going on",
+						 opt.settle_ms / 1000, in.pending);
+				if (v != SETTLE_WAIT) {
+					/* File system drivers of disks that appeared after coldplug, so a plain
+					 * `mount` knows them (those present at coldplug were done before the
+					 * window). */
+					if (have_tree)
+						fs_loads_new(&t, opt.disktimeout_ms);
+					notify_settled(notify, have_tree ? t.loaded : 0, start,
+						       v == SETTLE_GAVE_UP || slow ? "gave up at lifeboat.settle" :
+						       ufd < 0 ? "no uevent socket" :
+						       settle_on_evidence(&in) ? "on evidence: every uevent read" :
+						       "after a quiet window");
+					worker_fds[1] = -1;
+					settled = 1;
+					timeout = -1;
+				}
+			}
+		}
+		/* The uevent socket (ignored by poll when there is none) and the loads' results. */
+		struct pollfd p[1 + MODPOOL_JOBS] = {{ufd, POLLIN, 0}};
+		int np = 1 + (have_tree ? modpool_pollfds(&pool, p + 1) : 0);
+		if (poll(p, (nfds_t)np, fs_pending ? 0 : timeout) < 0 && errno != EINTR)
 			return 1;
+		if (have_tree)
+			modpool_collect(&pool, p + 1, np - 1);
 		struct uevent ev;
 		int r;
-		while ((r = uevent_read(ufd, &ev)) != 0) {
+		while (ufd >= 0 && (r = uevent_read(ufd, &ev)) != 0) {
 			if (r == -ENOBUFS && have_tree) {
 				/* The socket overflowed and events were lost: walk sysfs again instead. */
 				log_warn("uevents were lost; looking at every device again");
-				int n = coldplug_walk(&t, "/sys/devices");
-				if (n > 0)
-					loaded += n;
+				coldplug_walk("/sys/devices", queue_alias, &pool);
 			}
 			if (r < 0)
 				continue;
@@ -300,11 +338,8 @@ int devices_main(int argc, char **argv)
 			log_debug("uevent %s %s %s %s", ev.action, ev.subsystem, ev.devname, ev.modalias);
 			if (!strcmp(ev.action, "add") && is_usb_storage(ev.modalias))
 				in.storage_seen = now_ms();
-			if (have_tree && !strcmp(ev.action, "add") && ev.modalias[0]) {
-				int n = modtree_load_alias(&t, ev.modalias);
-				if (n > 0)
-					loaded += n;
-			}
+			if (have_tree && !strcmp(ev.action, "add") && ev.modalias[0])
+				modpool_want_alias(&pool, ev.modalias);
 			if (!strcmp(ev.action, "remove") && !strcmp(ev.subsystem, "block") && ev.devname[0])
 				fsmodules_forget(ev.devname);
 			/* A disk plugged in later: its file system's driver (the boot's are loaded at settle). */
@@ -315,6 +350,8 @@ int devices_main(int argc, char **argv)
 				fs_loads_behind(&t, one, 1, opt.disktimeout_ms);
 			}
 		}
+		if (have_tree)
+			modpool_start(&pool);
 		if (fs_pending) {
 			fs_pending = 0;
 			fs_loads_new(&t, opt.disktimeout_ms);

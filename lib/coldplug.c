@@ -16,51 +16,67 @@
 
 /* sysfs is a tree of real directories plus symlinks that form cycles (subsystem, driver,
  * device...): follow only real directories, so each device is seen once. */
-static int walk(struct modtree *t, int dirfd, int depth)
+struct walk {
+	int (*fn)(const char *modalias, void *ctx);
+	void *ctx;
+};
+
+/* Takes fd (a directory). Under QEMU's emulation each sysfs syscall costs tens of microseconds
+ * and /sys/devices has hundreds of directories: one listing per directory says both whether it
+ * has a modalias and where to go next, and a device's power/ (an attribute group every device
+ * has, never holding a device) is not entered. */
+static int walk(const struct walk *w, int fd, int depth)
 {
-	if (depth > 32)
+	DIR *d = depth <= 32 ? fdopendir(fd) : NULL;
+	if (!d) {
+		close(fd);
 		return 0;
-	int loaded = 0;
+	}
+	int found = 0, has_alias = 0, n = 0, cap = 0;
+	char **subs = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (!strcmp(e->d_name, "modalias")) {
+			has_alias = 1;
+		} else if ((e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) && strcmp(e->d_name, "power")) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				subs = xrealloc(subs, sizeof(*subs) * (size_t)cap);
+			}
+			subs[n++] = xstrdup(e->d_name);
+		}
+	}
+	/* The device's own modalias before its children's: its driver is asked for first. */
 	char *alias = NULL;
-	if (read_file_at(dirfd, "modalias", 1024, &alias) > 0) {
+	if (has_alias && read_file_at(dirfd(d), "modalias", 1024, &alias) > 0) {
 		rstrip(alias);
 		if (*alias) {
-			int r = modtree_load_alias(t, alias);
+			int r = w->fn(alias, w->ctx);
 			if (r > 0)
-				loaded += r;
+				found += r;
 		}
 	}
 	free(alias);
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return loaded;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return loaded;
+	for (int i = 0; i < n; i++) {
+		int sub = openat(dirfd(d), subs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			found += walk(w, sub, depth + 1);
+		free(subs[i]);
 	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) || e->d_name[0] == '.')
-			continue;
-		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		loaded += walk(t, sub, depth + 1);
-		close(sub);
-	}
+	free(subs);
 	closedir(d);
-	return loaded;
+	return found;
 }
 
-int coldplug_walk(struct modtree *t, const char *sysfs_root)
+int coldplug_walk(const char *sysfs_root, int (*fn)(const char *modalias, void *ctx), void *ctx)
 {
 	int fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int n = walk(t, fd, 0);
-	close(fd);
-	return n;
+	struct walk w = {fn, ctx};
+	return walk(&w, fd, 0);
 }
 
 int uevent_open(void)

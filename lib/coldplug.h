@@ -4,9 +4,9 @@
 
 #include "lib/modules.h"
 
-/* Walk sysfs_root (normally /sys/devices) and load the modules for every modalias found.
- * Returns how many modules were loaded. */
-int coldplug_walk(struct modtree *t, const char *sysfs_root);
+/* Walk sysfs_root (normally /sys/devices) and call fn for every modalias found (the worker queues
+ * their modules in a lib/modpool.h pool). Returns the sum of fn's positive returns, or -errno. */
+int coldplug_walk(const char *sysfs_root, int (*fn)(const char *modalias, void *ctx), void *ctx);
 /* A netlink socket receiving kernel uevents; -errno on failure. */
 int uevent_open(void);
 

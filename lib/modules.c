@@ -58,6 +58,7 @@ static int load_aliases(struct modtree *t)
 			t->aliases = xrealloc(t->aliases, sizeof(*t->aliases) * (size_t)cap);
 		}
 		t->aliases[t->n_aliases].pattern = xstrdup(pat);
+		t->aliases[t->n_aliases].fixed = (int)strcspn(pat, "*?[\\");
 		t->aliases[t->n_aliases].module = modname_normalize(xstrdup(mod));
 		t->n_aliases++;
 	}
@@ -168,7 +169,10 @@ int modtree_match(const struct modtree *t, const char *modalias,
 {
 	int n = 0;
 	for (int i = 0; i < t->n_aliases; i++) {
-		if (fnmatch(t->aliases[i].pattern, modalias, 0) != 0)
+		/* Most patterns start with a long literal ("pci:v00008086d..."): comparing it first
+		 * spares thousands of fnmatch calls per device (every uevent is matched). */
+		if (strncmp(t->aliases[i].pattern, modalias, (size_t)t->aliases[i].fixed) != 0 ||
+		    fnmatch(t->aliases[i].pattern, modalias, 0) != 0)
 			continue;
 		/* The same module often matches through several aliases: report it once. */
 		int dup = 0;
@@ -250,7 +254,7 @@ static int default_load_file(const char *path, const char *params)
 
 int (*modules_load_file)(const char *path, const char *params) = default_load_file;
 
-static struct moddep *find_mod(struct modtree *t, const char *name)
+struct moddep *modtree_find(const struct modtree *t, const char *name)
 {
 	for (int i = 0; i < t->n_mods; i++)
 		if (!strcmp(t->mods[i].name, name))
@@ -258,7 +262,7 @@ static struct moddep *find_mod(struct modtree *t, const char *name)
 	return NULL;
 }
 
-static int is_builtin(const struct modtree *t, const char *name)
+int modtree_is_builtin(const struct modtree *t, const char *name)
 {
 	for (int i = 0; i < t->n_builtin; i++)
 		if (!strcmp(t->builtin[i], name))
@@ -278,13 +282,27 @@ int modtree_blacklisted(const struct modtree *t, const char *name)
 	return hit;
 }
 
+int modtree_load_self(const struct modtree *t, const struct moddep *m)
+{
+	char *path = xasprintf("%s/%s", t->dir, m->path);
+	char *params = cmdline_module_params(t->cmdline ? t->cmdline : "", m->name);
+	int r = modules_load_file(path, params);
+	if (r > 0)
+		log_info("loaded module %s%s%s", m->name, *params ? " " : "", params);
+	else if (r == 0)
+		log_debug("module %s was already loaded", m->name);
+	free(params);
+	free(path);
+	return r;
+}
+
 int modtree_load(struct modtree *t, const char *want)
 {
 	char *name = modname_normalize(xstrdup(want));
-	struct moddep *m = find_mod(t, name);
+	struct moddep *m = modtree_find(t, name);
 	int r = 0;
 	if (!m) {
-		r = is_builtin(t, name) ? 0 : -ENOENT;
+		r = modtree_is_builtin(t, name) ? 0 : -ENOENT;
 		goto out;
 	}
 	if (m->state == 2 || m->state < 0 || m->state == 1) {
@@ -304,17 +322,9 @@ int modtree_load(struct modtree *t, const char *want)
 		if (d < 0 && d != -ENOENT)
 			log_debug("module %s: dependency %s: %s", name, m->deps[i], strerror(-d));
 	}
-	char *path = xasprintf("%s/%s", t->dir, m->path);
-	char *params = cmdline_module_params(t->cmdline ? t->cmdline : "", name);
-	r = modules_load_file(path, params);
-	if (r > 0) {
+	r = modtree_load_self(t, m);
+	if (r > 0)
 		t->loaded++;
-		log_info("loaded module %s%s%s", name, *params ? " " : "", params);
-	} else if (r == 0) {
-		log_debug("module %s was already loaded", name);
-	}
-	free(params);
-	free(path);
 	m->state = r < 0 ? r : 2;
 	if (r > 0)
 		r = 0;

@@ -7,6 +7,7 @@
 struct modalias {
 	char *pattern; /* fnmatch pattern from modules.alias */
 	char *module;  /* normalized module name (dashes become underscores) */
+	int fixed;     /* length of the pattern's literal start (before any wildcard) */
 };
 
 struct moddep {
@@ -39,6 +40,13 @@ void modtree_free(struct modtree *t);
  * returns nonzero. Returns the number of matches. */
 int modtree_match(const struct modtree *t, const char *modalias,
 		  int (*fn)(const char *module, void *ctx), void *ctx);
+/* The module of that (normalized) name, or NULL; is it built into the kernel? */
+struct moddep *modtree_find(const struct modtree *t, const char *name);
+int modtree_is_builtin(const struct modtree *t, const char *name);
+/* Load m itself, its dependencies being the caller's business, with its command-line parameters,
+ * logging what was loaded: 1 loaded, 0 already there, -errno. Changes neither m->state nor
+ * t->loaded (lib/modpool.c runs it in a child). */
+int modtree_load_self(const struct modtree *t, const struct moddep *m);
 /* Load a module and its dependencies. Built-in and already loaded modules succeed. A name that
  * is neither in modules.dep nor built in gives -ENOENT. */
 int modtree_load(struct modtree *t, const char *name);

@@ -3,11 +3,16 @@
  * with virtio, AHCI, NVMe and virtio-scsi disks. Loading goes through a recording hook. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "lib/coldplug.h"
+#include "lib/modpool.h"
 #include "lib/modules.h"
+#include "lib/util.h"
 #include "tests/unit/check.h"
 
 static char loads[64][64], params[64][128];
@@ -165,13 +170,25 @@ static void test_params_blacklist(void)
 	modtree_free(&t);
 }
 
+static int queue_alias(const char *modalias, void *pool)
+{
+	return modpool_want_alias(pool, modalias);
+}
+
 static void test_coldplug(void)
 {
 	struct modtree t;
 	CHECK_INT(modtree_open(&t, "data/modtree"), 0);
 	reset();
-	int n = coldplug_walk(&t, "data/sysfs/devices");
-	CHECK_INT(n, n_loads);
+	/* A pool without children (jobs 0) loads in this process, through the recording hook. */
+	struct modpool p;
+	modpool_init(&p, &t, 0);
+	int n = coldplug_walk("data/sysfs/devices", queue_alias, &p);
+	CHECK(n > 0);
+	CHECK_INT(n_loads, 0); /* walking only queues */
+	modpool_drain(&p);
+	CHECK_INT(modpool_busy(&p), 0);
+	CHECK_INT(t.loaded, n_loads);
 	static const char *want[] = {"ahci", "nvme", "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		CHECK(idx(want[i]) >= 0);
@@ -183,7 +200,156 @@ static void test_coldplug(void)
 	for (int i = 0; i < n_loads; i++)
 		for (int j = i + 1; j < n_loads; j++)
 			CHECK(strcmp(loads[i], loads[j]) != 0);
-	CHECK_INT(coldplug_walk(&t, "data/sysfs/nonexistent"), -ENOENT);
+	CHECK_INT(coldplug_walk("data/sysfs/nonexistent", queue_alias, &p), -ENOENT);
+	/* Everything is loaded: walking again queues nothing. */
+	CHECK_INT(coldplug_walk("data/sysfs/devices", queue_alias, &p), 0);
+	modpool_free(&p);
+	modtree_free(&t);
+}
+
+/* The forked loads write what they do into a file, the only memory they share with the test. */
+static char pool_log[] = "/tmp/lb-test-modpool-XXXXXX";
+static int pool_log_fd = -1;
+
+static void pool_note(const char *what, const char *name)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s %s\n", what, name);
+	write_all(pool_log_fd, line, (size_t)n);
+}
+
+static int pool_log_has(const char *line)
+{
+	char *text = NULL;
+	int has = read_file_at(AT_FDCWD, pool_log, 1 << 20, &text) > 0 && strstr(text, line);
+	free(text);
+	return has;
+}
+
+static int forked_load(const char *path, const char *p)
+{
+	(void)p;
+	const char *b = strrchr(path, '/');
+	char name[64];
+	snprintf(name, sizeof(name), "%s", b ? b + 1 : path);
+	*strstr(name, ".ko") = 0;
+	modname_normalize(name);
+	pool_note("start", name);
+	if (!strcmp(name, "virtio_blk"))
+		abort(); /* a driver that takes its loader down */
+	if (!strcmp(name, "ahci")) {
+		/* Loads at once or not at all: ahci ends only once nvme has started. */
+		int i = 0;
+		while (!pool_log_has("start nvme\n") && i++ < 1000)
+			usleep(10000);
+		if (!pool_log_has("start nvme\n"))
+			return -ETIMEDOUT;
+	}
+	pool_note("end", name);
+	return 1;
+}
+
+/* Line number of `line` in the log, or -1. */
+static int log_line(const char *text, const char *line)
+{
+	int n = 0;
+	for (const char *s = text; *s; n++) {
+		const char *e = strchr(s, '\n');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (len == strlen(line) && !strncmp(s, line, len))
+			return n;
+		s += len + (e != NULL);
+	}
+	return -1;
+}
+
+static void test_pool_forked(void)
+{
+	pool_log_fd = mkstemp(pool_log);
+	CHECK(pool_log_fd >= 0);
+	int fl = fcntl(pool_log_fd, F_GETFL);
+	fcntl(pool_log_fd, F_SETFL, fl | O_APPEND);
+	modules_load_file = forked_load;
+	struct modtree t;
+	CHECK_INT(modtree_open(&t, "data/modtree"), 0);
+	struct modpool p;
+	modpool_init(&p, &t, MODPOOL_JOBS);
+	CHECK_INT(modpool_want(&p, "ahci"), 1);
+	CHECK_INT(modpool_want(&p, "nvme"), 1);
+	CHECK_INT(modpool_want(&p, "virtio-blk"), 1);
+	CHECK_INT(modpool_want(&p, "ahci"), 0); /* queued already */
+	CHECK_INT(modpool_want(&p, "no_such_module"), -ENOENT);
+	modpool_drain(&p);
+	CHECK_INT(modpool_busy(&p), 0);
+	CHECK_INT(modtree_find(&t, "ahci")->state, 2);
+	CHECK_INT(modtree_find(&t, "nvme")->state, 2);
+	CHECK_INT(modtree_find(&t, "virtio_blk")->state, -EIO);
+	CHECK_INT(modtree_find(&t, "virtio_ring")->state, 2);
+	char *text = NULL;
+	CHECK(read_file_at(AT_FDCWD, pool_log, 1 << 20, &text) > 0);
+	if (text) {
+		/* Every dependency ended before its module started. */
+		static const char *deps[][2] = {{"libata", "ahci"},	{"libahci", "ahci"},
+						{"scsi_mod", "libata"}, {"scsi_common", "scsi_mod"},
+						{"nvme_core", "nvme"},	{"virtio_ring", "virtio_blk"}};
+		for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+			char end[80], st[80];
+			snprintf(end, sizeof(end), "end %s", deps[i][0]);
+			snprintf(st, sizeof(st), "start %s", deps[i][1]);
+			CHECK(log_line(text, end) >= 0 && log_line(text, end) < log_line(text, st));
+		}
+		/* Never more loads at once than the pool's jobs. */
+		int at_once = 0, most = 0, ends = 0;
+		for (const char *s = text; *s; s = strchr(s, '\n') + 1) {
+			at_once += startswith(s, "start ") ? 1 : -1;
+			ends += startswith(s, "end ");
+			most = at_once > most ? at_once : most;
+		}
+		CHECK(most >= 2 && most <= MODPOOL_JOBS);
+		CHECK_INT(t.loaded, ends);
+	}
+	free(text);
+	modpool_free(&p);
+	modtree_free(&t);
+
+	/* A blacklisted module is not queued, nor loaded as a dependency. */
+	CHECK_INT(modtree_open(&t, "data/modtree"), 0);
+	t.blacklist = strdup("nvme_core");
+	modpool_init(&p, &t, MODPOOL_JOBS);
+	CHECK_INT(modpool_want(&p, "nvme_core"), -EPERM);
+	CHECK_INT(modpool_want(&p, "nvme_core"), -EPERM);
+	modpool_free(&p);
+	modtree_free(&t);
+	close(pool_log_fd);
+	unlink(pool_log);
+	modules_load_file = fake_load;
+}
+
+/* Two modules that need each other (a damaged modules.dep): both load, neither hangs the pool. */
+static void test_pool_cycle(void)
+{
+	struct modtree t;
+	memset(&t, 0, sizeof(t));
+	t.dir = strdup("data/modtree");
+	t.n_mods = 2;
+	t.mods = calloc(2, sizeof(*t.mods));
+	const char *names[2] = {"alpha", "beta"};
+	for (int i = 0; i < 2; i++) {
+		t.mods[i].name = strdup(names[i]);
+		t.mods[i].path = xasprintf("%s.ko", names[i]);
+		t.mods[i].deps = calloc(1, sizeof(char *));
+		t.mods[i].deps[0] = strdup(names[1 - i]);
+		t.mods[i].n_deps = 1;
+	}
+	reset();
+	struct modpool p;
+	modpool_init(&p, &t, 0);
+	CHECK_INT(modpool_want(&p, "alpha"), 1);
+	modpool_drain(&p);
+	CHECK_INT(n_loads, 2);
+	CHECK(idx("alpha") >= 0 && idx("beta") >= 0);
+	CHECK_INT(modpool_busy(&p), 0);
+	modpool_free(&p);
 	modtree_free(&t);
 }
 
@@ -223,5 +389,7 @@ int main(void)
 	test_load_order();
 	test_params_blacklist();
 	test_coldplug();
+	test_pool_forked();
+	test_pool_cycle();
 	return check_done("test_modules");
 }

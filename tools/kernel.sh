@@ -60,11 +60,13 @@ if [ -n "$kver" ] && [ -d "$mods/kernel" ]; then
 	[ -s "$mods/modules.dep" ] || depmod -b "$tree" "$kver"
 	stage="$dest.tmp/modules/lib/modules/$kver"
 	mkdir -p "$stage"
-	# closure LIST: the module files (paths in modules.dep) that LIST's names need, sorted.
+	# closure LIST [quiet]: the module files (paths in modules.dep) that LIST's names need,
+	# sorted; quiet: names that are not modules here were already reported (PLAINLIST is part
+	# of MODLIST).
 	closure() {
 		sed 's/#.*//' "$1" | tr -s ' \t' '\n\n' | grep -v '^$' | tr - _ | sort -u > "$dest.tmp/want"
 		# modules.dep lines: "kernel/path/name.ko: dep1.ko dep2.ko"; keyed by normalized name.
-		awk -v want="$dest.tmp/want" '
+		awk -v want="$dest.tmp/want" -v quiet="${2:-}" '
 		function base(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p); gsub(/-/, "_", p); return p }
 		BEGIN { while ((getline w < want) > 0) wanted[w] = 1 }
 		{ p = $1; sub(/:$/, "", p); path[base(p)] = p; deps[base(p)] = ""
@@ -74,14 +76,14 @@ if [ -n "$kver" ] && [ -d "$mods/kernel" ]; then
 			for (i = 0; i < n; i++) { m = q[i]; if (m in seen) continue; seen[m] = 1
 				k = split(deps[m], d, " "); for (j = 1; j <= k; j++) if (!(d[j] in seen)) q[n++] = d[j] }
 			for (m in seen) print path[m]
-			if (missing != "") print "not modules in this kernel (built in or absent):" missing > "/dev/stderr"
+			if (missing != "" && quiet == "") print "not modules in this kernel (built in or absent):" missing > "/dev/stderr"
 		}' "$mods/modules.dep" | LC_ALL=C sort
 	}
 	closure "$modlist" > "$dest.tmp/closure"
 	: > "$dest.tmp/plain"
 	if [ -n "$plainlist" ]; then
 		unz() { sed 's/\.\(xz\|zst\|gz\)$//' | LC_ALL=C sort; }
-		closure "$plainlist" | unz > "$dest.tmp/plain"
+		closure "$plainlist" quiet | unz > "$dest.tmp/plain"
 		extra=$(unz < "$dest.tmp/closure" | LC_ALL=C comm -13 - "$dest.tmp/plain")
 		[ -z "$extra" ] || { log "$plainlist names modules $modlist does not carry: $extra"; exit 1; }
 	fi
@@ -113,5 +115,7 @@ if [ -n "$kver" ] && [ -d "$mods/kernel" ]; then
 	# Binary indexes are for kmod; lifeboat reads the text files. Dropping them keeps the image small.
 	rm -f "$stage"/*.bin "$stage/modules.devname" "$stage/modules.softdep" "$stage/modules.weakdep"
 	log "$(wc -l < "$dest.tmp/closure") modules for $kver"
+	# The lists were scratch for this step; only the tree and the kernel are the result.
+	rm -f "$tmp/want" "$tmp/closure" "$tmp/plain" "$tmp/all" "$tmp/packed"
 fi
 rm -rf "$dest" && mv "$dest.tmp" "$dest"

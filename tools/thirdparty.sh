@@ -12,7 +12,7 @@
 # through one lock on the cache, so that worktrees and CI sharing a cache never build the same
 # part at once.
 set -eu
-DRIVER_REV=2
+DRIVER_REV=4
 name=$1 cache=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
 recipe_file="$top/third_party/recipes/$name.sh"
@@ -41,6 +41,14 @@ find . \( -name configure -o -name config.h.in \) -exec touch -d @2 {} +
 find . -name Makefile.in -exec touch -d @3 {} +
 export SOURCE_DATE_EPOCH=0 KCONFIG_NOTIMESTAMP=1 LC_ALL=C TZ=UTC
 jobs=$(nproc)
+# Every recipe's compiler is musl-gcc: a wrapper first in PATH adds per-function sections and
+# drops what nothing references at link time (recipes set LDFLAGS each their own way, so the
+# linker flag goes with the compiler; with -c it is ignored).
+real_cc=$(command -v musl-gcc)
+mkdir -p "$work/.cc"
+printf '#!/bin/sh\nexec %s -ffunction-sections -fdata-sections -Wl,--gc-sections "$@"\n' "$real_cc" > "$work/.cc/musl-gcc"
+chmod +x "$work/.cc/musl-gcc"
+export PATH="$work/.cc:$PATH"
 # The work folder's random name must not reach the binaries: map it away.
 cflags="-Os -isystem $kh -ffile-prefix-map=$work=. -fdebug-prefix-map=$work=."
 log="$work/build.log"

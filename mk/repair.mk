@@ -5,7 +5,7 @@
 REPAIR_PARTS := e2fsprogs dosfstools btrfs-progs xfsprogs f2fs-tools
 E2FS_TOOLS := e2fsck tune2fs dumpe2fs debugfs resize2fs fsck
 FAT_TOOLS := fsck.fat mkfs.fat fatlabel
-BTRFS_TOOLS := btrfs btrfstune fsck.btrfs
+BTRFS_TOOLS := btrfs fsck.btrfs
 XFS_TOOLS := xfs_repair xfs_db fsck.xfs
 # fsck.f2fs acts by the name it is called by: dump.f2fs is a link to it.
 F2FS_TOOLS := fsck.f2fs
@@ -20,6 +20,7 @@ $(BUILD)/repair.spec: $(REPAIR_PARTS:%=$(TP)/%.dir) mk/repair.mk
 	  for t in vfat msdos; do echo "slink /sbin/fsck.$$t fsck.fat"; done; \
 	  echo "slink /sbin/mkfs.vfat mkfs.fat"; \
 	  for t in $(BTRFS_TOOLS); do echo "file /sbin/$$t 0755 $$bt/sbin/$$t"; done; \
+	  echo "slink /sbin/btrfstune btrfs"; \
 	  for t in $(XFS_TOOLS); do echo "file /sbin/$$t 0755 $$xfs/sbin/$$t"; done; \
 	  for t in $(F2FS_TOOLS); do echo "file /sbin/$$t 0755 $$f2fs/sbin/$$t"; done; \
 	  echo "slink /sbin/dump.f2fs fsck.f2fs"; } > $@.tmp && mv $@.tmp $@

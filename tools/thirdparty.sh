@@ -43,8 +43,10 @@ export SOURCE_DATE_EPOCH=0 KCONFIG_NOTIMESTAMP=1 LC_ALL=C TZ=UTC
 jobs=$(nproc)
 # Every recipe's compiler is musl-gcc: a wrapper first in PATH adds per-function sections and
 # drops what nothing references at link time (recipes set LDFLAGS each their own way, so the
-# linker flag goes with the compiler; with -c it is ignored).
-real_cc=$(command -v musl-gcc)
+# linker flag goes with the compiler; with -c it is ignored). A part built inside another's
+# recipe would find the outer wrapper first in PATH: its wrapper wraps the real one instead.
+real_cc=${LB_REAL_MUSL_GCC:-$(command -v musl-gcc)}
+export LB_REAL_MUSL_GCC="$real_cc"
 mkdir -p "$work/.cc"
 printf '#!/bin/sh\nexec %s -ffunction-sections -fdata-sections -Wl,--gc-sections "$@"\n' "$real_cc" > "$work/.cc/musl-gcc"
 chmod +x "$work/.cc/musl-gcc"

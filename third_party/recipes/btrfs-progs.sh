@@ -1,6 +1,8 @@
 # Recipe for static btrfs-progs (sourced by tools/thirdparty.sh in the unpacked source): `btrfs`
 # (check --readonly for lifeboat check, rescue, restore, device scan, filesystem show ...) and
-# btrfstune (a new fsid for a cloned disk). The libraries it needs are parts of their own (zlib,
+# btrfstune (a new fsid for a cloned disk), as its busybox-style btrfs.box: one binary that acts
+# by the name it is called by, so the library is in the image once, not twice (the image links
+# btrfstune to it). The libraries it needs are parts of their own (zlib,
 # zstd, lzo) or built here (libuuid, from the util-linux source blkid is built from), all
 # static; pkg-config sees only .pc files written here for them, never the host's.
 pkg=btrfs-progs
@@ -41,11 +43,13 @@ build() {
 		--host=x86_64-linux-musl --prefix=/ --disable-documentation --disable-shared \
 		--disable-convert --disable-zoned --disable-libudev --disable-python \
 		--disable-backtrace --with-crypto=builtin
-	run make -j"$jobs" btrfs.static btrfstune.static
+	# The box carries btrfs-convert's front end too; with convert disabled its sources need the
+	# two switches set to 0, not empty.
+	run make -j"$jobs" btrfs.box.static \
+		btrfs_convert_cflags="-DBTRFSCONVERT_EXT2=0 -DBTRFSCONVERT_REISERFS=0"
 	mkdir -p "$dest/sbin"
-	cp btrfs.static "$dest/sbin/btrfs"
-	cp btrfstune.static "$dest/sbin/btrfstune"
-	strip "$dest/sbin/btrfs" "$dest/sbin/btrfstune"
+	cp btrfs.box.static "$dest/sbin/btrfs"
+	strip "$dest/sbin/btrfs"
 	cp fsck.btrfs "$dest/sbin/fsck.btrfs"
 	for l in zlib:"$z" libzstd:"$zs" lzo2:"$lzo"; do cp "${l#*:}/SOURCE" "$dest/${l%%:*}.SOURCE"; done
 	cp "$ul/SOURCE" "$dest/libuuid.SOURCE"

@@ -48,7 +48,13 @@ jobs=$(nproc)
 real_cc=${LB_REAL_MUSL_GCC:-$(command -v musl-gcc)}
 export LB_REAL_MUSL_GCC="$real_cc"
 mkdir -p "$work/.cc"
-printf '#!/bin/sh\nexec %s -ffunction-sections -fdata-sections -Wl,--gc-sections "$@"\n' "$real_cc" > "$work/.cc/musl-gcc"
+# A partial link (-r, busybox's built-in.o) has no entry point to keep sections from.
+cat > "$work/.cc/musl-gcc" <<EOF
+#!/bin/sh
+gc=-Wl,--gc-sections
+for a; do case \$a in -r|-Wl,-r|-Wl,--relocatable) gc= ;; esac; done
+exec $real_cc -ffunction-sections -fdata-sections \$gc "\$@"
+EOF
 chmod +x "$work/.cc/musl-gcc"
 export PATH="$work/.cc:$PATH"
 # The work folder's random name must not reach the binaries: map it away.

@@ -47,16 +47,19 @@ jobs=$(nproc)
 # recipe would find the outer wrapper first in PATH: its wrapper wraps the real one instead.
 real_cc=${LB_REAL_MUSL_GCC:-$(command -v musl-gcc)}
 export LB_REAL_MUSL_GCC="$real_cc"
-mkdir -p "$work/.cc"
-# A partial link (-r, busybox's built-in.o) has no entry point to keep sections from.
-cat > "$work/.cc/musl-gcc" <<EOF
+# A recipe that sets gc_sections=0 builds without them (kexec-tools: see its recipe).
+if [ "${gc_sections:-1}" = 1 ]; then
+	mkdir -p "$work/.cc"
+	# A partial link (-r, busybox's built-in.o) has no entry point to keep sections from.
+	cat > "$work/.cc/musl-gcc" <<EOF
 #!/bin/sh
 gc=-Wl,--gc-sections
 for a; do case \$a in -r|-Wl,-r|-Wl,--relocatable) gc= ;; esac; done
 exec $real_cc -ffunction-sections -fdata-sections \$gc "\$@"
 EOF
-chmod +x "$work/.cc/musl-gcc"
-export PATH="$work/.cc:$PATH"
+	chmod +x "$work/.cc/musl-gcc"
+	export PATH="$work/.cc:$PATH"
+fi
 # The work folder's random name must not reach the binaries: map it away.
 cflags="-Os -isystem $kh -ffile-prefix-map=$work=. -fdebug-prefix-map=$work=."
 log="$work/build.log"

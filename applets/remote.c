@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,7 +32,8 @@
 #include "report/store.h"
 
 #define MAX_IPCFG 8
-/* New interfaces (a USB adapter plugged in, a slow driver) are looked for this often. */
+/* New interfaces are looked for when the kernel announces a link, and this often besides (in
+ * case an announcement was lost to a full socket buffer). */
 #define RESCAN_MS 1000
 /* A server or DHCP client that keeps dying is started again at most this often. */
 #define RESTART_MS 2000
@@ -292,7 +296,8 @@ static void configure(int k)
 	free(p);
 }
 
-static void rescan(void)
+/* why: what made us look, for the log (tests/vm/test_remote.py reads it). */
+static void rescan(const char *why)
 {
 	char now[NET_MAX_IFS][16];
 	int n = net_wired("/sys", now, NET_MAX_IFS);
@@ -306,6 +311,7 @@ static void rescan(void)
 		memcpy(R.ifs[k], now[i], sizeof(R.ifs[k]));
 		R.dhcp[k] = 0;
 		R.dhcp_due[k] = now_ms();
+		log_info("remote: interface %s %s", R.ifs[k], why);
 		configure(k);
 	}
 	for (int k = 0; k < R.n_ifs; k++)
@@ -349,6 +355,42 @@ static int stop(void)
 	return 0;
 }
 
+/* A netlink socket that hears of every link the kernel registers or changes, so that a NIC whose
+ * driver loads after the menu is up gets its address at once, not at the next look. */
+static int link_events(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* The messages only say "look again"; what they carry is read from /sys by rescan(). */
+static void drain(int fd)
+{
+	char buf[8192];
+	while (fd >= 0 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Until the next restart falls due, at most RESCAN_MS. */
+static int next_wake_ms(void)
+{
+	long long now = now_ms(), wake = now + RESCAN_MS;
+	if (R.ssh && !R.sshd && R.sshd_due && R.sshd_due < wake)
+		wake = R.sshd_due;
+	for (int k = 0; k < R.n_ifs; k++)
+		if (!R.dhcp[k] && R.dhcp_due[k] >= 0 && R.dhcp_due[k] < wake)
+			wake = R.dhcp_due[k];
+	return wake > now ? (int)(wake - now) : 0;
+}
+
 int remote_main(int argc, char **argv)
 {
 	log_open(getppid() != 1);
@@ -389,12 +431,19 @@ int remote_main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int lfd = link_events();
+	if (lfd < 0)
+		log_warn("remote: no link announcements (%s); looking for interfaces every %d ms",
+			 strerror(-lfd), RESCAN_MS);
+	const char *why = "found at start";
 	for (;;) {
-		rescan();
+		rescan(why);
 		if (R.ssh && !R.sshd && R.sshd_due && now_ms() >= R.sshd_due)
 			start_sshd();
-		struct pollfd p = {sfd, POLLIN, 0};
-		poll(&p, sfd >= 0 ? 1 : 0, RESCAN_MS);
+		struct pollfd p[2] = {{sfd, POLLIN, 0}, {lfd, POLLIN, 0}};
+		poll(p, 2, next_wake_ms());
+		why = p[1].revents & POLLIN ? "announced by the kernel" : "found by the periodic look";
+		drain(lfd);
 		struct signalfd_siginfo si;
 		while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)

@@ -188,6 +188,25 @@ def test_key_on_cmdline_command_menu_refusals_fingerprint(tmp_path):
             t.close()
 
 
+def test_nic_plugged_in_after_the_menu():
+    """A NIC that appears after the menu (a USB adapter plugged in, a driver that loads late) is
+    taken up when the kernel announces it, not at the next periodic look, and a login works."""
+    key, pub = keypair("lb-test")
+    port = free_port()
+    with VM(append=cmdline_key(pub), monitor=True) as vm:
+        vm.expect(r"Network: no wired interface found", timeout=240)
+        vm.expect("Choose")
+        out = vm.hmp("netdev_add user,id=n1,hostfwd=tcp:127.0.0.1:%d-:22" % port)
+        out += vm.hmp("device_add virtio-net-pci,netdev=n1,id=nic1")
+        assert "rror" not in out, out
+        # The header follows the address (the menu looks again each second).
+        wait_ssh_ready(vm)
+        r = ssh(port, key, "grep 'remote: interface' /run/lifeboat/log")
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"remote: interface eth0 announced by the kernel", r.stdout), r.stdout
+        assert "found by the periodic look" not in r.stdout, r.stdout
+
+
 def test_host_data_from_kexec_boot_static_address_and_host_key(tmp_path):
     """What kexec-boot leaves in /etc/lifeboat/host/ for a cloud host with a /32 address and an
     on-link gateway: lifeboat puts them on the NIC with the same MAC and answers with the

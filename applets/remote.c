@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -359,16 +358,7 @@ static int stop(void)
  * driver loads after the menu is up gets its address at once, not at the next look. */
 static int link_events(void)
 {
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
+	return netlink_listen(NETLINK_ROUTE, RTMGRP_LINK);
 }
 
 /* The messages only say "look again"; what they carry is read from /sys by rescan(). */

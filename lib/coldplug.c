@@ -81,15 +81,9 @@ int coldplug_walk(const char *sysfs_root, int (*fn)(const char *modalias, void *
 
 int uevent_open(void)
 {
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	int fd = netlink_listen(NETLINK_KOBJECT_UEVENT, 1);
 	if (fd < 0)
-		return -errno;
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
+		return fd;
 	/* Bursts at boot can be large; a dropped event would mean a missed driver. */
 	int size = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));

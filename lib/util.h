@@ -15,6 +15,8 @@ int write_all(int fd, const void *buf, size_t len);
 /* Read a whole file (at most max bytes) relative to dirfd into a NUL-terminated malloc'd buffer.
  * Returns the length or -errno (-EFBIG when longer than max). */
 ssize_t read_file_at(int dirfd, const char *path, size_t max, char **out);
+/* A non-blocking netlink socket of protocol, listening to the multicast groups; -errno. */
+int netlink_listen(int protocol, unsigned groups);
 /* Same for an already open fd. */
 ssize_t read_fd(int fd, size_t max, char **out);
 /* Write a string to a file, as for sysfs/proc knobs. */

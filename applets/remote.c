@@ -295,6 +295,10 @@ static void configure(int k)
 	free(p);
 }
 
+/* What is waiting to be (re)started: the SSH server, and each interface's DHCP client. */
+static int sshd_waiting(void) { return R.ssh && !R.sshd && R.sshd_due; }
+static int dhcp_waiting(int k) { return !R.dhcp[k] && R.dhcp_due[k] >= 0; }
+
 /* why: what made us look, for the log (tests/vm/test_remote.py reads it). */
 static void rescan(const char *why)
 {
@@ -314,7 +318,7 @@ static void rescan(const char *why)
 		configure(k);
 	}
 	for (int k = 0; k < R.n_ifs; k++)
-		if (!R.dhcp[k] && R.dhcp_due[k] >= 0 && now_ms() >= R.dhcp_due[k]) {
+		if (dhcp_waiting(k) && now_ms() >= R.dhcp_due[k]) {
 			pid_t pid = net_dhcp_start(R.ifs[k]);
 			R.dhcp[k] = pid > 0 ? pid : 0;
 			R.dhcp_due[k] = now_ms() + RESTART_MS;
@@ -373,10 +377,10 @@ static void drain(int fd)
 static int next_wake_ms(void)
 {
 	long long now = now_ms(), wake = now + RESCAN_MS;
-	if (R.ssh && !R.sshd && R.sshd_due && R.sshd_due < wake)
+	if (sshd_waiting() && R.sshd_due < wake)
 		wake = R.sshd_due;
 	for (int k = 0; k < R.n_ifs; k++)
-		if (!R.dhcp[k] && R.dhcp_due[k] >= 0 && R.dhcp_due[k] < wake)
+		if (dhcp_waiting(k) && R.dhcp_due[k] < wake)
 			wake = R.dhcp_due[k];
 	return wake > now ? (int)(wake - now) : 0;
 }
@@ -428,7 +432,7 @@ int remote_main(int argc, char **argv)
 	const char *why = "found at start";
 	for (;;) {
 		rescan(why);
-		if (R.ssh && !R.sshd && R.sshd_due && now_ms() >= R.sshd_due)
+		if (sshd_waiting() && now_ms() >= R.sshd_due)
 			start_sshd();
 		struct pollfd p[2] = {{sfd, POLLIN, 0}, {lfd, POLLIN, 0}};
 		poll(p, 2, next_wake_ms());

@@ -99,10 +99,18 @@ static void load_extra(struct modtree *t, const char *list)
 static void notify_settled(int fd, int loaded, long long start, const char *rule)
 {
 	log_info("devices settled after %lld ms (%d modules loaded, %s)", now_ms() - start, loaded, rule);
-	if (fd >= 0) {
-		write_all(fd, "settled\n", 8);
-		close(fd);
-	}
+	int r = fd >= 0 ? write_all(fd, "settled\n", 8) : 0;
+	if (r < 0)
+		log_warn("cannot tell PID 1 the devices settled: %s", strerror(-r));
+}
+
+/* A disk (or partition, or a medium) the kernel found on a bus: after settling, the menu's list
+ * may lack it. Mappings, arrays and loop devices (devices/virtual) are made by lifeboat's own
+ * unlock, assembly and enter, which scan again for themselves. */
+static int late_disk_event(const struct uevent *ev)
+{
+	return !strcmp(ev->subsystem, "block") && (!strcmp(ev->action, "add") || !strcmp(ev->action, "change")) &&
+	       !startswith(ev->devpath, "/devices/virtual/");
 }
 
 /* A file system probe reads a disk, and a dying disk may take minutes to answer: the probes run
@@ -195,6 +203,7 @@ int devices_main(int argc, char **argv)
 	int notify = argc >= 3 && !strcmp(argv[1], "--notify") ? atoi(argv[2]) : -1;
 	long long start = now_ms();
 	signal(SIGCHLD, SIG_IGN); /* the file system probes' child (fs_loads_behind) reaps itself */
+	signal(SIGPIPE, SIG_IGN); /* PID 1 gone from the pipe is a failed write, not our end */
 
 	/* Listen before walking sysfs, so a device that appears during the walk is not missed. */
 	int ufd = uevent_open();
@@ -253,6 +262,9 @@ int devices_main(int argc, char **argv)
 	 * window, never holding it open for a disk that does not answer. */
 	int fs_pending = 0, coldplug_done = 0;
 	int settled = 0, timeout = -1;
+	/* When to tell PID 1 that disks came after settling (-1: none came): once their events
+	 * have been quiet for SETTLE_LATE_QUIET_MS, so a host's LUNs make one notice. */
+	long long late_due = -1;
 	for (;;) {
 		if (!coldplug_done && !(have_tree && modpool_busy(&pool))) {
 			/* Every module coldplug asked for has loaded, with its probes. */
@@ -304,16 +316,28 @@ int devices_main(int argc, char **argv)
 						       ufd < 0 ? "no uevent socket" :
 						       settle_on_evidence(&in) ? "on evidence: every uevent read" :
 						       "after a quiet window");
-					worker_fds[1] = -1;
 					settled = 1;
 					timeout = -1;
 				}
 			}
 		}
+		int wait = timeout;
+		if (settled && late_due >= 0) {
+			long long now = now_ms();
+			if (now >= late_due) {
+				log_info("disks appeared after the devices settled; telling PID 1");
+				int r = notify >= 0 ? write_all(notify, "more\n", 5) : 0;
+				if (r < 0)
+					log_warn("cannot tell PID 1 about the new disks: %s", strerror(-r));
+				late_due = -1;
+			} else {
+				wait = (int)(late_due - now);
+			}
+		}
 		/* The uevent socket (ignored by poll when there is none) and the loads' results. */
 		struct pollfd p[1 + MODPOOL_JOBS] = {{ufd, POLLIN, 0}};
 		int np = 1 + (have_tree ? modpool_pollfds(&pool, p + 1) : 0);
-		if (poll(p, (nfds_t)np, fs_pending ? 0 : timeout) < 0 && errno != EINTR)
+		if (poll(p, (nfds_t)np, fs_pending ? 0 : wait) < 0 && errno != EINTR)
 			return 1;
 		if (have_tree)
 			modpool_collect(&pool, p + 1, np - 1);
@@ -340,6 +364,8 @@ int devices_main(int argc, char **argv)
 				in.storage_seen = now_ms();
 			if (have_tree && !strcmp(ev.action, "add") && ev.modalias[0])
 				modpool_want_alias(&pool, ev.modalias);
+			if (settled && late_disk_event(&ev))
+				late_due = now_ms() + SETTLE_LATE_QUIET_MS;
 			if (!strcmp(ev.action, "remove") && !strcmp(ev.subsystem, "block") && ev.devname[0])
 				fsmodules_forget(ev.devname);
 			/* A disk plugged in later: its file system's driver (the boot's are loaded at settle). */

@@ -60,7 +60,8 @@ static struct {
 	enum pid1_state state;
 	struct child child[N_CHILDREN];
 	struct respawn respawn;
-	int dev_pipe;            /* read end: the device worker writes once devices settled */
+	int dev_pipe;            /* read end: the device worker writes when devices settled, and
+				  * when disks appear after that */
 	long long settle_deadline;
 	const char *emergency_why;
 	long long menu_oom;      /* the OOM killer's count when the menu started (-1: unknown) */
@@ -689,11 +690,15 @@ static void device_notice(void)
 	if (st.state == STATE_SETTLING) {
 		log_info("devices settled");
 		enter(STATE_MENU);
-	} else if (n > 0 && st.settle_late) {
-		/* The first menu scanned before the disks were all there (a loaded machine, many
-		 * disks): its list is short. SIGUSR1 asks it to scan again. */
+	} else if (n > 0) {
+		/* The menu's list may be short: it came before the devices settled (a loaded machine,
+		 * many disks), or disks appeared since (a SCSI host still adding LUNs, a disk plugged
+		 * in). SIGUSR1 asks it to look; it scans again if its list lacks a device. */
+		if (st.settle_late)
+			log_warn("devices settled after the menu started; asking it to look again");
+		else /* the worker's log says so, and the menu's if it scans: not a console line */
+			log_debug("disks appeared after the devices settled; asking the menu to look again");
 		st.settle_late = 0;
-		log_warn("devices settled after the menu started; asking it to scan again");
 		if (st.child[CHILD_MENU].pid > 0)
 			kill(st.child[CHILD_MENU].pid, SIGUSR1);
 	}

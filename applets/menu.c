@@ -26,13 +26,15 @@
 #include "report/select.h"
 #include "present/menu.h"
 #include "report/store.h"
+#include "report/unlisted.h"
 #include "present/term.h"
 #include "net/remote.h"
 
 /* Once the default action ran, a restarted menu must not run it again. */
 
 static struct terms T;
-/* PID 1 sends SIGUSR1 when the devices settled only after this menu started: scan again. */
+/* PID 1 sends SIGUSR1 when the devices settled only after this menu started, or disks appeared
+ * after they settled: look whether the list lacks a device, and scan again if so. */
 static volatile sig_atomic_t rescan_asked;
 
 static void on_rescan(int sig)
@@ -464,11 +466,21 @@ int menu_main(int argc, char **argv)
 		int k = get_key(NET_RECHECK_MS);
 		if (k == KEY_EOF)
 			return 1;
-		if (k == KEY_NONE && rescan_asked && !M.len) {
+		/* Only on the main page with nothing typed: a rescan starts the menu afresh. */
+		if (k == KEY_NONE && rescan_asked && !M.len && M.page < 0) {
 			rescan_asked = 0;
-			terms_printf(&T, "\nMore devices appeared after this scan began; scanning again.\n");
-			scan(0);
-			draw();
+			char names[96];
+			int n = found_unlisted(have_found ? &F : NULL, "/sys", names, sizeof(names));
+			if (n > 0) {
+				int shown = names[0] != 0;
+				for (const char *c = names; *c; c++)
+					shown += *c == ' ';
+				terms_printf(&T, "\nMore devices appeared after this scan began (%d: %s%s); scanning again.\n",
+					     n, names, shown < n ? " ..." : "");
+				log_info("menu: %d device(s) not in the list (%s): scanning again", n, names);
+				scan(0);
+				draw();
+			}
 			continue;
 		}
 		if (k == KEY_NONE) {

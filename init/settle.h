@@ -17,6 +17,10 @@
 #define SETTLE_USB_STORAGE_MS 2500
 /* While evidence says a disk is still coming, look again this often. */
 #define SETTLE_RECHECK_MS 250
+/* After settling, disks that appear (a SCSI host still adding LUNs, a disk plugged in at the
+ * menu) are told to PID 1 once block events have been quiet this long: a disk and its
+ * partitions, or a host's run of LUNs, make one notice and one rescan. */
+#define SETTLE_LATE_QUIET_MS 250
 
 struct settle_input {
 	long long now;

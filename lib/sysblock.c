@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -32,6 +33,17 @@ int sysblock_each(const char *sysroot, const char *prefix, int (*fn)(const char 
 			r = fn(de->d_name, ctx);
 	closedir(d);
 	return r;
+}
+
+int sysblock_virtual(const char *sysroot, const char *dev)
+{
+	char *p = xasprintf("%s/class/block/%s", sysroot, dev), target[512];
+	ssize_t n = readlink(p, target, sizeof(target) - 1);
+	free(p);
+	if (n < 0)
+		return 0;
+	target[n] = 0;
+	return strstr(target, "/devices/virtual/") != NULL || startswith(target, "devices/virtual/");
 }
 
 int sysblock_holders(const char *sysroot, const char *dev)

@@ -14,6 +14,10 @@ char *sysblock_value(const char *sysroot, const char *dev, const char *what);
 int sysblock_each(const char *sysroot, const char *prefix, int (*fn)(const char *dev, void *ctx),
 		  void *ctx);
 
+/* Whether DEV is one the kernel made up rather than found on a bus (device-mapper, md, loop,
+ * nbd: their sysfs link leads into devices/virtual/): 1 or 0, and 0 when the link is unreadable. */
+int sysblock_virtual(const char *sysroot, const char *dev);
+
 /* How many entries sysroot/class/block/DEV/holders has (what sits on DEV: an LV, a mapping). */
 int sysblock_holders(const char *sysroot, const char *dev);
 

@@ -1,0 +1,69 @@
+/* report/unlisted.c: which of the kernel's block devices a scan report has not listed, the
+ * menu's reason to scan again on its own (a LUN scan still adding disks after the devices
+ * settled, a disk plugged in at the menu). A fake sysfs tree, as in test_devices.c. */
+#include <errno.h>
+
+#include "check.h"
+#include "tree.h"
+#include "report/found.h"
+#include "report/unlisted.h"
+#include "lib/sysblock.h"
+
+/* dir is where the device lives under devices/ ("pci/sda", "virtual/block/dm-0"). */
+static void dev(const char *dir, const char *name, int partition)
+{
+	char p[300], target[300], link[300];
+	snprintf(p, sizeof(p), "devices/%s/size", dir);
+	tree_file(p, "2048\n");
+	if (partition) {
+		snprintf(p, sizeof(p), "devices/%s/partition", dir);
+		tree_file(p, "1\n");
+	}
+	snprintf(target, sizeof(target), "../../devices/%s", dir);
+	snprintf(link, sizeof(link), "class/block/%s", name);
+	tree_link(target, link);
+}
+
+static void test_unlisted(void)
+{
+	tree_new();
+	dev("pci/sda", "sda", 0);
+	dev("pci/sda/sda1", "sda1", 1);
+	dev("virtual/block/dm-0", "dm-0", 0);
+	dev("virtual/block/md127", "md127", 0);
+	struct found f;
+	CHECK_INT(found_load(&f, "device path=/dev/sda type=- uuid=- label=- partuuid=- partlabel=- size=1\n"
+				 "device path=/dev/sda1 type=ext4 uuid=u label=- partuuid=- partlabel=- size=1\n"
+				 "done devices=2 systems=0 problems=0\n"),
+		  0);
+	char names[64];
+	/* Everything real is listed; the mappings an unlock or an assembly made are not counted. */
+	CHECK_INT(found_unlisted(&f, tree_root, names, sizeof(names)), 0);
+	CHECK_STR(names, "");
+	CHECK_INT(sysblock_virtual(tree_root, "dm-0"), 1);
+	CHECK_INT(sysblock_virtual(tree_root, "sda1"), 0);
+	CHECK_INT(sysblock_virtual(tree_root, "nosuch"), 0);
+
+	/* Two LUNs added after the scan began (one with a partition): named, in the scan's order. */
+	dev("pci/host0/sdb", "sdb", 0);
+	dev("pci/host0/sdb/sdb1", "sdb1", 1);
+	dev("pci/host0/sdc", "sdc", 0);
+	CHECK_INT(found_unlisted(&f, tree_root, names, sizeof(names)), 3);
+	CHECK_STR(names, "sdb sdb1 sdc");
+	/* Names that do not fit are counted, never cut in half. */
+	char small[9];
+	CHECK_INT(found_unlisted(&f, tree_root, small, sizeof(small)), 3);
+	CHECK_STR(small, "sdb sdb1");
+	/* No report (the scan failed): every real device is unlisted. */
+	CHECK_INT(found_unlisted(NULL, tree_root, names, sizeof(names)), 5);
+	found_free(&f);
+	/* No sysfs to list: an error, never "nothing new". */
+	CHECK_INT(found_unlisted(NULL, "/nonexistent", names, sizeof(names)), -ENOENT);
+	tree_free();
+}
+
+int main(void)
+{
+	test_unlisted();
+	return check_done("test_unlisted");
+}

@@ -436,7 +436,9 @@ int remote_main(int argc, char **argv)
 			start_sshd();
 		struct pollfd p[2] = {{sfd, POLLIN, 0}, {lfd, POLLIN, 0}};
 		poll(p, 2, next_wake_ms());
-		why = p[1].revents & POLLIN ? "announced by the kernel" : "found by the periodic look";
+		/* Which wake found it, for the log: a link announcement, else the timer or a signal. */
+		why = p[1].revents & POLLIN ? "announced by the kernel" :
+		      p[0].revents & POLLIN ? "found on a wake for a signal" : "found by the periodic look";
 		drain(lfd);
 		struct signalfd_siginfo si;
 		while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))

@@ -20,6 +20,7 @@
 #include "lib/job.h"
 #include "lib/modpool.h"
 #include "lib/modules.h"
+#include "lib/sysblock.h"
 #include "init/mounts.h"
 #include "init/settle.h"
 #include "lib/log.h"
@@ -105,12 +106,13 @@ static void notify_settled(int fd, int loaded, long long start, const char *rule
 }
 
 /* A disk (or partition, or a medium) the kernel found on a bus: after settling, the menu's list
- * may lack it. Mappings, arrays and loop devices (devices/virtual) are made by lifeboat's own
- * unlock, assembly and enter, which scan again for themselves. */
+ * may lack it. Mappings, arrays and loop devices (sysblock_virtual, the rule the menu's check
+ * uses too) are made by lifeboat's own unlock, assembly and enter, which scan again for
+ * themselves. */
 static int late_disk_event(const struct uevent *ev)
 {
 	return !strcmp(ev->subsystem, "block") && (!strcmp(ev->action, "add") || !strcmp(ev->action, "change")) &&
-	       !startswith(ev->devpath, "/devices/virtual/");
+	       ev->devname[0] && !sysblock_virtual("/sys", ev->devname);
 }
 
 /* A file system probe reads a disk, and a dying disk may take minutes to answer: the probes run

@@ -135,8 +135,6 @@ int uevent_read(int fd, struct uevent *ev)
 			copy_field(ev->devtype, sizeof(ev->devtype), p + 8);
 		else if (startswith(p, "DEVNAME="))
 			copy_field(ev->devname, sizeof(ev->devname), p + 8);
-		else if (startswith(p, "DEVPATH="))
-			copy_field(ev->devpath, sizeof(ev->devpath), p + 8);
 		else if (startswith(p, "MODALIAS="))
 			copy_field(ev->modalias, sizeof(ev->modalias), p + 9);
 		else if (startswith(p, "SEQNUM="))

@@ -15,7 +15,6 @@ struct uevent {
 	char subsystem[32];
 	char devtype[16];
 	char devname[64];
-	char devpath[256];  /* under /sys: /devices/pci0000:00/.../block/sda, /devices/virtual/... */
 	char modalias[256];
 	unsigned long long seqnum; /* the kernel's number for this event (SEQNUM), 0 if absent */
 };

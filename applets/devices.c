@@ -97,12 +97,18 @@ static void load_extra(struct modtree *t, const char *list)
 	free(copy);
 }
 
+/* One line on PID 1's pipe (fd -1: started by hand, nobody to tell); what is for the warning. */
+static void tell_pid1(int fd, const char *line, const char *what)
+{
+	int r = fd >= 0 ? write_all(fd, line, strlen(line)) : 0;
+	if (r < 0)
+		log_warn("cannot tell PID 1 %s: %s", what, strerror(-r));
+}
+
 static void notify_settled(int fd, int loaded, long long start, const char *rule)
 {
 	log_info("devices settled after %lld ms (%d modules loaded, %s)", now_ms() - start, loaded, rule);
-	int r = fd >= 0 ? write_all(fd, "settled\n", 8) : 0;
-	if (r < 0)
-		log_warn("cannot tell PID 1 the devices settled: %s", strerror(-r));
+	tell_pid1(fd, "settled\n", "the devices settled");
 }
 
 /* A disk (or partition, or a medium) the kernel found on a bus: after settling, the menu's list
@@ -328,9 +334,7 @@ int devices_main(int argc, char **argv)
 			long long now = now_ms();
 			if (now >= late_due) {
 				log_info("disks appeared after the devices settled; telling PID 1");
-				int r = notify >= 0 ? write_all(notify, "more\n", 5) : 0;
-				if (r < 0)
-					log_warn("cannot tell PID 1 about the new disks: %s", strerror(-r));
+				tell_pid1(notify, "more\n", "about the new disks");
 				late_due = -1;
 			} else {
 				wait = (int)(late_due - now);

@@ -54,10 +54,11 @@ char *kexec_cmdline_consoles(const char *cmdline, const char *running, int *adde
 	*added = 1;
 	/* At the end of the kernel's parameters: before a "--" (what follows is init's), and after
 	 * closing a quote left open (it would take them into its value; found by fuzz_cmdline).
-	 * collect_console put a space before every entry. */
+	 * collect_console put a space before every entry. Spaces inside the open quote are its
+	 * value's: dropping them could close `"-- ` into a "--" that ends the kernel's part. */
 	int open;
 	size_t end = cmdline_params_end(cmdline, &open), keep = end;
-	while (keep && cmdline[keep - 1] == ' ')
+	while (!open && keep && cmdline[keep - 1] == ' ')
 		keep--;
 	const char *rest = cmdline + end;
 	char *s = xasprintf("%.*s%s%s%s%s", (int)keep, cmdline, open ? "\"" : "", ours.list + !keep,

@@ -91,6 +91,11 @@ static void test_cmdline(void)
 	s = kexec_cmdline_consoles("\"--\" x", "console=ttyS0", &added);
 	CHECK_STR(s, "console=ttyS0 \"--\" x");
 	free(s);
+	/* The space inside an open quote is its value's: trimming it made `"-- ` a "--", and the
+	 * console went to init (fuzz_cmdline). */
+	s = kexec_cmdline_consoles("x \"-- ", "console=ttyS0", &added);
+	CHECK_STR(s, "x \"-- \" console=ttyS0");
+	free(s);
 }
 
 static void test_run_script(void)

@@ -20,7 +20,6 @@
 #include "lib/job.h"
 #include "lib/modpool.h"
 #include "lib/modules.h"
-#include "lib/sysblock.h"
 #include "init/mounts.h"
 #include "init/settle.h"
 #include "lib/log.h"
@@ -111,14 +110,16 @@ static void notify_settled(int fd, int loaded, long long start, const char *rule
 	tell_pid1(fd, "settled\n", "the devices settled");
 }
 
-/* A disk (or partition, or a medium) the kernel found on a bus: after settling, the menu's list
- * may lack it. Mappings, arrays and loop devices (sysblock_virtual, the rule the menu's check
- * uses too) are made by lifeboat's own unlock, assembly and enter, which scan again for
- * themselves. */
+/* A disk (or partition, or a medium) the kernel found on a bus, or one unplugged: after
+ * settling, the menu's list may lack it or still show it. Mappings, arrays and loop devices
+ * (their DEVPATH under /devices/virtual, sysblock_path_virtual: the rule the menu's check uses)
+ * are made and removed by lifeboat's own unlock, assembly and enter, which scan again for
+ * themselves. The event's DEVPATH, not sysfs: a removed device's sysfs entry is gone. */
 static int late_disk_event(const struct uevent *ev)
 {
-	return !strcmp(ev->subsystem, "block") && (!strcmp(ev->action, "add") || !strcmp(ev->action, "change")) &&
-	       ev->devname[0] && !sysblock_virtual("/sys", ev->devname);
+	return !strcmp(ev->subsystem, "block") &&
+	       (!strcmp(ev->action, "add") || !strcmp(ev->action, "change") || !strcmp(ev->action, "remove")) &&
+	       ev->devname[0] && !ev->virtual_dev;
 }
 
 /* A file system probe reads a disk, and a dying disk may take minutes to answer: the probes run
@@ -333,8 +334,8 @@ int devices_main(int argc, char **argv)
 		if (settled && late_due >= 0) {
 			long long now = now_ms();
 			if (now >= late_due) {
-				log_info("disks appeared after the devices settled; telling PID 1");
-				tell_pid1(notify, "more\n", "about the new disks");
+				log_info("disks came or went after the devices settled; telling PID 1");
+				tell_pid1(notify, "more\n", "about the disks that came or went");
 				late_due = -1;
 			} else {
 				wait = (int)(late_due - now);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/sysblock.h"
 #include "lib/util.h"
 
 /* sysfs is a tree of real directories plus symlinks that form cycles (subsystem, driver,
@@ -139,6 +140,8 @@ int uevent_read(int fd, struct uevent *ev)
 			copy_field(ev->modalias, sizeof(ev->modalias), p + 9);
 		else if (startswith(p, "SEQNUM="))
 			ev->seqnum = strtoull(p + 7, NULL, 10);
+		else if (startswith(p, "DEVPATH="))
+			ev->virtual_dev = sysblock_path_virtual(p + 8);
 	}
 	return 1;
 }

@@ -16,6 +16,7 @@ struct uevent {
 	char devtype[16];
 	char devname[64];
 	char modalias[256];
+	int virtual_dev; /* DEVPATH is under /devices/virtual (sysblock_path_virtual) */
 	unsigned long long seqnum; /* the kernel's number for this event (SEQNUM), 0 if absent */
 };
 /* The number of the last uevent the kernel has sent (/sys/kernel/uevent_seqnum), or -errno. Every

@@ -43,7 +43,12 @@ int sysblock_virtual(const char *sysroot, const char *dev)
 	if (n < 0)
 		return 0;
 	target[n] = 0;
-	return strstr(target, "/devices/virtual/") != NULL || startswith(target, "devices/virtual/");
+	return sysblock_path_virtual(target);
+}
+
+int sysblock_path_virtual(const char *devpath)
+{
+	return strstr(devpath, "/devices/virtual/") != NULL || startswith(devpath, "devices/virtual/");
 }
 
 int sysblock_holders(const char *sysroot, const char *dev)

@@ -17,6 +17,10 @@ int sysblock_each(const char *sysroot, const char *prefix, int (*fn)(const char 
 /* Whether DEV is one the kernel made up rather than found on a bus (device-mapper, md, loop,
  * nbd: their sysfs link leads into devices/virtual/): 1 or 0, and 0 when the link is unreadable. */
 int sysblock_virtual(const char *sysroot, const char *dev);
+/* The same rule for a sysfs device path ("/devices/virtual/block/dm-0", a uevent's DEVPATH, or
+ * the class link's "../../devices/..." target): what a removed device is judged by, its link
+ * being gone. */
+int sysblock_path_virtual(const char *devpath);
 
 /* How many entries sysroot/class/block/DEV/holders has (what sits on DEV: an LV, a mapping). */
 int sysblock_holders(const char *sysroot, const char *dev);

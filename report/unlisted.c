@@ -7,7 +7,23 @@
 #include "discover/blockdev.h"
 #include "lib/sysblock.h"
 
-int found_unlisted(const struct found *f, const char *sysroot, char *names, size_t size)
+/* Names, space-separated, as many as fit whole; " ..." once one does not (room for it is kept). */
+static void name_add(char *names, size_t size, size_t *used, int *cut, const char *name)
+{
+	size_t l = strlen(name), more = sizeof(" ...") - 1;
+	if (!size || *cut)
+		return;
+	if (*used + (*used ? 1 : 0) + l + more + 1 <= size) {
+		*used += (size_t)snprintf(names + *used, size - *used, "%s%s", *used ? " " : "", name);
+		return;
+	}
+	*cut = 1;
+	if (*used + more + 1 <= size)
+		*used += (size_t)snprintf(names + *used, size - *used, "%s...", *used ? " " : "");
+}
+
+/* The kernel's list against f's device records: the unlisted (gone 0) or the gone (gone 1). */
+static int compare(const struct found *f, const char *sysroot, char *names, size_t size, int gone)
 {
 	if (size)
 		names[0] = 0;
@@ -15,18 +31,36 @@ int found_unlisted(const struct found *f, const char *sysroot, char *names, size
 	int r = blockdev_list(sysroot, &t);
 	if (r < 0)
 		return r;
-	int n = 0;
+	int n = 0, cut = 0;
 	size_t used = 0;
-	for (int i = 0; i < t.n; i++) {
+	for (int i = 0; !gone && i < t.n; i++) {
 		const struct blockdev *d = &t.d[i];
 		if ((f && found_device(f, d->path)) || sysblock_virtual(sysroot, d->name))
 			continue;
 		n++;
-		size_t l = strlen(d->name);
-		if (size && used + l + 2 <= size) {
-			used += (size_t)snprintf(names + used, size - used, "%s%s", used ? " " : "", d->name);
-		}
+		name_add(names, size, &used, &cut, d->name);
+	}
+	for (int i = gone && f ? report_next(&f->rep, "device", -1) : -1; i >= 0;
+	     i = report_next(&f->rep, "device", i)) {
+		const char *path = record_str(&f->rep.r[i], "path");
+		int here = 0;
+		for (int k = 0; k < t.n && !here; k++)
+			here = !strcmp(t.d[k].path, path);
+		if (here || strncmp(path, "/dev/", 5))
+			continue;
+		n++;
+		name_add(names, size, &used, &cut, path + 5);
 	}
 	devtab_free(&t);
 	return n;
+}
+
+int found_unlisted(const struct found *f, const char *sysroot, char *names, size_t size)
+{
+	return compare(f, sysroot, names, size, 0);
+}
+
+int found_gone(const struct found *f, const char *sysroot, char *names, size_t size)
+{
+	return compare(f, sysroot, names, size, 1);
 }

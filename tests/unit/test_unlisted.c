@@ -50,13 +50,38 @@ static void test_unlisted(void)
 	dev("pci/host0/sdc", "sdc", 0);
 	CHECK_INT(found_unlisted(&f, tree_root, names, sizeof(names)), 3);
 	CHECK_STR(names, "sdb sdb1 sdc");
-	/* Names that do not fit are counted, never cut in half. */
-	char small[9];
+	/* Names that do not fit are counted, never cut in half, and marked as left out. */
+	char small[9], tiny[4];
 	CHECK_INT(found_unlisted(&f, tree_root, small, sizeof(small)), 3);
-	CHECK_STR(small, "sdb sdb1");
+	CHECK_STR(small, "sdb ...");
+	CHECK_INT(found_unlisted(&f, tree_root, tiny, sizeof(tiny)), 3);
+	CHECK_STR(tiny, "");
+	/* Nothing the list shows is gone. */
+	CHECK_INT(found_gone(&f, tree_root, names, sizeof(names)), 0);
+	CHECK_STR(names, "");
 	/* No report (the scan failed): every real device is unlisted. */
 	CHECK_INT(found_unlisted(NULL, tree_root, names, sizeof(names)), 5);
 	found_free(&f);
+
+	/* A disk unplugged at the menu: its records (the disk and its partition) are gone, and so is
+	 * a mapping that went with it; what is still there is not named. */
+	CHECK_INT(found_load(&f, "device path=/dev/sda type=- uuid=- label=- partuuid=- partlabel=- size=1\n"
+				 "device path=/dev/sdd type=- uuid=- label=- partuuid=- partlabel=- size=1\n"
+				 "device path=/dev/sdd1 type=ext4 uuid=v label=- partuuid=- partlabel=- size=1\n"
+				 "device path=/dev/dm-1 type=ext4 uuid=w label=- partuuid=- partlabel=- size=1\n"
+				 "done devices=4 systems=0 problems=0\n"),
+		  0);
+	CHECK_INT(found_gone(&f, tree_root, names, sizeof(names)), 3);
+	CHECK_STR(names, "sdd sdd1 dm-1");
+	CHECK_INT(found_gone(&f, tree_root, small, sizeof(small)), 3);
+	CHECK_STR(small, "sdd ...");
+	CHECK_INT(found_gone(NULL, tree_root, names, sizeof(names)), 0);
+	CHECK_INT(found_gone(&f, "/nonexistent", names, sizeof(names)), -ENOENT);
+	found_free(&f);
+	/* The rule for a removed device, which has no sysfs link left: its uevent's DEVPATH. */
+	CHECK_INT(sysblock_path_virtual("/devices/virtual/block/dm-0"), 1);
+	CHECK_INT(sysblock_path_virtual("../../devices/virtual/block/loop0"), 1);
+	CHECK_INT(sysblock_path_virtual("/devices/pci0000:00/0000:00:04.0/virtio1/block/vda"), 0);
 	/* No sysfs to list: an error, never "nothing new". */
 	CHECK_INT(found_unlisted(NULL, "/nonexistent", names, sizeof(names)), -ENOENT);
 	tree_free();

@@ -330,8 +330,9 @@ def test_disk_removed_while_scanned_and_one_added_after_the_menu(images, tmp_pat
     the QEMU monitor while that scan runs: the menu still comes (no hang), alpha is listed, beta
     is not, and the removed disk is gone or named as a problem. Then a disk holding beta is
     plugged in after the menu: with no key pressed, the menu names the new devices and scans
-    again, listing beta and alpha still; PID 1 lives throughout (every wait checks), and the
-    healthy disk is unchanged."""
+    again, listing beta and alpha still; unplugged once more, the menu names it as gone and scans
+    again, listing alpha only. PID 1 lives throughout (every wait checks), and the healthy disk is
+    unchanged."""
     healthy, twosys = images
     before = sha256(healthy)
     disks = [Disk(healthy), Disk(twosys, "scsi", snapshot=True, opts="throttling.bps-read=4096")]
@@ -363,6 +364,13 @@ def test_disk_removed_while_scanned_and_one_added_after_the_menu(images, tmp_pat
         vm.expect_not("More devices appeared", within=5)
         assert re.search(LISTED.format(name="alpha", dev="vda2"), again), again
         assert re.search(LISTED.format(name="beta", dev="sd[a-z]+1"), again), again
+        # Unplugged again at the menu: the list still shows it, so the menu names it as gone and
+        # scans again by itself; beta is no longer listed, alpha still is.
+        vm.hot_remove("hot1")
+        vm.expect(r"Devices in this list are gone \(\d+: sd[a-z]+[ 0-9a-z.]*\); scanning again\.", timeout=300)
+        after = menu_after(vm, timeout=300)
+        assert re.search(LISTED.format(name="alpha", dev="vda2"), after), after
+        assert "beta" not in after, after
         power_off(vm)
     assert sha256(healthy) == before
     assert sha256(copy) == sha256(twosys)

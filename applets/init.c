@@ -84,7 +84,7 @@ static struct {
  * numbers, so the log's copies of them work again as well. */
 /* PID 1 only writes to its console fds, and never waits on them: a user who pressed Ctrl-S (or a
  * serial line that stalled) would otherwise freeze PID 1 inside write(2). A message that cannot
- * go out now is dropped; the log file and kmsg still have it. */
+ * go out within console_write's short wait is dropped; the log file and kmsg still have it. */
 static int open_console_nonblock(const struct console *c)
 {
 	int fd = console_open(c);
@@ -124,9 +124,9 @@ static void say(const char *fmt, ...)
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	for (int i = 0; i < st.n_cons; i++)
-		if (st.cons_fd[i] >= 0 && write_all(st.cons_fd[i], buf, (size_t)n) == -EIO) {
+		if (st.cons_fd[i] >= 0 && console_write(st.cons_fd[i], buf, (size_t)n) == -EIO) {
 			refresh_consoles();
-			write_all(st.cons_fd[i], buf, (size_t)n);
+			console_write(st.cons_fd[i], buf, (size_t)n);
 		}
 }
 

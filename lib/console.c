@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,4 +127,34 @@ int consoles_from_env(const char *s, struct console *out, int max)
 	}
 	free(copy);
 	return n;
+}
+
+/* fds whose last wait ran out; fds above 63 are always waited on (PID 1's are low numbers). */
+static unsigned long long stalled;
+
+int console_write(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	unsigned long long bit = fd >= 0 && fd < 64 ? 1ULL << fd : 0;
+	long long deadline = (bit & stalled) ? 0 : now_ms() + CONSOLE_WAIT_MS;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		long long left = deadline - now_ms();
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)) {
+			stalled |= bit;
+			return -EAGAIN;
+		}
+	}
+	stalled &= ~bit;
+	return 0;
 }

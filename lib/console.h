@@ -5,6 +5,8 @@
 
 #define MAX_CONSOLES 8
 
+#include <stddef.h>
+
 struct console {
 	char path[64];  /* /dev/ttyS0, /dev/tty1 ... */
 	int serial;
@@ -19,6 +21,13 @@ int consoles_find(const char *class_tty, struct console *out, int max);
 int console_setup(int fd, int serial);
 /* Open a console for reading and writing without making it the controlling tty. */
 int console_open(const struct console *c);
+/* Write all of buf to a console fd that PID 1 keeps non-blocking. A full output buffer (a slow
+ * UART behind a burst of menu output) is waited out, at most CONSOLE_WAIT_MS per call; a console
+ * that stayed full that long (Ctrl-S, a stalled line) is not waited on again until a write gets
+ * through whole, so a stuck console costs PID 1 one wait, not one per line. Returns 0 or -errno
+ * (-EAGAIN when the rest was dropped). */
+#define CONSOLE_WAIT_MS 250
+int console_write(int fd, const void *buf, size_t len);
 /* Encode/decode the console list for children: "ttyS0:s tty1:v". */
 void consoles_to_env(const struct console *c, int n, char *buf, int size);
 int consoles_from_env(const char *s, struct console *out, int max);

@@ -1,3 +1,4 @@
+#include "lib/console.h"
 #include "lib/layout.h"
 #include "lib/log.h"
 #include "lib/escape.h"
@@ -89,12 +90,11 @@ static void emit(int level, long long ms, const char *msg, int n)
 		write_all(2, msg, (size_t)n);
 		write_all(2, "\n", 1);
 	} else if ((level <= LOG_WARN || level < echo_below || debug) && !kernel_echoes(level)) {
-		for (int i = 0; i < n_consoles; i++) {
-			write_all(console_fds[i], "lifeboat: ", 10);
-			write_all(console_fds[i], tag, strlen(tag));
-			write_all(console_fds[i], msg, (size_t)n);
-			write_all(console_fds[i], "\r\n", 2);
-		}
+		int cl = snprintf(line, sizeof(line), "lifeboat: %s%.*s\r\n", tag, n, msg);
+		if (cl > (int)sizeof(line) - 1)
+			cl = sizeof(line) - 1;
+		for (int i = 0; i < n_consoles; i++)
+			console_write(console_fds[i], line, (size_t)cl);
 	}
 }
 

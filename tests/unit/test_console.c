@@ -2,6 +2,65 @@
 #include "lib/console.h"
 #include "tests/unit/check.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Fill a non-blocking pipe to the brim, as a burst of menu output fills a slow UART. */
+static void fill(int fd)
+{
+	char junk[4096] = {0};
+	while (write(fd, junk, sizeof(junk)) > 0)
+		;
+	while (write(fd, junk, 1) > 0)
+		;
+}
+
+/* A full console is waited out briefly, not dropped at once; one that stays full gives up. */
+static void test_console_write(void)
+{
+	int p[2];
+	CHECK_INT(pipe2(p, O_NONBLOCK), 0);
+	fill(p[1]);
+	pid_t pid = fork();
+	if (pid == 0) { /* the UART draining after a moment */
+		usleep(50 * 1000);
+		char buf[65536];
+		fcntl(p[0], F_SETFL, 0);
+		for (;;)
+			if (read(p[0], buf, sizeof(buf)) <= 0)
+				_exit(0);
+	}
+	static const char line[] = "lifeboat: kexec: stopping processes...\r\n";
+	CHECK_INT(console_write(p[1], line, sizeof(line) - 1), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+
+	/* Nobody reads: the rest is dropped with -EAGAIN, and later writes still go out once there
+	 * is room again. */
+	CHECK_INT(pipe2(p, O_NONBLOCK), 0);
+	fill(p[1]);
+	CHECK_INT(console_write(p[1], line, sizeof(line) - 1), -EAGAIN);
+	CHECK_INT(console_write(p[1], line, sizeof(line) - 1), -EAGAIN);
+	char buf[65536];
+	while (read(p[0], buf, sizeof(buf)) > 0)
+		;
+	CHECK_INT(console_write(p[1], line, sizeof(line) - 1), 0);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), sizeof(line) - 1);
+	close(p[0]);
+	close(p[1]);
+	/* A reader gone: the error, not a wait. */
+	CHECK_INT(pipe2(p, O_NONBLOCK), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	CHECK_INT(console_write(p[1], line, sizeof(line) - 1), -EPIPE);
+	close(p[1]);
+}
+
 int main(void)
 {
 	struct console c[MAX_CONSOLES];
@@ -42,5 +101,6 @@ int main(void)
 	CHECK_STR(d[0].term, "vt102");
 	CHECK_INT(consoles_from_env("junk /etc/passwd:s", d, MAX_CONSOLES), 0);
 	CHECK_INT(consoles_from_env(NULL, d, MAX_CONSOLES), 0);
+	test_console_write();
 	return check_done("test_console");
 }

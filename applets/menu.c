@@ -469,18 +469,17 @@ int menu_main(int argc, char **argv)
 		/* Only on the main page with nothing typed: a rescan starts the menu afresh. */
 		if (k == KEY_NONE && rescan_asked && !M.len && M.page < 0) {
 			rescan_asked = 0;
-			char names[96], gone[96];
-			const struct found *have = have_found ? &F : NULL;
-			int n = found_unlisted(have, "/sys", names, sizeof(names));
-			int g = found_gone(have, "/sys", gone, sizeof(gone));
-			if (n > 0)
-				terms_printf(&T, "\nMore devices appeared after this scan began (%d: %s); scanning again.\n", n,
-					     names);
-			if (g > 0)
-				terms_printf(&T, "\nDevices in this list are gone (%d: %s); scanning again.\n", g, gone);
-			if (n > 0 || g > 0) {
-				log_info("menu: %d device(s) not in the list (%s), %d gone (%s): scanning again", n > 0 ? n : 0,
-					 names, g > 0 ? g : 0, gone);
+			struct behind b;
+			found_behind(have_found ? &F : NULL, "/sys", &b); /* counts nothing when it fails */
+			if (b.unlisted)
+				terms_printf(&T, "\nMore devices appeared after this scan began (%d: %s); scanning again.\n",
+					     b.unlisted, b.unlisted_names);
+			if (b.gone)
+				terms_printf(&T, "\nDevices in this list are gone (%d: %s); scanning again.\n", b.gone,
+					     b.gone_names);
+			if (b.unlisted || b.gone) {
+				log_info("menu: %d device(s) not in the list (%s), %d gone (%s): scanning again", b.unlisted,
+					 b.unlisted_names, b.gone, b.gone_names);
 				scan(0);
 				draw();
 			}

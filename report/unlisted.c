@@ -22,45 +22,34 @@ static void name_add(char *names, size_t size, size_t *used, int *cut, const cha
 		*used += (size_t)snprintf(names + *used, size - *used, "%s...", *used ? " " : "");
 }
 
-/* The kernel's list against f's device records: the unlisted (gone 0) or the gone (gone 1). */
-static int compare(const struct found *f, const char *sysroot, char *names, size_t size, int gone)
+int found_behind(const struct found *f, const char *sysroot, struct behind *b)
 {
-	if (size)
-		names[0] = 0;
+	memset(b, 0, sizeof(*b));
 	struct devtab t;
 	int r = blockdev_list(sysroot, &t);
 	if (r < 0)
 		return r;
-	int n = 0, cut = 0;
+	int cut = 0;
 	size_t used = 0;
-	for (int i = 0; !gone && i < t.n; i++) {
+	for (int i = 0; i < t.n; i++) {
 		const struct blockdev *d = &t.d[i];
 		if ((f && found_device(f, d->path)) || sysblock_virtual(sysroot, d->name))
 			continue;
-		n++;
-		name_add(names, size, &used, &cut, d->name);
+		b->unlisted++;
+		name_add(b->unlisted_names, sizeof(b->unlisted_names), &used, &cut, d->name);
 	}
-	for (int i = gone && f ? report_next(&f->rep, "device", -1) : -1; i >= 0;
-	     i = report_next(&f->rep, "device", i)) {
+	cut = 0;
+	used = 0;
+	for (int i = f ? report_next(&f->rep, "device", -1) : -1; i >= 0; i = report_next(&f->rep, "device", i)) {
 		const char *path = record_str(&f->rep.r[i], "path");
 		int here = 0;
 		for (int k = 0; k < t.n && !here; k++)
 			here = !strcmp(t.d[k].path, path);
 		if (here || strncmp(path, "/dev/", 5))
 			continue;
-		n++;
-		name_add(names, size, &used, &cut, path + 5);
+		b->gone++;
+		name_add(b->gone_names, sizeof(b->gone_names), &used, &cut, path + 5);
 	}
 	devtab_free(&t);
-	return n;
-}
-
-int found_unlisted(const struct found *f, const char *sysroot, char *names, size_t size)
-{
-	return compare(f, sysroot, names, size, 0);
-}
-
-int found_gone(const struct found *f, const char *sysroot, char *names, size_t size)
-{
-	return compare(f, sysroot, names, size, 1);
+	return 0;
 }

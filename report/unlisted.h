@@ -8,15 +8,18 @@
 
 #include "report/found.h"
 
-/* The devices of sysroot/class/block that a scan would list (discover/blockdev.c) and f has no
- * device record of; f NULL: every one. Virtual devices (device-mapper, md, loop) are left out:
- * unlock, assembly and enter make those, and scan again for themselves where it matters. Returns
- * how many, with their names in names (space-separated, whole names only, ending in " ..." when
- * they do not all fit); -errno when sysroot cannot be listed. */
-int found_unlisted(const struct found *f, const char *sysroot, char *names, size_t size);
-/* The devices f has a device record of that sysroot/class/block no longer lists (every kind:
- * only a disk's removal makes the worker ask, and then a mapping gone too is worth a new scan);
- * names and the result as found_unlisted's; f NULL: none. */
-int found_gone(const struct found *f, const char *sysroot, char *names, size_t size);
+/* How the menu's list stands against sysroot/class/block, from one listing of it. unlisted: the
+ * devices a scan would list (discover/blockdev.c) and f has no device record of (f NULL: every
+ * one); virtual devices (device-mapper, md, loop) are left out, since unlock, assembly and enter
+ * make those and scan again for themselves where it matters. gone: the devices f has a record of
+ * that the kernel no longer lists, of every kind (only a disk's removal makes the worker ask, and
+ * then a mapping gone with it is worth a new scan too). Names are space-separated, whole names
+ * only, ending in " ..." when they do not all fit. */
+struct behind {
+	int unlisted, gone;
+	char unlisted_names[96], gone_names[96];
+};
+/* Returns 0, or -errno when sysroot cannot be listed (b then counts nothing). */
+int found_behind(const struct found *f, const char *sysroot, struct behind *b);
 
 #endif

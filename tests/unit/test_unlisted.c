@@ -36,31 +36,41 @@ static void test_unlisted(void)
 				 "device path=/dev/sda1 type=ext4 uuid=u label=- partuuid=- partlabel=- size=1\n"
 				 "done devices=2 systems=0 problems=0\n"),
 		  0);
-	char names[64];
+	struct behind b;
 	/* Everything real is listed; the mappings an unlock or an assembly made are not counted. */
-	CHECK_INT(found_unlisted(&f, tree_root, names, sizeof(names)), 0);
-	CHECK_STR(names, "");
+	CHECK_INT(found_behind(&f, tree_root, &b), 0);
+	CHECK_INT(b.unlisted, 0);
+	CHECK_STR(b.unlisted_names, "");
 	CHECK_INT(sysblock_virtual(tree_root, "dm-0"), 1);
 	CHECK_INT(sysblock_virtual(tree_root, "sda1"), 0);
 	CHECK_INT(sysblock_virtual(tree_root, "nosuch"), 0);
 
-	/* Two LUNs added after the scan began (one with a partition): named, in the scan's order. */
+	/* Two LUNs added after the scan began (one with a partition): named, in the scan's order;
+	 * nothing the list shows is gone. */
 	dev("pci/host0/sdb", "sdb", 0);
 	dev("pci/host0/sdb/sdb1", "sdb1", 1);
 	dev("pci/host0/sdc", "sdc", 0);
-	CHECK_INT(found_unlisted(&f, tree_root, names, sizeof(names)), 3);
-	CHECK_STR(names, "sdb sdb1 sdc");
+	CHECK_INT(found_behind(&f, tree_root, &b), 0);
+	CHECK_INT(b.unlisted, 3);
+	CHECK_STR(b.unlisted_names, "sdb sdb1 sdc");
+	CHECK_INT(b.gone, 0);
+	CHECK_STR(b.gone_names, "");
+	/* No report (the scan failed): every real device is unlisted, none gone. */
+	CHECK_INT(found_behind(NULL, tree_root, &b), 0);
+	CHECK_INT(b.unlisted, 5);
+	CHECK_INT(b.gone, 0);
 	/* Names that do not fit are counted, never cut in half, and marked as left out. */
-	char small[9], tiny[4];
-	CHECK_INT(found_unlisted(&f, tree_root, small, sizeof(small)), 3);
-	CHECK_STR(small, "sdb ...");
-	CHECK_INT(found_unlisted(&f, tree_root, tiny, sizeof(tiny)), 3);
-	CHECK_STR(tiny, "");
-	/* Nothing the list shows is gone. */
-	CHECK_INT(found_gone(&f, tree_root, names, sizeof(names)), 0);
-	CHECK_STR(names, "");
-	/* No report (the scan failed): every real device is unlisted. */
-	CHECK_INT(found_unlisted(NULL, tree_root, names, sizeof(names)), 5);
+	char dir[64], name[32];
+	for (int i = 0; i < 30; i++) {
+		snprintf(dir, sizeof(dir), "pci/host1/nvme%dn1", i);
+		snprintf(name, sizeof(name), "nvme%dn1", i);
+		dev(dir, name, 0);
+	}
+	CHECK_INT(found_behind(&f, tree_root, &b), 0);
+	CHECK_INT(b.unlisted, 33);
+	size_t l = strlen(b.unlisted_names);
+	CHECK(l < sizeof(b.unlisted_names) && l > 4 && !strcmp(b.unlisted_names + l - 4, " ..."));
+	CHECK(b.unlisted_names[l - 5] == '1'); /* a whole name before the mark */
 	found_free(&f);
 
 	/* A disk unplugged at the menu: its records (the disk and its partition) are gone, and so is
@@ -71,19 +81,18 @@ static void test_unlisted(void)
 				 "device path=/dev/dm-1 type=ext4 uuid=w label=- partuuid=- partlabel=- size=1\n"
 				 "done devices=4 systems=0 problems=0\n"),
 		  0);
-	CHECK_INT(found_gone(&f, tree_root, names, sizeof(names)), 3);
-	CHECK_STR(names, "sdd sdd1 dm-1");
-	CHECK_INT(found_gone(&f, tree_root, small, sizeof(small)), 3);
-	CHECK_STR(small, "sdd ...");
-	CHECK_INT(found_gone(NULL, tree_root, names, sizeof(names)), 0);
-	CHECK_INT(found_gone(&f, "/nonexistent", names, sizeof(names)), -ENOENT);
+	CHECK_INT(found_behind(&f, tree_root, &b), 0);
+	CHECK_INT(b.gone, 3);
+	CHECK_STR(b.gone_names, "sdd sdd1 dm-1");
 	found_free(&f);
 	/* The rule for a removed device, which has no sysfs link left: its uevent's DEVPATH. */
 	CHECK_INT(sysblock_path_virtual("/devices/virtual/block/dm-0"), 1);
 	CHECK_INT(sysblock_path_virtual("../../devices/virtual/block/loop0"), 1);
 	CHECK_INT(sysblock_path_virtual("/devices/pci0000:00/0000:00:04.0/virtio1/block/vda"), 0);
-	/* No sysfs to list: an error, never "nothing new". */
-	CHECK_INT(found_unlisted(NULL, "/nonexistent", names, sizeof(names)), -ENOENT);
+	/* No sysfs to list: an error, never "nothing new" or "nothing gone". */
+	b.unlisted = 7;
+	CHECK_INT(found_behind(NULL, "/nonexistent", &b), -ENOENT);
+	CHECK_INT(b.unlisted + b.gone, 0);
 	tree_free();
 }
 

@@ -85,6 +85,21 @@ static void test_unlisted(void)
 	CHECK_INT(b.gone, 3);
 	CHECK_STR(b.gone_names, "sdd sdd1 dm-1");
 	found_free(&f);
+	/* The gone list is cut as the unlisted one is: every one counted, whole names, marked. */
+	char rep[4096];
+	size_t rl = 0;
+	for (int i = 0; i < 30; i++)
+		rl += (size_t)snprintf(rep + rl, sizeof(rep) - rl,
+				       "device path=/dev/sdz%d type=- uuid=- label=- partuuid=- partlabel=- size=1\n", i);
+	snprintf(rep + rl, sizeof(rep) - rl, "done devices=30 systems=0 problems=0\n");
+	CHECK_INT(found_load(&f, rep), 0);
+	CHECK_INT(found_behind(&f, tree_root, &b), 0);
+	CHECK_INT(b.gone, 30);
+	l = strlen(b.gone_names);
+	CHECK(l < sizeof(b.gone_names) && l > 4 && !strcmp(b.gone_names + l - 4, " ..."));
+	CHECK(!strncmp(b.gone_names, "sdz0 sdz1 ", 10));
+	CHECK(b.gone_names[l - 5] >= '0' && b.gone_names[l - 5] <= '9'); /* a whole name before it */
+	found_free(&f);
 	/* The rule for a removed device, which has no sysfs link left: its uevent's DEVPATH. */
 	CHECK_INT(sysblock_path_virtual("/devices/virtual/block/dm-0"), 1);
 	CHECK_INT(sysblock_path_virtual("../../devices/virtual/block/loop0"), 1);
